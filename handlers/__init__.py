@@ -1,0 +1,48 @@
+"""Platform-neutral conversation flows. `handle` is the one entry point the core calls."""
+
+from __future__ import annotations
+
+from bot import actions
+from bot.core.context import Context
+from handlers import (  # noqa: F401  (importing a flow registers its routes)
+    commune,
+    feedback,
+    festival,
+    hotlines,
+    library,
+    menu,
+    report,
+    settings,
+    start,
+)
+from handlers._router import router
+
+__all__ = ["handle"]
+
+
+async def handle(ctx: Context) -> None:
+    """Route one update: command, then button/choice, then the flow in progress, then intent."""
+    inbound = ctx.inbound
+    if inbound.kind == "text" and ctx.text.startswith("/"):
+        name = ctx.text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if ctx.text[1:] else ""
+        command = router.commands.get(name)
+        await (command or menu.help_command)(ctx)
+        return
+    if ctx.payload:
+        actions.record_event(ctx.session, ctx.resident, "tap", ctx.payload.split(":", 1)[0])
+        if await router.run_payload(ctx, ctx.payload):
+            return
+        # A button from an old message that no longer means anything.
+        await menu.show_menu(ctx)
+        return
+    state_handler = router.states.get(ctx.state)
+    if state_handler is not None and inbound.kind in ("text", "location"):
+        await state_handler(ctx)
+        return
+    if not ctx.resident.onboarded and ctx.state != "onboarding":
+        await start.start(ctx)
+        return
+    if inbound.kind == "text" and ctx.text:
+        await menu.fallback(ctx)
+        return
+    await menu.unsupported(ctx)

@@ -1,0 +1,78 @@
+"""Every state change the bot makes goes through here, so handlers, the admin panel and jobs
+write rows one way (and, where it matters, leave an audit trail)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.text import normalise
+from bot.models import Event, Feedback, Resident, utcnow
+
+__all__ = [
+    "MAX_FEEDBACK_CHARS",
+    "mark_blocked",
+    "record_event",
+    "record_feedback",
+    "set_commune",
+    "set_language",
+    "set_subscribed",
+]
+
+MAX_FEEDBACK_CHARS = 2000
+
+
+def record_event(
+    session: AsyncSession, resident: Resident, kind: str, ref: str | None = None
+) -> None:
+    """An engagement event for the statistics (never used for anything about tips)."""
+    session.add(
+        Event(
+            kind=kind,
+            ref=ref[:80] if ref else None,
+            channel=resident.channel,
+            commune_code=resident.commune_code,
+            resident_id=resident.id,
+        )
+    )
+
+
+def set_language(session: AsyncSession, resident: Resident, language: str) -> None:
+    resident.language = language
+    record_event(session, resident, "language", language)
+
+
+def set_commune(session: AsyncSession, resident: Resident, commune_code: int | None) -> None:
+    resident.commune_code = commune_code
+    record_event(session, resident, "commune", str(commune_code) if commune_code else None)
+
+
+def set_subscribed(session: AsyncSession, resident: Resident, subscribed: bool) -> None:
+    if resident.subscribed == subscribed:
+        return
+    resident.subscribed = subscribed
+    resident.unsubscribed_at = None if subscribed else utcnow()
+    record_event(session, resident, "subscribe" if subscribed else "unsubscribe")
+
+
+def record_feedback(session: AsyncSession, resident: Resident, text: str) -> Feedback:
+    """Store feedback without any link to who sent it."""
+    feedback = Feedback(
+        channel=resident.channel,
+        language=resident.language,
+        commune_code=resident.commune_code,
+        text=normalise(text)[:MAX_FEEDBACK_CHARS],
+    )
+    session.add(feedback)
+    record_event(session, resident, "feedback")
+    return feedback
+
+
+async def mark_blocked(session: AsyncSession, channel: str, chat_id: str) -> None:
+    """The platform says the resident blocked the bot: stop sending them anything."""
+    from sqlalchemy import update
+
+    await session.execute(
+        update(Resident)
+        .where(Resident.channel == channel, Resident.chat_id == chat_id)  # type: ignore[arg-type]
+        .values(subscribed=False, unsubscribed_at=utcnow())
+    )

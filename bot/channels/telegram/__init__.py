@@ -1,0 +1,20 @@
+"""The Telegram channel, on python-telegram-bot v22."""
+
+from bot.channels.telegram._parse import CHANNEL, parse_update
+from bot.channels.telegram._sender import CAPABILITIES, TelegramChannel, make_bot
+from bot.channels.telegram._transport import (
+    SECRET_HEADER,
+    TelegramPoller,
+    telegram_webhook_handler,
+)
+
+__all__ = [
+    "CAPABILITIES",
+    "CHANNEL",
+    "SECRET_HEADER",
+    "TelegramChannel",
+    "TelegramPoller",
+    "make_bot",
+    "parse_update",
+    "telegram_webhook_handler",
+]

@@ -1,0 +1,92 @@
+"""Getting updates from Telegram: webhook (production) or long polling (development)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+
+from aiohttp import web
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.channels.telegram._parse import parse_update
+from bot.channels.telegram._sender import TelegramChannel
+from bot.core.dispatch import Core
+from bot.core.request_body import read_json_body
+
+__all__ = ["SECRET_HEADER", "TelegramPoller", "telegram_webhook_handler"]
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def telegram_webhook_handler(
+    core: Core, channel: TelegramChannel, secret: str
+) -> web.RequestHandler:  # type: ignore[type-arg]
+    expected = secret.encode()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not expected or not hmac.compare_digest(given, expected):
+            log.warning("telegram webhook: wrong or missing secret from %s", request.remote)
+            raise web.HTTPUnauthorized(text="wrong secret")
+        data = await read_json_body(request)
+        if not isinstance(data, dict):
+            raise web.HTTPBadRequest(text="expected a JSON object")
+        try:
+            inbound = parse_update(data)
+        except ValueError as exc:
+            log.warning("telegram webhook: %s", exc)
+            raise web.HTTPBadRequest(text="not a Telegram update") from exc
+        if inbound is None:
+            log.info("telegram webhook: update of an unhandled type ignored")
+            return web.Response(text="ignored")
+        await core.handle(inbound)
+        if inbound.callback_id:
+            asyncio.get_running_loop().create_task(channel.acknowledge(inbound))
+        return web.Response(text="ok")
+
+    return handler
+
+
+class TelegramPoller:
+    """getUpdates long polling for development (no public URL needed)."""
+
+    def __init__(self, bot: Bot, core: Core, channel: TelegramChannel) -> None:
+        self.bot, self.core, self.channel = bot, core, channel
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.bot.delete_webhook()
+        self._task = asyncio.create_task(self._run(), name="telegram-polling")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        offset = 0
+        while True:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=25)
+            except TelegramError as exc:
+                log.warning("getUpdates failed: %s; retrying", exc)
+                await asyncio.sleep(3)
+                continue
+            for update in updates:
+                data = update.to_dict()
+                try:
+                    inbound = parse_update(data)
+                    if inbound is not None:
+                        await self.core.handle(inbound)
+                        await self.channel.acknowledge(inbound)
+                except Exception:
+                    # Keep the offset: the update is retried on the next call.
+                    log.exception("polling: update %s failed; will retry", update.update_id)
+                    await asyncio.sleep(1)
+                    break
+                offset = update.update_id + 1

@@ -1,0 +1,154 @@
+"""The `antq` command: run, demo, db upgrade, content check, locate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.logging_setup import configure_logging
+from bot.settings import Settings, get_settings
+
+__all__ = ["main"]
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _run(settings: Settings) -> int:
+    from bot.runtime import ConfigurationError, Runtime
+
+    runtime = Runtime(settings)
+    try:
+        await runtime.start()
+    except ConfigurationError as exc:
+        print(f"antq: configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        await _wait_for_signal()
+    finally:
+        await runtime.stop()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return asyncio.run(_run(settings))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    settings = get_settings()
+    configure_logging("WARNING" if args.console else settings.log_level)
+    return asyncio.run(run_demo(settings, args))
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.migrate import upgrade
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url, args.revision)
+    print(f"database at revision {args.revision}")
+    return 0
+
+
+def cmd_content_check(args: argparse.Namespace) -> int:
+    from content.library import check_library
+
+    problems = check_library(Path(args.root) if args.root else None)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print("content OK")
+    return 0
+
+
+def _locate_json(text: str, province: int, limit: int) -> str:
+    from content.locality import lookup
+
+    candidates = lookup(text, province, limit=limit)
+    return json.dumps(
+        {
+            "candidates": [
+                {"code": c.code, "name": c.name, "score": round(c.score, 4)} for c in candidates
+            ]
+        },
+        ensure_ascii=False,
+    )
+
+
+def cmd_locate(args: argparse.Namespace) -> int:
+    province = args.province or get_settings().province_code
+    if args.text == "-":
+        for line in sys.stdin:
+            print(_locate_json(line.rstrip("\n"), province, args.limit), flush=True)
+    else:
+        print(_locate_json(args.text, province, args.limit))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="antq", description="ANTQ Connect: citizen-engagement bot for ANTQ."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the service from settings (.env / environment)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="run with the bundled fake Telegram server, no tokens needed")
+    p.add_argument("--port", type=int, default=8080, help="our HTTP server (web chat, webhook)")
+    p.add_argument("--telegram-port", type=int, default=8081, help="the fake Telegram API")
+    p.add_argument(
+        "--console",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="chat as a Telegram resident in this terminal (default: when it is a terminal)",
+    )
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("db", help="database schema")
+    dbsub = p.add_subparsers(dest="db_command", required=True)
+    up = dbsub.add_parser("upgrade", help="apply migrations")
+    up.add_argument("--revision", default="head")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    p = sub.add_parser("content", help="the content library")
+    csub = p.add_subparsers(dest="content_command", required=True)
+    chk = csub.add_parser("check", help="validate every content file")
+    chk.add_argument("--root", help="content directory (default: the bundled library)")
+    chk.set_defaults(func=cmd_content_check)
+
+    p = sub.add_parser("locate", help='find the commune for an address: antq locate "TEXT" | -')
+    p.add_argument("text", help='the address text, or "-" for one text per line on stdin')
+    p.add_argument("--province", type=int, default=None, help="province code (default: setting)")
+    p.add_argument("--limit", type=int, default=5)
+    p.set_defaults(func=cmd_locate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

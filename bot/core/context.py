@@ -1,0 +1,63 @@
+"""What a handler gets: the inbound message, the resident, the open transaction, and `reply`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.types import Button, Capabilities, Inbound, Reply
+from bot.i18n import gettext
+from bot.models import Resident
+from bot.settings import Settings
+
+__all__ = ["Context"]
+
+
+@dataclass
+class Context:
+    inbound: Inbound
+    resident: Resident
+    session: AsyncSession
+    settings: Settings
+    caps: Capabilities
+    #: The button payload this update carries: pressed, or picked by typing its number/label.
+    payload: str = ""
+    #: The resident's text, NFC-normalised with invisible characters removed.
+    text: str = ""
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def lang(self) -> str:
+        return self.resident.language
+
+    def _(self, message: str, **params: Any) -> str:
+        """Translate `message` into the resident's language, then fill `{params}`."""
+        translated = gettext(self.lang, message)
+        return translated.format(**params) if params else translated
+
+    def reply(
+        self,
+        text: str,
+        buttons: list[list[Button]] | None = None,
+        photo: str | None = None,
+    ) -> None:
+        self.replies.append(Reply(text=text, buttons=buttons or [], photo=photo))
+
+    # --- conversation state (kept in the database, so restarts lose nothing) -------------
+    @property
+    def state(self) -> str:
+        return self.resident.state
+
+    @property
+    def state_data(self) -> dict[str, Any]:
+        return {k: v for k, v in self.resident.state_data.items() if not k.startswith("_")}
+
+    def set_state(self, state: str, **data: Any) -> None:
+        keep = {k: v for k, v in self.resident.state_data.items() if k.startswith("_")}
+        self.resident.state = state
+        self.resident.state_data = {**keep, **data}
+
+    def clear_state(self) -> None:
+        self.set_state("")

@@ -1,0 +1,249 @@
+"""The durable outbox: every message to a resident is a row before it is a request.
+
+Interactive replies are sent as soon as their transaction commits, in order per chat, by the
+process that wrote them (it holds a short lease). A sweeper picks up whatever a crashed or
+stopped process left behind once its lease has run out, so nothing written is ever lost.
+A 429 pauses the whole platform for the time it asks; a block marks the resident unsubscribed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from bot.actions import mark_blocked
+from bot.core.channel import Blocked, Channel, PermanentFailure, RetryLater, SendError
+from bot.core.types import Reply
+from bot.db import Database
+from bot.models import OutboxMessage, utcnow
+
+__all__ = ["Outbox"]
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+#: Retries inside one send before the row goes back to the table for the sweeper.
+IMMEDIATE_RETRIES = 3
+#: Longest 429 pause we accept before handing the row back to the sweeper.
+MAX_INLINE_PAUSE = 30.0
+SWEEP_BATCH = 200
+
+
+class Outbox:
+    """Sends outbox rows through their channels and records the outcome."""
+
+    def __init__(
+        self,
+        db: Database,
+        channels: dict[str, Channel] | None = None,
+        *,
+        sweep_interval: float = 5.0,
+        lease: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.db = db
+        self.channels: dict[str, Channel] = dict(channels or {})
+        self.sweep_interval = sweep_interval
+        self.lease = lease
+        self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._paused_until: dict[str, float] = defaultdict(float)
+        self._sent_ids: list[int] = []
+        self._flush_wanted = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.sent_count = 0
+        self.failed_count = 0
+
+    # --- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._stopping = False
+        self._tasks = [
+            asyncio.create_task(self._flusher(), name="outbox-flusher"),
+            asyncio.create_task(self._sweeper(), name="outbox-sweeper"),
+        ]
+
+    async def stop(self) -> None:
+        """Finish what is in flight, record it, and stop."""
+        self._stopping = True
+        tails = list(self._tails.values())
+        if tails:
+            await asyncio.gather(*tails, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._flush()
+
+    # --- sending --------------------------------------------------------------------------
+    def send_soon(self, rows: Iterable[OutboxMessage]) -> None:
+        """Send committed rows now, in order per chat, without blocking the caller."""
+        by_chat: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
+        for row in rows:
+            by_chat[(row.channel, row.chat_id)].append(row)
+        for key, chat_rows in by_chat.items():
+            previous = self._tails.get(key)
+            task = asyncio.create_task(self._send_chat(key, previous, chat_rows))
+            self._tails[key] = task
+
+    async def _send_chat(
+        self,
+        key: tuple[str, str],
+        previous: asyncio.Task[None] | None,
+        rows: list[OutboxMessage],
+    ) -> None:
+        if previous is not None and not previous.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(previous)
+        try:
+            for row in rows:
+                if not await self._send_one(row):
+                    break
+        finally:
+            if self._tails.get(key) is asyncio.current_task():
+                del self._tails[key]
+
+    async def _send_one(self, row: OutboxMessage) -> bool:
+        """Send a row; True to go on with the chat's next message."""
+        channel = self.channels.get(row.channel)
+        if channel is None:
+            log.error("no channel %r for outbox row %s", row.channel, row.id)
+            return False
+        message = Reply.from_json(row.payload)
+        loop = asyncio.get_running_loop()
+        for attempt in range(IMMEDIATE_RETRIES):
+            wait = self._paused_until[row.channel] - loop.time()
+            if wait > MAX_INLINE_PAUSE:
+                await self._reschedule(row, wait, "paused by 429")
+                return False
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                await channel.send(row.chat_id, message)
+            except RetryLater as exc:
+                self._paused_until[row.channel] = max(
+                    self._paused_until[row.channel], loop.time() + exc.seconds
+                )
+                log.warning("%s asked to retry after %ss", row.channel, exc.seconds)
+                continue
+            except Blocked:
+                await self._finish(row, "blocked", "blocked by the resident")
+                async with self.db.session() as session:
+                    await mark_blocked(session, row.channel, row.chat_id)
+                return False
+            except PermanentFailure as exc:
+                await self._finish(row, "failed", str(exc))
+                return True
+            except SendError as exc:
+                log.warning("send to %s failed (attempt %s): %s", row.channel, attempt + 1, exc)
+                await asyncio.sleep(0.2 * 2**attempt)
+                continue
+            self._sent_ids.append(row.id or 0)
+            self.sent_count += 1
+            if len(self._sent_ids) >= 100:
+                self._flush_wanted.set()
+            return True
+        await self._reschedule(row, 2.0 * 2 ** min(row.attempts, 6), "retries exhausted")
+        return False
+
+    async def _finish(self, row: OutboxMessage, status: str, error: str) -> None:
+        self.failed_count += 1
+        async with self.db.session() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)  # type: ignore[arg-type]
+                .values(status=status, error=error[:500], attempts=row.attempts + 1)
+            )
+
+    async def _reschedule(self, row: OutboxMessage, delay: float, reason: str) -> None:
+        attempts = row.attempts + 1
+        values: dict[str, object] = {"attempts": attempts, "error": reason}
+        if attempts >= MAX_ATTEMPTS:
+            values["status"] = "failed"
+            self.failed_count += 1
+        else:
+            values["lease_until"] = utcnow() + timedelta(seconds=delay)
+        async with self.db.session() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)  # type: ignore[arg-type]
+                .values(**values)
+            )
+
+    # --- recording ------------------------------------------------------------------------
+    async def _flush(self) -> None:
+        ids, self._sent_ids = self._sent_ids, []
+        if not ids:
+            return
+        async with self.db.session() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))  # type: ignore[union-attr]
+                .values(status="sent", sent_at=utcnow())
+            )
+
+    async def _flusher(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_wanted.wait(), timeout=0.05)
+            self._flush_wanted.clear()
+            try:
+                await self._flush()
+            except Exception:  # the rows stay pending and are re-sent: log, keep serving
+                log.exception("could not record sent outbox rows")
+
+    async def flush(self) -> None:
+        """Wait for in-flight sends and record them (tests and shutdown use this)."""
+        tails = list(self._tails.values())
+        if tails:
+            await asyncio.gather(*tails, return_exceptions=True)
+        await self._flush()
+
+    # --- recovery -------------------------------------------------------------------------
+    async def claim_expired(self, limit: int = SWEEP_BATCH) -> list[OutboxMessage]:
+        """Take pending rows whose lease ran out (their writer died or gave them back)."""
+        now = utcnow()
+        async with self.db.session() as session:
+            pick = (
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.status == "pending",  # type: ignore[arg-type]
+                    or_(
+                        OutboxMessage.lease_until.is_(None),  # type: ignore[union-attr]
+                        OutboxMessage.lease_until < now,  # type: ignore[operator]
+                    ),
+                )
+                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+                .limit(limit)
+            )
+            if session.bind.dialect.name == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            stmt = (
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(pick.scalar_subquery()))  # type: ignore[union-attr]
+                .values(lease_until=now + self.lease)
+                .returning(OutboxMessage)
+            )
+            rows = list((await session.execute(stmt)).scalars().all())
+        rows.sort(key=lambda r: r.id or 0)
+        return rows
+
+    async def sweep_once(self) -> int:
+        rows = await self.claim_expired()
+        if rows:
+            log.info("outbox: resending %s message(s) left pending", len(rows))
+            self.send_soon(rows)
+        return len(rows)
+
+    async def _sweeper(self) -> None:
+        while not self._stopping:
+            try:
+                await self.sweep_once()
+            except Exception:
+                log.exception("outbox sweep failed")
+            await asyncio.sleep(self.sweep_interval)

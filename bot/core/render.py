@@ -1,0 +1,87 @@
+"""Fit neutral replies to a channel: split long text, degrade buttons to numbered choices."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.core.types import Button, Capabilities, Reply
+from bot.core.text import fold, normalise
+
+__all__ = ["choices_of", "render", "resolve_choice", "split_text"]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split at paragraph, then line, then word boundaries so no part exceeds `limit`."""
+    text = normalise(text, keep_newlines=True)
+    parts: list[str] = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = -1
+        for sep in ("\n\n", "\n", " "):
+            cut = window.rfind(sep)
+            if cut > limit // 3:
+                break
+        if cut <= 0:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text or not parts:
+        parts.append(text)
+    return parts
+
+
+def _numbered(reply: Reply) -> str:
+    lines = [reply.text, ""]
+    n = 0
+    for row in reply.buttons:
+        for button in row:
+            n += 1
+            lines.append(f"{n}. {button.label}")
+    return "\n".join(lines)
+
+
+def render(reply: Reply, caps: Capabilities) -> list[Reply]:
+    """The messages to send for `reply` on a channel with `caps`, in order."""
+    n_buttons = sum(len(row) for row in reply.buttons)
+    if reply.buttons and (not caps.buttons or n_buttons > caps.max_buttons):
+        text, buttons = _numbered(reply), []
+    else:
+        text, buttons = reply.text, reply.buttons
+    chunks = split_text(text, caps.max_text)
+    out = [Reply(text=chunk) for chunk in chunks]
+    out[-1].buttons = buttons
+    if reply.photo and caps.photos:
+        out.insert(0, Reply(text="", photo=reply.photo))
+    return out
+
+
+def choices_of(replies: list[Reply]) -> list[list[str]]:
+    """[label, payload] of every button of the last reply that has buttons (numbered 1..n)."""
+    for reply in reversed(replies):
+        if reply.buttons:
+            return [[b.label, b.payload] for row in reply.buttons for b in row]
+    return []
+
+
+_NUMBER = re.compile(r"^\s*(?:số\s*|so\s*|#)?(\d{1,3})\s*[.)]?\s*$", re.IGNORECASE)
+
+
+def resolve_choice(text: str, choices: list[list[str]]) -> str | None:
+    """The payload a typed answer picks: its number ("2", "2.", "số 2") or its label."""
+    if not choices or not text:
+        return None
+    # int() accepts any Unicode decimal digits (full-width, Arabic-Indic…) once matched by \d.
+    match = _NUMBER.match(unicodedata.normalize("NFKC", text))
+    if match:
+        index = int(match.group(1)) - 1
+        return choices[index][1] if 0 <= index < len(choices) else None
+    folded = fold(text)
+    for label, payload in choices:
+        if fold(label) == folded:
+            return payload
+    return None
+
+
+def button_rows(*rows: list[Button]) -> list[list[Button]]:
+    return [row for row in rows if row]

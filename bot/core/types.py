@@ -1,0 +1,76 @@
+"""Platform-neutral messages: what channels turn updates into, and what handlers answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Button", "Capabilities", "Inbound", "InboundKind", "Location", "Reply"]
+
+InboundKind = Literal["text", "button", "location", "photo", "file", "unsupported"]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a resident did, whatever the platform.
+
+    `update_id` is unique per channel and is what deduplication keys on.
+    """
+
+    channel: str
+    chat_id: str
+    update_id: str
+    kind: InboundKind
+    text: str = ""
+    payload: str = ""
+    location: Location | None = None
+    photo_ids: tuple[str, ...] = ()
+    language_hint: str | None = None
+    #: Platform handle to acknowledge a button press (Telegram's callback query id).
+    callback_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(slots=True)
+class Reply:
+    """A message to the resident. Rows of buttons become a keyboard or numbered choices."""
+
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    photo: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"text": self.text}
+        if self.buttons:
+            data["buttons"] = [[[b.label, b.payload] for b in row] for row in self.buttons]
+        if self.photo:
+            data["photo"] = self.photo
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reply:
+        rows = [[Button(label, payload) for label, payload in row] for row in data.get("buttons", [])]
+        return cls(text=data["text"], buttons=rows, photo=data.get("photo"))
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can do; the renderer degrades replies to fit."""
+
+    buttons: bool
+    max_text: int
+    location: bool
+    photos: bool
+    #: Most buttons a keyboard may hold; beyond that choices are numbered.
+    max_buttons: int = 100

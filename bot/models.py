@@ -1,0 +1,161 @@
+"""Database tables (SQLModel). Every schema change comes with an Alembic migration.
+
+Anonymity: nothing here links a resident to a tip. `InboundUpdate` keeps only the platform's
+update id (for deduplication), never the message text; `Feedback` keeps no resident id.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "Event",
+    "Feedback",
+    "InboundUpdate",
+    "OutboxMessage",
+    "Resident",
+    "UTCDateTime",
+    "WebChatMessage",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow if not nullable else None,
+        sa_column=Column(UTCDateTime(), nullable=nullable, index=index),
+    )
+
+
+class Resident(SQLModel, table=True):
+    """A person talking to the bot on one channel, with their conversation state."""
+
+    __tablename__ = "resident"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_resident_channel_chat"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    chat_id: str = Field(sa_column=Column(String(64), nullable=False))
+    language: str = Field(default="vi", sa_column=Column(String(5), nullable=False))
+    commune_code: int | None = Field(default=None, index=True)
+    subscribed: bool = Field(default=True)
+    onboarded: bool = Field(default=False)
+    state: str = Field(default="", sa_column=Column(String(64), nullable=False, default=""))
+    state_data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
+    unsubscribed_at: datetime | None = _ts(nullable=True)
+
+
+class InboundUpdate(SQLModel, table=True):
+    """One row per platform update handled: the deduplication record. No content is kept."""
+
+    __tablename__ = "inbound_update"
+    __table_args__ = (UniqueConstraint("channel", "update_id", name="uq_inbound_channel_update"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    update_id: str = Field(sa_column=Column(String(80), nullable=False))
+    received_at: datetime = _ts(index=True)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to send. Written in the same transaction as the update that caused it.
+
+    `lease_until` is a claim: the process that wrote the row sends it at once and holds the
+    lease; if it dies, any process may claim the row once the lease has run out.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "lease_until"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    )
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    chat_id: str = Field(sa_column=Column(String(64), nullable=False))
+    kind: str = Field(default="reply", sa_column=Column(String(16), nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", sa_column=Column(String(12), nullable=False))
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    lease_until: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class Feedback(SQLModel, table=True):
+    """Feedback to the police. Deliberately without a resident id."""
+
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    language: str = Field(sa_column=Column(String(5), nullable=False))
+    commune_code: int | None = None
+    text: str = Field(sa_column=Column(String(4000), nullable=False))
+    created_at: datetime = _ts(index=True)
+
+
+class Event(SQLModel, table=True):
+    """An engagement event (menu opened, content read…) for the statistics."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_kind_created", "kind", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    ref: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    commune_code: int | None = None
+    resident_id: int | None = Field(default=None, foreign_key="resident.id", ondelete="SET NULL")
+    created_at: datetime = _ts()
+
+
+class WebChatMessage(SQLModel, table=True):
+    """Messages the bot sent to a web-chat session, read by the page."""
+
+    __tablename__ = "webchat_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()

@@ -1,0 +1,139 @@
+"""Wires one process together: database, outbox, channels, conversation core, HTTP server."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+import handlers
+from bot.channels.telegram import (
+    TelegramChannel,
+    TelegramPoller,
+    make_bot,
+    telegram_webhook_handler,
+)
+from bot.channels.webchat import WebChatChannel, webchat_routes
+from bot.core.channel import Channel
+from bot.core.dispatch import Core
+from bot.core.limits import MAX_WEBHOOK_BODY_BYTES
+from bot.core.outbox import Outbox
+from bot.db import Database
+from bot.migrate import upgrade_async
+from bot.settings import Settings
+
+__all__ = ["TELEGRAM_WEBHOOK_PATH", "ConfigurationError", "Runtime"]
+
+log = logging.getLogger(__name__)
+TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
+
+
+class ConfigurationError(RuntimeError):
+    """Settings that cannot work; the message says which and what to do."""
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    #: Upgrade the schema at start (always for SQLite; for PostgreSQL run `antq db upgrade`).
+    migrate: bool = True
+    db: Database = field(init=False)
+    outbox: Outbox = field(init=False)
+    core: Core = field(init=False)
+    channels: dict[str, Channel] = field(init=False, default_factory=dict)
+    app: web.Application = field(init=False)
+    url: str = field(init=False, default="")
+    telegram: TelegramChannel | None = field(init=False, default=None)
+    _runner: web.AppRunner | None = field(init=False, default=None)
+    _poller: TelegramPoller | None = field(init=False, default=None)
+
+    async def start(self) -> str:
+        """Start everything; returns the base URL the HTTP server listens on."""
+        s = self.settings
+        self.db = Database(s.effective_database_url)
+        if self.migrate and self.db.is_sqlite:
+            await upgrade_async(self.db.url)
+        self.outbox = Outbox(self.db)
+        token = s.telegram_token.get_secret_value()
+        if token and s.telegram_mode != "off":
+            if s.telegram_mode == "webhook" and not s.telegram_webhook_secret.get_secret_value():
+                raise ConfigurationError(
+                    "TELEGRAM_WEBHOOK_SECRET is empty: set a long random value "
+                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+                )
+            bot = make_bot(token, s.telegram_api_base)
+            await bot.initialize()
+            self.telegram = TelegramChannel(bot)
+            self.channels["telegram"] = self.telegram
+        webchat = WebChatChannel(self.db) if s.webchat_enabled else None
+        if webchat is not None:
+            self.channels["web"] = webchat
+        self.outbox.channels = self.channels
+        self.core = Core(
+            self.db,
+            s,
+            handlers.handle,
+            self.outbox,
+            {name: ch.caps for name, ch in self.channels.items()},
+        )
+        self.app = web.Application(client_max_size=MAX_WEBHOOK_BODY_BYTES)
+        self.app.router.add_get("/healthz", self._health)
+        self.app.router.add_get("/", self._home)
+        if self.telegram is not None:
+            secret = s.telegram_webhook_secret.get_secret_value()
+            self.app.router.add_post(
+                TELEGRAM_WEBHOOK_PATH, telegram_webhook_handler(self.core, self.telegram, secret)
+            )
+        if webchat is not None:
+            self.app.add_routes(webchat_routes(self.core, webchat))
+        await self.outbox.start()
+        self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, s.host, s.port)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://{s.host}:{port}"
+        await self._connect_telegram()
+        log.info("ANTQ Connect listening on %s (channels: %s)", self.url, ", ".join(self.channels))
+        return self.url
+
+    async def _connect_telegram(self) -> None:
+        if self.telegram is None:
+            return
+        s = self.settings
+        if s.telegram_mode == "polling":
+            self._poller = TelegramPoller(self.telegram.bot, self.core, self.telegram)
+            await self._poller.start()
+        elif s.public_url:
+            await self.telegram.bot.set_webhook(
+                s.public_url.rstrip("/") + TELEGRAM_WEBHOOK_PATH,
+                secret_token=s.telegram_webhook_secret.get_secret_value(),
+                allowed_updates=["message", "callback_query"],
+                max_connections=40,
+            )
+        else:
+            log.warning("PUBLIC_URL is empty: register the Telegram webhook yourself")
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            await self._poller.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.outbox.stop()
+        if self.telegram is not None:
+            await self.telegram.bot.shutdown()
+        await self.db.dispose()
+
+    async def _health(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"ok": True})
+
+    async def _home(self, request: web.Request) -> web.StreamResponse:
+        if self.settings.webchat_enabled:
+            raise web.HTTPFound("/chat")
+        return web.Response(text="ANTQ Connect")
+
+
+def random_secret() -> str:
+    return secrets.token_urlsafe(32)

@@ -1,0 +1,68 @@
+"""Settings from the environment and `.env`; every field is documented in `.env.example`."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Environment variables are the upper-case field names."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- storage -------------------------------------------------------------------------
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Empty = SQLite file DATA_DIR/antq.sqlite3.",
+    )
+    data_dir: Path = DEFAULT_DATA_DIR
+
+    # --- the province ----------------------------------------------------------------------
+    province_code: int = 52
+    province_police_phone: str = ""
+    commune_phones_file: Path | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_language: Literal["vi", "en"] = "vi"
+
+    # --- HTTP server -----------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+
+    # --- Telegram --------------------------------------------------------------------------
+    telegram_token: SecretStr = SecretStr("")
+    telegram_mode: Literal["webhook", "polling", "off"] = "webhook"
+    telegram_webhook_secret: SecretStr = SecretStr("")
+    telegram_api_base: str = "https://api.telegram.org"
+    telegram_rate_per_second: float = 25.0
+    telegram_per_chat_per_second: float = 1.0
+
+    # --- web chat --------------------------------------------------------------------------
+    webchat_enabled: bool = True
+
+    # --- behaviour -------------------------------------------------------------------------
+    content_page_size: int = 5
+    log_level: str = "INFO"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'antq.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

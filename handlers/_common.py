@@ -1,0 +1,45 @@
+"""Pieces every flow uses: the main menu, the back button, localized content access."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.core.context import Context
+from bot.core.types import Button
+
+__all__ = ["back_row", "localized", "main_menu", "menu_buttons"]
+
+
+def localized(value: Any, lang: str) -> str:
+    """Pick `lang` from a {vi, en} mapping or object, falling back to Vietnamese."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return str(value.get(lang) or value.get("vi") or "")
+    return str(getattr(value, lang, None) or getattr(value, "vi", ""))
+
+
+def menu_buttons(ctx: Context) -> list[list[Button]]:
+    _ = ctx._
+    return [
+        [Button(_("📚 Legal education"), "lib")],
+        [Button(_("☎️ Hotlines"), "hot"), Button(_("🇻🇳 Festival 19/8"), "fest")],
+        [Button(_("🚨 Report a crime"), "tip")],
+        [Button(_("💬 Feedback"), "fb"), Button(_("⚙️ Settings"), "set")],
+    ]
+
+
+def main_menu(ctx: Context, intro: str | None = None) -> None:
+    """Show the main menu (and leave any half-finished flow)."""
+    ctx.clear_state()
+    ctx.reply(intro or ctx._("Main menu — choose what you need:"), menu_buttons(ctx))
+
+
+def back_row(ctx: Context, payload: str = "m", label: str | None = None) -> list[Button]:
+    row = []
+    if payload != "m":
+        row.append(Button(label or ctx._("⬅️ Back"), payload))
+    row.append(Button(ctx._("🏠 Main menu"), "m"))
+    return row

@@ -1,0 +1,56 @@
+"""Routes an update to a flow: commands, button payloads ("topic:arg:arg"), then state."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.core.context import Context
+
+__all__ = ["PayloadHandler", "Router", "StateHandler"]
+
+PayloadHandler = Callable[..., Awaitable[None]]
+StateHandler = Callable[[Context], Awaitable[None]]
+
+
+class Router:
+    def __init__(self) -> None:
+        self.commands: dict[str, StateHandler] = {}
+        self.payloads: dict[str, PayloadHandler] = {}
+        self.states: dict[str, StateHandler] = {}
+
+    def command(self, *names: str) -> Callable[[StateHandler], StateHandler]:
+        def register(fn: StateHandler) -> StateHandler:
+            for name in names:
+                self.commands[name] = fn
+            return fn
+
+        return register
+
+    def payload(self, prefix: str) -> Callable[[PayloadHandler], PayloadHandler]:
+        """Register for payloads "prefix" and "prefix:a:b" (called as fn(ctx, "a", "b"))."""
+
+        def register(fn: PayloadHandler) -> PayloadHandler:
+            self.payloads[prefix] = fn
+            return fn
+
+        return register
+
+    def state(self, name: str) -> Callable[[StateHandler], StateHandler]:
+        def register(fn: StateHandler) -> StateHandler:
+            self.states[name] = fn
+            return fn
+
+        return register
+
+    async def run_payload(self, ctx: Context, payload: str) -> bool:
+        prefix, *args = payload.split(":")
+        handler = self.payloads.get(prefix)
+        if handler is None:
+            return False
+        extra: list[Any] = list(args)
+        await handler(ctx, *extra)
+        return True
+
+
+router = Router()

@@ -1,0 +1,49 @@
+"""Đường dây nóng: national emergency numbers, then province and commune police from settings."""
+
+from __future__ import annotations
+
+from bot import actions
+from bot.core.context import Context
+from bot.core.types import Button
+from bot.directory import commune_phone
+from content.library import load_library
+from handlers._common import back_row, localized
+from handlers._router import router
+from handlers.commune import commune_name
+
+__all__ = ["hotline_lines", "hotlines"]
+
+
+def hotline_lines(ctx: Context) -> list[str]:
+    """Numbers to call, the resident's own commune police first when it is configured."""
+    lines: list[str] = []
+    name = commune_name(ctx.resident.commune_code)
+    phone = commune_phone(ctx.settings, ctx.resident.commune_code)
+    if name and phone:
+        lines.append(ctx._("👮 Police of {commune}: {phone}", commune=name, phone=phone))
+    if ctx.settings.province_police_phone:
+        lines.append(
+            ctx._("🏛 Provincial police: {phone}", phone=ctx.settings.province_police_phone)
+        )
+    for hotline in load_library().hotlines:
+        title = localized(hotline.title, ctx.lang)
+        note = localized(getattr(hotline, "note", None), ctx.lang)
+        lines.append(f"📞 {hotline.number} — {title}" + (f" ({note})" if note else ""))
+    return lines
+
+
+@router.payload("hot")
+async def hotlines(ctx: Context) -> None:
+    actions.record_event(ctx.session, ctx.resident, "hotlines")
+    text = ctx._("Hotlines — calls are free from any phone:") + "\n\n" + "\n".join(
+        hotline_lines(ctx)
+    )
+    rows = [back_row(ctx)]
+    if ctx.resident.commune_code is None:
+        text += "\n\n" + ctx._("Set your commune to see its police number here.")
+        rows.insert(0, [Button(ctx._("📍 Set my commune"), "set:com")])
+    elif not commune_phone(ctx.settings, ctx.resident.commune_code):
+        text += "\n\n" + ctx._(
+            "Your commune police number is not in our list yet; in an emergency call 113."
+        )
+    ctx.reply(text, rows)

@@ -1,0 +1,71 @@
+"""Tuyên truyền pháp luật: the content library by topic, paginated, one item per message."""
+
+from __future__ import annotations
+
+from bot import actions
+from bot.core.context import Context
+from bot.core.types import Button
+from content.library import load_library
+from handlers._common import back_row, localized
+from handlers._router import router
+
+__all__ = ["library"]
+
+
+@router.payload("lib")
+async def library(ctx: Context, what: str = "", key: str = "", page: str = "0") -> None:
+    lib = load_library()
+    if what == "t":
+        await _topic(ctx, key, int(page) if page.isdigit() else 0)
+        return
+    if what == "i":
+        await _item(ctx, key, page)
+        return
+    rows = [[Button(localized(t.title, ctx.lang), f"lib:t:{t.id}:0")] for t in lib.topics]
+    rows.append(back_row(ctx))
+    ctx.reply(ctx._("Legal education — choose a topic:"), rows)
+
+
+async def _topic(ctx: Context, topic_id: str, page: int) -> None:
+    lib = load_library()
+    topic = next((t for t in lib.topics if t.id == topic_id), None)
+    if topic is None:
+        await library(ctx)
+        return
+    items = lib.items_by_topic(topic_id)
+    size = max(1, ctx.settings.content_page_size)
+    pages = max(1, -(-len(items) // size))
+    page = min(max(page, 0), pages - 1)
+    rows = [
+        [Button(localized(item.title, ctx.lang), f"lib:i:{item.id}:{page}")]
+        for item in items[page * size : (page + 1) * size]
+    ]
+    nav = []
+    if page > 0:
+        nav.append(Button(ctx._("◀️ Previous"), f"lib:t:{topic_id}:{page - 1}"))
+    if page < pages - 1:
+        nav.append(Button(ctx._("Next ▶️"), f"lib:t:{topic_id}:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    rows.append(back_row(ctx, "lib", ctx._("⬅️ Topics")))
+    title = localized(topic.title, ctx.lang)
+    header = ctx._("{topic} (page {page}/{pages})", topic=title, page=page + 1, pages=pages)
+    actions.record_event(ctx.session, ctx.resident, "topic", topic_id)
+    ctx.reply(header, rows)
+
+
+async def _item(ctx: Context, item_id: str, page: str) -> None:
+    lib = load_library()
+    item = lib.item(item_id)
+    if item is None:
+        await library(ctx)
+        return
+    parts = [localized(item.title, ctx.lang).upper(), "", localized(item.body, ctx.lang)]
+    source = localized(getattr(item, "source", None), ctx.lang)
+    if source:
+        parts += ["", ctx._("Source: {source}", source=source)]
+    actions.record_event(ctx.session, ctx.resident, "content", item.id)
+    ctx.reply(
+        "\n".join(parts),
+        [back_row(ctx, f"lib:t:{item.topic}:{page or 0}", ctx._("⬅️ Back to the list"))],
+    )
