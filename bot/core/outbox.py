@@ -102,7 +102,13 @@ class Outbox:
                 await asyncio.shield(previous)
         try:
             for row in rows:
-                if not await self._send_one(row):
+                try:
+                    go_on = await self._send_one(row)
+                except Exception:
+                    # A bug or a database hiccup: the row stays pending for the sweeper.
+                    log.exception("outbox: sending row %s failed unexpectedly", row.id)
+                    go_on = False
+                if not go_on:
                     break
         finally:
             if self._tails.get(key) is asyncio.current_task():

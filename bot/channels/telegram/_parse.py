@@ -13,6 +13,7 @@ __all__ = ["CHANNEL", "parse_update"]
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+HANDLED_TYPES = frozenset({"message", "callback_query"})
 
 
 def parse_update(data: dict[str, Any]) -> Inbound | None:
@@ -20,11 +21,17 @@ def parse_update(data: dict[str, Any]) -> Inbound | None:
 
     Raises ValueError when the JSON is not a Telegram update at all.
     """
+    update_id = data.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
+        raise ValueError("not a Telegram update: no integer update_id")
+    if not HANDLED_TYPES.intersection(data):
+        # edited messages, channel posts, polls, member updates… are not conversations with us
+        return None
     try:
         update = Update.de_json(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"not a Telegram update: {exc.__class__.__name__}") from exc
-    update_id = str(update.update_id)
+    uid = str(update.update_id)
     query = update.callback_query
     if query is not None:
         message = query.message
@@ -33,7 +40,7 @@ def parse_update(data: dict[str, Any]) -> Inbound | None:
         return Inbound(
             channel=CHANNEL,
             chat_id=str(message.chat.id),
-            update_id=update_id,
+            update_id=uid,
             kind="button",
             payload=(query.data or "")[:64],
             language_hint=query.from_user.language_code if query.from_user else None,
@@ -41,7 +48,6 @@ def parse_update(data: dict[str, Any]) -> Inbound | None:
         )
     message = update.message
     if message is None:
-        # edited messages, channel posts, member updates… are not conversations with us
         return None
     if message.chat.type != "private":
         return None
@@ -49,7 +55,7 @@ def parse_update(data: dict[str, Any]) -> Inbound | None:
     base: dict[str, Any] = {
         "channel": CHANNEL,
         "chat_id": str(message.chat.id),
-        "update_id": update_id,
+        "update_id": uid,
         "language_hint": hint,
     }
     if message.text is not None:

@@ -1,0 +1,56 @@
+import pytest
+
+from bot.channels.telegram import parse_update
+
+USER = {"id": 7, "is_bot": False, "first_name": "An", "language_code": "vi"}
+CHAT = {"id": 7, "type": "private", "first_name": "An"}
+
+
+def _message(**extra: object) -> dict[str, object]:
+    return {"message_id": 1, "date": 1700000000, "chat": CHAT, "from": USER, **extra}
+
+
+def test_text_message() -> None:
+    inbound = parse_update({"update_id": 10, "message": _message(text="xin chào")})
+    assert inbound is not None
+    assert (inbound.kind, inbound.chat_id, inbound.update_id, inbound.text) == (
+        "text", "7", "10", "xin chào")
+    assert inbound.language_hint == "vi"
+
+
+def test_button_press() -> None:
+    query = {"id": "cb1", "from": USER, "chat_instance": "x", "data": "lib:t:law:0",
+             "message": _message(text="menu")}
+    inbound = parse_update({"update_id": 11, "callback_query": query})
+    assert inbound is not None
+    assert (inbound.kind, inbound.payload, inbound.callback_id) == ("button", "lib:t:law:0", "cb1")
+
+
+def test_location_photo_document_and_sticker() -> None:
+    loc = parse_update({"update_id": 1, "message": _message(
+        location={"latitude": 13.77, "longitude": 109.22})})
+    assert loc is not None and loc.kind == "location" and loc.location is not None
+    photo = parse_update({"update_id": 2, "message": _message(photo=[
+        {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
+        {"file_id": "big", "file_unique_id": "b", "width": 900, "height": 900}])})
+    assert photo is not None and photo.kind == "photo" and photo.photo_ids == ("big",)
+    doc = parse_update({"update_id": 3, "message": _message(
+        document={"file_id": "d", "file_unique_id": "d"})})
+    assert doc is not None and doc.kind == "file"
+    sticker = parse_update({"update_id": 4, "message": _message(sticker={
+        "file_id": "s", "file_unique_id": "s", "type": "regular", "width": 1, "height": 1,
+        "is_animated": False, "is_video": False})})
+    assert sticker is not None and sticker.kind == "unsupported"
+
+
+def test_updates_we_do_not_handle() -> None:
+    assert parse_update({"update_id": 5, "edited_message": _message(text="x")}) is None
+    group = {**_message(text="hi"), "chat": {"id": -5, "type": "group", "title": "g"}}
+    assert parse_update({"update_id": 6, "message": group}) is None
+    assert parse_update({"update_id": 7}) is None
+
+
+@pytest.mark.parametrize("data", [{}, {"update_id": "x"}, {"message": {"text": 1}}])
+def test_garbage_is_refused(data: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        parse_update(data)

@@ -1,0 +1,61 @@
+from bot.core.limits import ZaloBotLimit
+from bot.core.render import choices_of, render, resolve_choice, split_text
+from bot.core.types import Button, Capabilities, Reply
+
+NO_BUTTONS = Capabilities(buttons=False, max_text=ZaloBotLimit.MAX_TEXT_LENGTH, location=False,
+                          photos=False)
+BUTTONS = Capabilities(buttons=True, max_text=4096, location=True, photos=True)
+
+
+def _menu() -> Reply:
+    return Reply("Menu", [[Button("Tuyên truyền", "lib")], [Button("Góp ý", "fb"),
+                                                             Button("Cài đặt", "set")]])
+
+
+def test_buttons_kept_where_the_channel_has_them() -> None:
+    [message] = render(_menu(), BUTTONS)
+    assert message.text == "Menu"
+    assert [[b.payload for b in row] for row in message.buttons] == [["lib"], ["fb", "set"]]
+
+
+def test_buttons_become_numbered_choices_without_keyboards() -> None:
+    [message] = render(_menu(), NO_BUTTONS)
+    assert message.buttons == []
+    assert message.text.splitlines()[-3:] == ["1. Tuyên truyền", "2. Góp ý", "3. Cài đặt"]
+
+
+def test_typed_number_or_label_picks_the_choice() -> None:
+    choices = choices_of([_menu()])
+    assert resolve_choice("2", choices) == "fb"
+    assert resolve_choice(" 3. ", choices) == "set"
+    assert resolve_choice("số 1", choices) == "lib"
+    assert resolve_choice("２", choices) == "fb"  # full-width digit from a phone keyboard
+    assert resolve_choice("gop y", choices) == "fb"  # label without diacritics
+    assert resolve_choice("Go\u0301p y\u0301", choices) == "fb"  # NFD
+    assert resolve_choice("4", choices) is None
+    assert resolve_choice("0", choices) is None
+    assert resolve_choice("xin chào", choices) is None
+
+
+def test_long_text_is_split_at_the_limit_on_word_boundaries() -> None:
+    words = " ".join(f"từ{i}" for i in range(2000))
+    parts = split_text(words, 2000)
+    assert all(len(p) <= 2000 for p in parts)
+    assert " ".join(parts) == words
+
+
+def test_split_without_spaces_still_respects_the_limit() -> None:
+    parts = split_text("x" * 5000, 2000)
+    assert [len(p) for p in parts] == [2000, 2000, 1000]
+
+
+def test_buttons_go_with_the_last_part() -> None:
+    reply = Reply("a " * 3000, [[Button("OK", "m")]])
+    messages = render(reply, BUTTONS)
+    assert len(messages) == 2
+    assert messages[0].buttons == [] and messages[1].buttons
+
+
+def test_reply_json_round_trip() -> None:
+    reply = Reply("x", [[Button("a", "b")]], photo="file-1")
+    assert Reply.from_json(reply.to_json()) == reply

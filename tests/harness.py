@@ -1,0 +1,199 @@
+"""Drive the real product like residents do: through the fake Telegram server or the web chat.
+
+A dialogue is a table of (what the resident does, what the bot's answer must contain):
+"[Label]" presses the button with that label (or types its number when the channel shows
+numbered choices); anything else is typed as text.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import aiohttp
+import httpx
+
+from bot.fakes.telegram import FakeTelegram
+from bot.runtime import TELEGRAM_WEBHOOK_PATH, Runtime
+from bot.settings import Settings
+
+WEBHOOK_SECRET = "test-webhook-secret_0123456789"
+
+Dialogue = Sequence[tuple[str, str | Sequence[str]]]
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "host": "127.0.0.1",
+        "port": 0,
+        "telegram_mode": "webhook",
+        "telegram_webhook_secret": WEBHOOK_SECRET,
+        "public_url": "",
+        "province_police_phone": "069 3822 113",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class Stack:
+    runtime: Runtime
+    fake: FakeTelegram
+    fake_url: str
+    http: httpx.AsyncClient
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    def without_buttons(self, channel: str = "telegram") -> None:
+        """Render this channel's replies as numbered choices (as on Zalo's bot API)."""
+        caps = self.runtime.core.capabilities[channel]
+        self.runtime.core.capabilities[channel] = replace(caps, buttons=False)
+
+
+@asynccontextmanager
+async def running_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
+    """The product on `database_url`, its Telegram webhook registered with a fake Telegram."""
+    fake = FakeTelegram()
+    fake_url = await fake.start("127.0.0.1", 0)
+    settings = make_settings(
+        database_url, telegram_token=fake.token, telegram_api_base=fake_url, **overrides
+    )
+    runtime = Runtime(settings)
+    await runtime.start()
+    assert runtime.telegram is not None
+    await runtime.telegram.bot.set_webhook(
+        runtime.url + TELEGRAM_WEBHOOK_PATH, secret_token=WEBHOOK_SECRET
+    )
+    http = httpx.AsyncClient(base_url=fake_url, timeout=30)
+    try:
+        yield Stack(runtime, fake, fake_url, http)
+    finally:
+        await http.aclose()
+        await runtime.stop()
+        await fake.stop()
+
+
+class Resident(Protocol):
+    async def step(self, utterance: str) -> str: ...
+
+
+class TelegramResident:
+    """A Telegram user, acting through the fake server's control API."""
+
+    def __init__(self, stack: Stack, chat_id: int, numbered: bool = False) -> None:
+        self.stack, self.chat_id, self.numbered = stack, chat_id, numbered
+        self.seen = 0
+        self.last: list[dict[str, Any]] = []
+
+    async def inject(self, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self.stack.http.post(
+            "/_control/updates", params={"wait": "1"}, json={"chat_id": self.chat_id, **body}
+        )
+        response.raise_for_status()
+        await self.stack.runtime.outbox.flush()
+        data: dict[str, Any] = response.json()
+        return data
+
+    def _new_messages(self) -> list[dict[str, Any]]:
+        sent = self.stack.fake.sent(self.chat_id)
+        new, self.seen = sent[self.seen :], len(sent)
+        if new:
+            self.last = new
+        return new
+
+    def _button(self, label: str) -> str:
+        for message in reversed(self.last):
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    if button["text"] == label:
+                        return str(button["callback_data"])
+        raise AssertionError(f"no button {label!r} in the last messages: {self.last!r}")
+
+    def _number(self, label: str) -> str:
+        for message in reversed(self.last):
+            match = re.search(rf"^(\d+)\. {re.escape(label)}$", message.get("text") or "", re.M)
+            if match:
+                return match.group(1)
+        raise AssertionError(f"no numbered choice {label!r} in: {self.last!r}")
+
+    async def step(self, utterance: str) -> str:
+        if utterance.startswith("[") and utterance.endswith("]"):
+            label = utterance[1:-1]
+            if self.numbered:
+                await self.inject({"text": self._number(label)})
+            else:
+                await self.inject({"callback_data": self._button(label)})
+        else:
+            await self.inject({"text": utterance})
+        return "\n---\n".join(m.get("text") or "" for m in self._new_messages())
+
+
+class WebResident:
+    """A visitor of the web chat page, with its own cookie."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+        self.session, self.base = session, base_url
+        self.after = 0
+        self.last: list[dict[str, Any]] = []
+
+    async def open(self) -> None:
+        async with self.session.get(self.base + "/chat") as response:
+            assert response.status == 200
+
+    async def send(self, body: dict[str, Any]) -> aiohttp.ClientResponse:
+        body = {"id": str(uuid.uuid4()), **body}
+        async with self.session.post(self.base + "/chat/api/send", json=body) as response:
+            await response.read()
+            return response
+
+    async def read(self, runtime: Runtime) -> list[dict[str, Any]]:
+        await runtime.outbox.flush()
+        async with self.session.get(
+            self.base + "/chat/api/messages", params={"after": str(self.after)}
+        ) as response:
+            data = await response.json()
+        messages: list[dict[str, Any]] = data["messages"]
+        if messages:
+            self.after = max(m["id"] for m in messages)
+            self.last = messages
+        return messages
+
+    def _button(self, label: str) -> str:
+        for message in reversed(self.last):
+            for row in message.get("buttons", []):
+                for text, payload in row:
+                    if text == label:
+                        return str(payload)
+        raise AssertionError(f"no button {label!r} in {self.last!r}")
+
+
+class WebStepper:
+    def __init__(self, resident: WebResident, runtime: Runtime) -> None:
+        self.resident, self.runtime = resident, runtime
+
+    async def step(self, utterance: str) -> str:
+        if utterance.startswith("[") and utterance.endswith("]"):
+            response = await self.resident.send({"payload": self.resident._button(utterance[1:-1])})
+        else:
+            response = await self.resident.send({"text": utterance})
+        assert response.status == 200, response.status
+        messages = await self.resident.read(self.runtime)
+        return "\n---\n".join(m.get("text", "") for m in messages)
+
+
+async def run_dialogue(resident: Resident, dialogue: Dialogue) -> None:
+    """Play the table; each answer must contain every expected fragment."""
+    for number, (utterance, expected) in enumerate(dialogue, start=1):
+        answer = await resident.step(utterance)
+        fragments = [expected] if isinstance(expected, str) else list(expected)
+        for fragment in fragments:
+            assert fragment in answer, (
+                f"step {number}: after {utterance!r} expected {fragment!r} in:\n{answer}"
+            )
