@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     # --- behaviour -------------------------------------------------------------------------
     content_page_size: int = 5
     log_level: str = "INFO"
+
+    @field_validator("commune_phones_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @property
     def effective_database_url(self) -> str:
