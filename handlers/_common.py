@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.core.context import Context
 from bot.core.types import Button
 
-__all__ = ["back_row", "localized", "main_menu", "menu_buttons"]
-
-
-def localized(value: Any, lang: str) -> str:
-    """Pick `lang` from a {vi, en} mapping or object, falling back to Vietnamese."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return str(value.get(lang) or value.get("vi") or "")
-    return str(getattr(value, lang, None) or getattr(value, "vi", ""))
+__all__ = ["back_row", "main_menu", "menu_buttons"]
 
 
 def menu_buttons(ctx: Context) -> list[list[Button]]:

@@ -7,7 +7,7 @@ from bot.core.context import Context
 from bot.core.types import Button
 from bot.directory import commune_phone
 from content.library import load_library
-from handlers._common import back_row, localized
+from handlers._common import back_row
 from handlers._router import router
 from handlers.commune import commune_name
 
@@ -26,9 +26,8 @@ def hotline_lines(ctx: Context) -> list[str]:
             ctx._("🏛 Provincial police: {phone}", phone=ctx.settings.province_police_phone)
         )
     for hotline in load_library().hotlines:
-        title = localized(hotline.title, ctx.lang)
-        note = localized(getattr(hotline, "note", None), ctx.lang)
-        lines.append(f"📞 {hotline.number} — {title}" + (f" ({note})" if note else ""))
+        title, note = hotline.title.get(ctx.lang), hotline.note.get(ctx.lang)
+        lines.append(f"📞 {hotline.number} — {title} ({note})")
     return lines
 
 

@@ -6,7 +6,7 @@ from bot import actions
 from bot.core.context import Context
 from bot.core.types import Button
 from content.library import load_library
-from handlers._common import back_row, localized
+from handlers._common import back_row
 from handlers._router import router
 
 __all__ = ["library"]
@@ -21,23 +21,23 @@ async def library(ctx: Context, what: str = "", key: str = "", page: str = "0") 
     if what == "i":
         await _item(ctx, key, page)
         return
-    rows = [[Button(localized(t.title, ctx.lang), f"lib:t:{t.id}:0")] for t in lib.topics]
+    rows = [[Button(t.title.get(ctx.lang), f"lib:t:{t.id}:0")] for t in lib.topics]
     rows.append(back_row(ctx))
     ctx.reply(ctx._("Legal education — choose a topic:"), rows)
 
 
 async def _topic(ctx: Context, topic_id: str, page: int) -> None:
     lib = load_library()
-    topic = next((t for t in lib.topics if t.id == topic_id), None)
-    if topic is None:
+    try:
+        topic, items = lib.topic(topic_id), lib.items_by_topic(topic_id)
+    except KeyError:  # a button from an older version of the library
         await library(ctx)
         return
-    items = lib.items_by_topic(topic_id)
     size = max(1, ctx.settings.content_page_size)
     pages = max(1, -(-len(items) // size))
     page = min(max(page, 0), pages - 1)
     rows = [
-        [Button(localized(item.title, ctx.lang), f"lib:i:{item.id}:{page}")]
+        [Button(item.title.get(ctx.lang), f"lib:i:{item.id}:{page}")]
         for item in items[page * size : (page + 1) * size]
     ]
     nav = []
@@ -48,20 +48,20 @@ async def _topic(ctx: Context, topic_id: str, page: int) -> None:
     if nav:
         rows.append(nav)
     rows.append(back_row(ctx, "lib", ctx._("⬅️ Topics")))
-    title = localized(topic.title, ctx.lang)
+    title = topic.title.get(ctx.lang)
     header = ctx._("{topic} (page {page}/{pages})", topic=title, page=page + 1, pages=pages)
     actions.record_event(ctx.session, ctx.resident, "topic", topic_id)
     ctx.reply(header, rows)
 
 
 async def _item(ctx: Context, item_id: str, page: str) -> None:
-    lib = load_library()
-    item = lib.item(item_id)
-    if item is None:
+    try:
+        item = load_library().item(item_id)
+    except KeyError:
         await library(ctx)
         return
-    parts = [localized(item.title, ctx.lang).upper(), "", localized(item.body, ctx.lang)]
-    source = localized(getattr(item, "source", None), ctx.lang)
+    parts = [item.title.get(ctx.lang).upper(), "", item.body.get(ctx.lang)]
+    source = item.source.get(ctx.lang) if item.source else ""
     if source:
         parts += ["", ctx._("Source: {source}", source=source)]
     actions.record_event(ctx.session, ctx.resident, "content", item.id)

@@ -33,5 +33,5 @@ async def report(ctx: Context) -> None:
     )
     ctx.reply(
         text,
-        [[Button(ctx._("📚 How to report (guide)"), "lib:t:report:0")], back_row(ctx)],
+        [[Button(ctx._("📚 How to report (guide)"), "lib:i:to-giac-toi-pham:0")], back_row(ctx)],
     )

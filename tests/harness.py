@@ -80,6 +80,13 @@ async def running_stack(database_url: str, **overrides: Any) -> AsyncIterator[St
         await fake.stop()
 
 
+def _telegram_text(message: dict[str, Any]) -> str:
+    """What the resident sees: the text, then each button as [label]."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    labels = [f"[{button['text']}]" for row in rows for button in row]
+    return "\n".join([message.get("text") or "", *labels])
+
+
 class Resident(Protocol):
     async def step(self, utterance: str) -> str: ...
 
@@ -132,7 +139,7 @@ class TelegramResident:
                 await self.inject({"callback_data": self._button(label)})
         else:
             await self.inject({"text": utterance})
-        return "\n---\n".join(m.get("text") or "" for m in self._new_messages())
+        return "\n---\n".join(_telegram_text(m) for m in self._new_messages())
 
 
 class WebResident:
@@ -185,7 +192,11 @@ class WebStepper:
             response = await self.resident.send({"text": utterance})
         assert response.status == 200, response.status
         messages = await self.resident.read(self.runtime)
-        return "\n---\n".join(m.get("text", "") for m in messages)
+        return "\n---\n".join(
+            "\n".join([m.get("text", ""), *(f"[{label}]" for row in m.get("buttons", [])
+                                              for label, _ in row)])
+            for m in messages
+        )
 
 
 async def run_dialogue(resident: Resident, dialogue: Dialogue) -> None:

@@ -6,14 +6,14 @@ import re
 import unicodedata
 
 from bot.core.types import Button, Capabilities, Reply
-from bot.core.text import fold, normalise
+from bot.core.text import fold
 
 __all__ = ["choices_of", "render", "resolve_choice", "split_text"]
 
 
 def split_text(text: str, limit: int) -> list[str]:
     """Split at paragraph, then line, then word boundaries so no part exceeds `limit`."""
-    text = normalise(text, keep_newlines=True)
+    text = unicodedata.normalize("NFC", text).strip()
     parts: list[str] = []
     while len(text) > limit:
         window = text[:limit]

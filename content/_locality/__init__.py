@@ -1,0 +1,1 @@
+"""Implementation of :mod:`content.locality` (commune lookup); not a public API."""
