@@ -3,7 +3,9 @@ write rows one way (and, where it matters, leave an audit trail)."""
 
 from __future__ import annotations
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core.text import normalise
 from bot.models import Event, Feedback, Resident, utcnow
@@ -69,10 +71,8 @@ def record_feedback(session: AsyncSession, resident: Resident, text: str) -> Fee
 
 async def mark_blocked(session: AsyncSession, channel: str, chat_id: str) -> None:
     """The platform says the resident blocked the bot: stop sending them anything."""
-    from sqlalchemy import update
-
     await session.execute(
         update(Resident)
-        .where(Resident.channel == channel, Resident.chat_id == chat_id)  # type: ignore[arg-type]
+        .where(col(Resident.channel) == channel, col(Resident.chat_id) == chat_id)
         .values(subscribed=False, unsubscribed_at=utcnow())
     )

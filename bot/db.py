@@ -9,9 +9,14 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
-__all__ = ["Database", "normalise_url"]
+__all__ = ["Database", "dialect_of", "normalise_url"]
 
 
 def normalise_url(url: str) -> str:
@@ -23,6 +28,11 @@ def normalise_url(url: str) -> str:
     if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
         url = "sqlite+aiosqlite://" + url[len("sqlite://") :]
     return url
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """ "postgresql" or "sqlite": the few statements that differ check this."""
+    return session.get_bind().dialect.name
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

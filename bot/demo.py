@@ -8,6 +8,8 @@ import contextlib
 import sys
 from typing import Any
 
+from pydantic import SecretStr
+
 from bot.fakes.telegram import FakeTelegram
 from bot.runtime import Runtime, random_secret
 from bot.settings import Settings
@@ -18,18 +20,16 @@ DEMO_CHAT_ID = 1001
 
 
 def demo_settings(base: Settings, port: int, fake_url: str, token: str) -> Settings:
-    db = base.database_url or (
-        f"sqlite+aiosqlite:///{(base.data_dir / 'demo.sqlite3').resolve()}"
-    )
+    db = base.database_url or (f"sqlite+aiosqlite:///{(base.data_dir / 'demo.sqlite3').resolve()}")
     return base.model_copy(
         update={
             "database_url": db,
             "port": port,
             "public_url": f"http://{base.host}:{port}",
-            "telegram_token": token,
+            "telegram_token": SecretStr(token),
             "telegram_api_base": fake_url,
             "telegram_mode": "webhook",
-            "telegram_webhook_secret": random_secret(),
+            "telegram_webhook_secret": SecretStr(random_secret()),
             "webchat_enabled": True,
         }
     )
@@ -57,6 +57,8 @@ async def _console(fake: FakeTelegram) -> None:
     async def show_new() -> None:
         nonlocal shown, last_keyboard
         for message in fake.sent(DEMO_CHAT_ID)[shown:]:
+            if message.get("method") not in ("sendMessage", "sendPhoto"):
+                continue  # callback answers and the like are not messages the resident sees
             _print_message(message)
             rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
             if rows:
@@ -92,14 +94,17 @@ async def run_demo(base: Settings, args: argparse.Namespace) -> int:
             f"  Web chat (open in a browser):  {url}/chat\n"
             f"  Fake Telegram Bot API:         {fake_url}  (control API: docs/fake-telegram.md)\n"
             f"  Act as a Telegram resident:    curl -s -X POST {fake_url}/_control/updates "
-            f"-d '{{\"chat_id\": 42, \"text\": \"/start\"}}'\n"
+            f'-d \'{{"chat_id": 42, "text": "/start"}}\'\n'
             f"                                 curl -s '{fake_url}/_control/sent?chat_id=42'\n"
             "  Stop with Ctrl+C.\n",
             flush=True,
         )
         if console:
-            print("You are a Telegram resident (chat 1001). Type a message; a number presses "
-                  "that button.", flush=True)
+            print(
+                "You are a Telegram resident (chat 1001). Type a message; a number presses "
+                "that button.",
+                flush=True,
+            )
             console_task = asyncio.create_task(_console(fake))
         else:
             console_task = None

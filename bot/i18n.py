@@ -47,9 +47,10 @@ def translations(lang: str) -> NullTranslations:
             return Translations(fh, domain=DOMAIN)
     po = mo.with_suffix(".po")
     if po.exists():
+        import io
+
         from babel.messages.mofile import write_mo
         from babel.messages.pofile import read_po
-        import io
 
         log.warning("catalog %s is not compiled; reading the .po (run `pip install .`)", mo)
         with po.open("rb") as fh:
@@ -74,7 +75,9 @@ def format_datetime(value: datetime, lang: str, tz: str = "Asia/Ho_Chi_Minh") ->
     if value.tzinfo is None:
         raise ValueError("naive datetime")
     pattern = "HH:mm dd/MM/yyyy" if lang == "vi" else "HH:mm, d MMM yyyy"
-    return _babel_format_datetime(value, pattern, tzinfo=_tz(tz), locale=_BABEL_LOCALE.get(lang, "vi_VN"))
+    return _babel_format_datetime(
+        value, pattern, tzinfo=_tz(tz), locale=_BABEL_LOCALE.get(lang, "vi_VN")
+    )
 
 
 def format_date(value: date, lang: str) -> str:

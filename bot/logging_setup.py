@@ -38,5 +38,5 @@ def configure_logging(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Per-request lines from the HTTP clients are noise at INFO (and carry URLs).
-    for name in ("httpx", "httpcore", "telegram.ext", "aiohttp.access", "apscheduler"):
+    for name in ("httpx", "httpcore", "telegram.ext", "aiohttp.access", "apscheduler", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)

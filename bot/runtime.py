@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import handlers
 from bot.channels.telegram import (
@@ -21,6 +22,7 @@ from bot.core.dispatch import Core
 from bot.core.limits import MAX_WEBHOOK_BODY_BYTES
 from bot.core.outbox import Outbox
 from bot.db import Database
+from bot.housekeeping import start_scheduler
 from bot.migrate import upgrade_async
 from bot.settings import Settings
 
@@ -48,6 +50,7 @@ class Runtime:
     telegram: TelegramChannel | None = field(init=False, default=None)
     _runner: web.AppRunner | None = field(init=False, default=None)
     _poller: TelegramPoller | None = field(init=False, default=None)
+    _scheduler: AsyncIOScheduler | None = field(init=False, default=None)
 
     async def start(self) -> str:
         """Start everything; returns the base URL the HTTP server listens on."""
@@ -89,6 +92,7 @@ class Runtime:
         if webchat is not None:
             self.app.add_routes(webchat_routes(self.core, webchat))
         await self.outbox.start()
+        self._scheduler = start_scheduler(self.db)
         self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.host, s.port)
@@ -117,6 +121,8 @@ class Runtime:
             log.warning("PUBLIC_URL is empty: register the Telegram webhook yourself")
 
     async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
         if self._poller is not None:
             await self._poller.stop()
         if self._runner is not None:

@@ -32,8 +32,8 @@ def ask_commune(ctx: Context, next_step: str) -> None:
     ctx.reply(
         ctx._(
             "Which commune or ward do you live in? Type its name, for example "
-            "\"Quy Nhơn Nam\" or \"xa Tay Son\". Old addresses are fine too "
-            "(\"phường Lê Lợi, TP Quy Nhơn\")."
+            '"Quy Nhơn Nam" or "xa Tay Son". Old addresses are fine too '
+            '("phường Lê Lợi, TP Quy Nhơn").'
         ),
         [_escape_row(ctx)],
     )
@@ -49,7 +49,7 @@ async def commune_typed(ctx: Context) -> None:
         ctx.reply(
             ctx._(
                 "I could not find that commune in the province. Please type the name again, "
-                "for example \"Quy Nhơn Đông\"."
+                'for example "Quy Nhơn Đông".'
             ),
             [_escape_row(ctx)],
         )

@@ -19,7 +19,7 @@ async def feedback(ctx: Context) -> None:
     ctx.reply(
         ctx._(
             "Write your feedback or suggestion to the police in one message. "
-            "We do not store who sent it. To report a crime use \"Report a crime\" instead."
+            'We do not store who sent it. To report a crime use "Report a crime" instead.'
         ),
         [[Button(ctx._("Cancel"), "cancel")]],
     )

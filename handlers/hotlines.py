@@ -34,8 +34,10 @@ def hotline_lines(ctx: Context) -> list[str]:
 @router.payload("hot")
 async def hotlines(ctx: Context) -> None:
     actions.record_event(ctx.session, ctx.resident, "hotlines")
-    text = ctx._("Hotlines — calls are free from any phone:") + "\n\n" + "\n".join(
-        hotline_lines(ctx)
+    text = (
+        ctx._("Hotlines (113, 114, 115 and 111 are free of charge):")
+        + "\n\n"
+        + "\n".join(hotline_lines(ctx))
     )
     rows = [back_row(ctx)]
     if ctx.resident.commune_code is None:

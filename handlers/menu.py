@@ -47,7 +47,7 @@ async def help_command(ctx: Context) -> None:
     ctx.reply(
         ctx._(
             "I am the bot of the provincial police for the movement "
-            "\"All people protect national security\".\n\n"
+            '"All people protect national security".\n\n'
             "• Press a button, or type its number.\n"
             "• /menu shows the main menu, /stop stops news from us, /start starts over.\n"
             "• In an emergency call 113 at once."

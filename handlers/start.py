@@ -25,7 +25,7 @@ async def start(ctx: Context) -> None:
     ctx.reply(
         "Xin chào! Đây là kênh của Công an tỉnh về phong trào toàn dân bảo vệ an ninh Tổ quốc.\n"
         "Hello! This is the provincial police channel of the movement "
-        "\"All people protect national security\".\n\n"
+        '"All people protect national security".\n\n'
         "Chọn ngôn ngữ / Choose your language:",
         LANGUAGE_BUTTONS,
     )

@@ -22,6 +22,8 @@ from bot.runtime import TELEGRAM_WEBHOOK_PATH, Runtime
 from bot.settings import Settings
 
 WEBHOOK_SECRET = "test-webhook-secret_0123456789"
+#: Records of the fake that are messages a resident sees (not callback answers, deletions…).
+MESSAGE_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendLocation"})
 
 Dialogue = Sequence[tuple[str, str | Sequence[str]]]
 
@@ -58,10 +60,15 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
-    """The product on `database_url`, its Telegram webhook registered with a fake Telegram."""
+async def running_stack(
+    database_url: str, known_chats: Sequence[int] = (), **overrides: Any
+) -> AsyncIterator[Stack]:
+    """The product on `database_url`, its Telegram webhook registered with a fake Telegram
+    that already knows `known_chats` (as if those users had written to the bot before)."""
     fake = FakeTelegram()
     fake_url = await fake.start("127.0.0.1", 0)
+    for chat_id in known_chats:
+        fake.add_chat(chat_id)
     settings = make_settings(
         database_url, telegram_token=fake.token, telegram_api_base=fake_url, **overrides
     )
@@ -111,6 +118,7 @@ class TelegramResident:
     def _new_messages(self) -> list[dict[str, Any]]:
         sent = self.stack.fake.sent(self.chat_id)
         new, self.seen = sent[self.seen :], len(sent)
+        new = [m for m in new if m["method"] in MESSAGE_METHODS]
         if new:
             self.last = new
         return new
@@ -193,8 +201,12 @@ class WebStepper:
         assert response.status == 200, response.status
         messages = await self.resident.read(self.runtime)
         return "\n---\n".join(
-            "\n".join([m.get("text", ""), *(f"[{label}]" for row in m.get("buttons", [])
-                                              for label, _ in row)])
+            "\n".join(
+                [
+                    m.get("text", ""),
+                    *(f"[{label}]" for row in m.get("buttons", []) for label, _ in row),
+                ]
+            )
             for m in messages
         )
 

@@ -14,13 +14,14 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core.context import Context
 from bot.core.outbox import Outbox
 from bot.core.render import choices_of, render, resolve_choice
 from bot.core.text import normalise
 from bot.core.types import Capabilities, Inbound
-from bot.db import Database
+from bot.db import Database, dialect_of
 from bot.models import InboundUpdate, OutboxMessage, Resident, utcnow
 from bot.settings import Settings
 
@@ -69,29 +70,27 @@ class Core:
         return True
 
     async def _record_once(self, session: AsyncSession, inbound: Inbound) -> bool:
-        dialect = session.bind.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
         stmt = (
             insert(InboundUpdate)
             .values(channel=inbound.channel, update_id=inbound.update_id, received_at=utcnow())
             .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-            .returning(InboundUpdate.id)  # type: ignore[arg-type]
+            .returning(col(InboundUpdate.id))
         )
         return (await session.execute(stmt)).first() is not None
 
     async def _resident(self, session: AsyncSession, inbound: Inbound) -> Resident:
         stmt = select(Resident).where(
-            Resident.channel == inbound.channel,  # type: ignore[arg-type]
-            Resident.chat_id == inbound.chat_id,  # type: ignore[arg-type]
+            col(Resident.channel) == inbound.channel,
+            col(Resident.chat_id) == inbound.chat_id,
         )
-        if session.bind.dialect.name == "postgresql":
+        if dialect_of(session) == "postgresql":
             # Serialises one chat's updates across processes: state is read-modify-write.
             stmt = stmt.with_for_update()
         resident = (await session.execute(stmt)).scalar_one_or_none()
         now = utcnow()
         if resident is None:
-            dialect = session.bind.dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
             language = self.settings.default_language
             await session.execute(
                 insert(Resident)

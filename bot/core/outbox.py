@@ -16,11 +16,12 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
+from sqlmodel import col
 
 from bot.actions import mark_blocked
 from bot.core.channel import Blocked, Channel, PermanentFailure, RetryLater, SendError
 from bot.core.types import Reply
-from bot.db import Database
+from bot.db import Database, dialect_of
 from bot.models import OutboxMessage, utcnow
 
 __all__ = ["Outbox"]
@@ -162,7 +163,7 @@ class Outbox:
         async with self.db.session() as session:
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)  # type: ignore[arg-type]
+                .where(col(OutboxMessage.id) == row.id)
                 .values(status=status, error=error[:500], attempts=row.attempts + 1)
             )
 
@@ -176,9 +177,7 @@ class Outbox:
             values["lease_until"] = utcnow() + timedelta(seconds=delay)
         async with self.db.session() as session:
             await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)  # type: ignore[arg-type]
-                .values(**values)
+                update(OutboxMessage).where(col(OutboxMessage.id) == row.id).values(**values)
             )
 
     # --- recording ------------------------------------------------------------------------
@@ -189,7 +188,7 @@ class Outbox:
         async with self.db.session() as session:
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids))  # type: ignore[union-attr]
+                .where(col(OutboxMessage.id).in_(ids))
                 .values(status="sent", sent_at=utcnow())
             )
 
@@ -216,22 +215,22 @@ class Outbox:
         now = utcnow()
         async with self.db.session() as session:
             pick = (
-                select(OutboxMessage.id)
+                select(col(OutboxMessage.id))
                 .where(
-                    OutboxMessage.status == "pending",  # type: ignore[arg-type]
+                    col(OutboxMessage.status) == "pending",
                     or_(
-                        OutboxMessage.lease_until.is_(None),  # type: ignore[union-attr]
-                        OutboxMessage.lease_until < now,  # type: ignore[operator]
+                        col(OutboxMessage.lease_until).is_(None),
+                        col(OutboxMessage.lease_until) < now,
                     ),
                 )
-                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+                .order_by(col(OutboxMessage.id))
                 .limit(limit)
             )
-            if session.bind.dialect.name == "postgresql":
+            if dialect_of(session) == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
             stmt = (
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(pick.scalar_subquery()))  # type: ignore[union-attr]
+                .where(col(OutboxMessage.id).in_(pick.scalar_subquery()))
                 .values(lease_until=now + self.lease)
                 .returning(OutboxMessage)
             )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.core.types import Button, Capabilities, Reply
 from bot.core.text import fold
+from bot.core.types import Button, Capabilities, Reply
 
 __all__ = ["choices_of", "render", "resolve_choice", "split_text"]
 

@@ -60,7 +60,9 @@ class Reply:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reply:
-        rows = [[Button(label, payload) for label, payload in row] for row in data.get("buttons", [])]
+        rows = [
+            [Button(label, payload) for label, payload in row] for row in data.get("buttons", [])
+        ]
         return cls(text=data["text"], buttons=rows, photo=data.get("photo"))
 
 

@@ -43,11 +43,15 @@ EVERY_MENU: Dialogue = [
     (f"[{LAW}]", ND06.title.vi),
     (f"[{ND06.title.vi}]", [ND06.title.vi.upper(), "Nguồn:"]),
     ("[🏠 Menu chính]", "Menu chính"),
-    ("[☎️ Đường dây nóng]", ["113", "114", "115", "111", "Công an tỉnh: 069 3822 113",
-                            "chưa có trong danh sách"]),
+    (
+        "[☎️ Đường dây nóng]",
+        ["113", "114", "115", "111", "Công an tỉnh: 069 3822 113", "chưa có trong danh sách"],
+    ),
     ("[🏠 Menu chính]", "Menu chính"),
-    ("[🇻🇳 Ngày hội 19/8]", ["19/8", "Năm nay: từ 01/07/2026 đến 19/08/2026",
-                             "Chưa có lịch sự kiện"]),
+    (
+        "[🇻🇳 Ngày hội 19/8]",
+        ["19/8", "Năm nay: từ 01/07/2026 đến 19/08/2026", "Chưa có lịch sự kiện"],
+    ),
     ("[🏠 Menu chính]", "Menu chính"),
     ("[🚨 Tố giác tội phạm]", ["gọi ngay 113", "Công an tỉnh"]),
     ("[📚 Hướng dẫn tố giác]", "TỐ GIÁC"),
@@ -86,7 +90,10 @@ async def test_every_menu_on_telegram(database_url: str, numbered: bool) -> None
 
 
 async def test_every_menu_in_the_web_chat(database_url: str) -> None:
-    async with running_stack(database_url) as stack, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+    async with (
+        running_stack(database_url) as stack,
+        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session,
+    ):
         visitor = WebResident(session, stack.runtime.url)
         await visitor.open()
         await run_dialogue(WebStepper(visitor, stack.runtime), [*ONBOARDING, *EVERY_MENU])

@@ -5,7 +5,6 @@ import os
 # Opt in to PTB's timedelta time periods now (RetryAfter.retry_after) instead of a warning.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-# ruff: noqa: E402
 
 from bot.channels.telegram._parse import CHANNEL, parse_update
 from bot.channels.telegram._sender import CAPABILITIES, TelegramChannel, make_bot

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from telegram import Bot
@@ -22,9 +23,10 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def telegram_webhook_handler(
-    core: Core, channel: TelegramChannel, secret: str
-) -> web.RequestHandler:  # type: ignore[type-arg]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def telegram_webhook_handler(core: Core, channel: TelegramChannel, secret: str) -> Handler:
     expected = secret.encode()
 
     async def handler(request: web.Request) -> web.StreamResponse:

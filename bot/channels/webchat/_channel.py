@@ -8,6 +8,7 @@ page reads (long polling, woken at once in this process, every few seconds acros
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlmodel import col
 
 from bot.core.dispatch import Core
 from bot.core.limits import WebChatLimit
@@ -64,26 +66,20 @@ class WebChatChannel:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
+            query = (
+                select(WebChatMessage)
+                .where(col(WebChatMessage.chat_id) == chat_id, col(WebChatMessage.id) > after)
+                .order_by(col(WebChatMessage.id))
+                .limit(50)
+            )
             async with self.db.session() as session:
-                rows = (
-                    await session.execute(
-                        select(WebChatMessage)
-                        .where(
-                            WebChatMessage.chat_id == chat_id,  # type: ignore[arg-type]
-                            WebChatMessage.id > after,  # type: ignore[operator,operator]
-                        )
-                        .order_by(WebChatMessage.id)  # type: ignore[arg-type]
-                        .limit(50)
-                    )
-                ).scalars().all()
+                rows = (await session.execute(query)).scalars().all()
             remaining = deadline - loop.time()
             if rows or remaining <= 0:
                 return [{"id": r.id, **r.payload} for r in rows]
             async with self._arrived:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._arrived.wait(), timeout=min(remaining, 3.0))
-                except TimeoutError:
-                    pass
 
 
 def _token(request: web.Request) -> str | None:
@@ -99,7 +95,7 @@ def _same_origin(request: web.Request) -> bool:
     return hmac.compare_digest(origin.split("://", 1)[-1].encode(), host.encode())
 
 
-def webchat_routes(core: Core, channel: WebChatChannel) -> list[web.RouteDef]:
+def webchat_routes(core: Core, channel: WebChatChannel) -> list[web.AbstractRouteDef]:
     async def page(request: web.Request) -> web.StreamResponse:
         response = web.FileResponse(STATIC / "index.html")
         if _token(request) is None:

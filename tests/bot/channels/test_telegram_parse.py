@@ -14,32 +14,64 @@ def test_text_message() -> None:
     inbound = parse_update({"update_id": 10, "message": _message(text="xin chào")})
     assert inbound is not None
     assert (inbound.kind, inbound.chat_id, inbound.update_id, inbound.text) == (
-        "text", "7", "10", "xin chào")
+        "text",
+        "7",
+        "10",
+        "xin chào",
+    )
     assert inbound.language_hint == "vi"
 
 
 def test_button_press() -> None:
-    query = {"id": "cb1", "from": USER, "chat_instance": "x", "data": "lib:t:law:0",
-             "message": _message(text="menu")}
+    query = {
+        "id": "cb1",
+        "from": USER,
+        "chat_instance": "x",
+        "data": "lib:t:law:0",
+        "message": _message(text="menu"),
+    }
     inbound = parse_update({"update_id": 11, "callback_query": query})
     assert inbound is not None
     assert (inbound.kind, inbound.payload, inbound.callback_id) == ("button", "lib:t:law:0", "cb1")
 
 
 def test_location_photo_document_and_sticker() -> None:
-    loc = parse_update({"update_id": 1, "message": _message(
-        location={"latitude": 13.77, "longitude": 109.22})})
+    loc = parse_update(
+        {"update_id": 1, "message": _message(location={"latitude": 13.77, "longitude": 109.22})}
+    )
     assert loc is not None and loc.kind == "location" and loc.location is not None
-    photo = parse_update({"update_id": 2, "message": _message(photo=[
-        {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
-        {"file_id": "big", "file_unique_id": "b", "width": 900, "height": 900}])})
+    photo = parse_update(
+        {
+            "update_id": 2,
+            "message": _message(
+                photo=[
+                    {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
+                    {"file_id": "big", "file_unique_id": "b", "width": 900, "height": 900},
+                ]
+            ),
+        }
+    )
     assert photo is not None and photo.kind == "photo" and photo.photo_ids == ("big",)
-    doc = parse_update({"update_id": 3, "message": _message(
-        document={"file_id": "d", "file_unique_id": "d"})})
+    doc = parse_update(
+        {"update_id": 3, "message": _message(document={"file_id": "d", "file_unique_id": "d"})}
+    )
     assert doc is not None and doc.kind == "file"
-    sticker = parse_update({"update_id": 4, "message": _message(sticker={
-        "file_id": "s", "file_unique_id": "s", "type": "regular", "width": 1, "height": 1,
-        "is_animated": False, "is_video": False})})
+    sticker = parse_update(
+        {
+            "update_id": 4,
+            "message": _message(
+                sticker={
+                    "file_id": "s",
+                    "file_unique_id": "s",
+                    "type": "regular",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                }
+            ),
+        }
+    )
     assert sticker is not None and sticker.kind == "unsupported"
 
 

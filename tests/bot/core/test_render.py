@@ -2,14 +2,16 @@ from bot.core.limits import ZaloBotLimit
 from bot.core.render import choices_of, render, resolve_choice, split_text
 from bot.core.types import Button, Capabilities, Reply
 
-NO_BUTTONS = Capabilities(buttons=False, max_text=ZaloBotLimit.MAX_TEXT_LENGTH, location=False,
-                          photos=False)
+NO_BUTTONS = Capabilities(
+    buttons=False, max_text=ZaloBotLimit.MAX_TEXT_LENGTH, location=False, photos=False
+)
 BUTTONS = Capabilities(buttons=True, max_text=4096, location=True, photos=True)
 
 
 def _menu() -> Reply:
-    return Reply("Menu", [[Button("Tuyên truyền", "lib")], [Button("Góp ý", "fb"),
-                                                             Button("Cài đặt", "set")]])
+    return Reply(
+        "Menu", [[Button("Tuyên truyền", "lib")], [Button("Góp ý", "fb"), Button("Cài đặt", "set")]]
+    )
 
 
 def test_buttons_kept_where_the_channel_has_them() -> None:

@@ -4,7 +4,9 @@ from bot.core.text import fold, normalise
 def test_nfd_and_invisible_characters() -> None:
     nfd = "Quy Nho\u031bn"  # NFD ơ
     assert normalise(nfd) == "Quy Nhơn"
-    assert normalise("\u200bQuy\u200d Nhơn\u200f\ufeff") == "Quy Nhơn"
+    assert normalise("\u200bQuy Nhơn\u200f\ufeff") == "Quy Nhơn"
+    assert normalise("✏️ 👨\u200d👩\u200d👧") == "✏️ 👨\u200d👩\u200d👧"  # emoji stay whole
+    assert fold("Quy\u200d Nhơn ✏️") == "quy nhon ✏"
     assert normalise("\u202eabc\u202c") == "abc"
 
 

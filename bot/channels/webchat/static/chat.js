@@ -42,6 +42,7 @@
         box.appendChild(r);
       }
       div.appendChild(box);
+      log.scrollTop = log.scrollHeight;  // again: the buttons made the message taller
     }
   }
 

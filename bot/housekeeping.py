@@ -1,0 +1,57 @@
+"""Periodic clean-up, woken by APScheduler: old dedup records and web-chat transcripts.
+
+Telegram redelivers an update for at most a day and may reuse update ids after a week of
+silence, so dedup records are kept for 3 days: long enough to catch every redelivery, short
+enough never to swallow a reused id.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import CursorResult, delete
+from sqlmodel import col
+
+from bot.db import Database
+from bot.models import InboundUpdate, WebChatMessage, utcnow
+
+__all__ = ["INBOUND_RETENTION", "WEBCHAT_RETENTION", "prune", "start_scheduler"]
+
+log = logging.getLogger(__name__)
+INBOUND_RETENTION = timedelta(days=3)
+WEBCHAT_RETENTION = timedelta(days=30)
+
+
+async def prune(db: Database) -> dict[str, int]:
+    """Delete records past their retention; returns how many of each were removed."""
+    now = utcnow()
+    async with db.session() as session:
+        inbound = await session.execute(
+            delete(InboundUpdate).where(col(InboundUpdate.received_at) < now - INBOUND_RETENTION)
+        )
+        webchat = await session.execute(
+            delete(WebChatMessage).where(col(WebChatMessage.created_at) < now - WEBCHAT_RETENTION)
+        )
+    assert isinstance(inbound, CursorResult) and isinstance(webchat, CursorResult)
+    removed = {"inbound_update": inbound.rowcount, "webchat_message": webchat.rowcount}
+    if any(removed.values()):
+        log.info("housekeeping removed %s", removed)
+    return removed
+
+
+def start_scheduler(db: Database) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        prune,
+        "interval",
+        hours=1,
+        args=[db],
+        id="prune",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=utcnow() + timedelta(minutes=1),
+    )
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,136 @@
+"""The `antq` command as people use it: real subprocesses where it matters."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from bot.cli import main
+
+ANTQ = [sys.executable, "-m", "bot.cli"]
+
+
+def test_locate_prints_candidates_best_first(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["locate", "tôi ở thôn 3 xã Tây Sơn"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["candidates"][0]["name"] == "Xã Tây Sơn"
+    assert isinstance(data["candidates"][0]["code"], int)
+    assert 0 < data["candidates"][0]["score"] <= 1
+    scores = [c["score"] for c in data["candidates"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_locate_nothing_plausible(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["locate", "xin chào"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"candidates": []}
+
+
+def test_locate_reads_lines_from_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO("phuong quy nhon nam\nxin chào\nP. Lê Lợi, TP Quy Nhơn\n")
+    )
+    assert main(["locate", "-"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 3
+    assert lines[0]["candidates"][0]["name"] == "Phường Quy Nhơn Nam"
+    assert lines[1]["candidates"] == []
+    assert lines[2]["candidates"][0]["name"] == "Phường Quy Nhơn"
+
+
+def test_content_check_passes_on_the_shipped_library(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["content", "check"]) == 0
+    assert "content OK" in capsys.readouterr().out
+
+
+def test_content_check_fails_on_a_broken_library(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from content.library import DEFAULT_ROOT
+
+    for name in ("topics.yaml", "hotlines.yaml", "festival.yaml"):
+        (tmp_path / name).write_bytes((DEFAULT_ROOT / name).read_bytes())
+    (tmp_path / "items").mkdir()
+    (tmp_path / "items" / "bad.yaml").write_text("id: bad\ntopic: law\n", encoding="utf-8")
+    assert main(["content", "check", "--root", str(tmp_path)]) == 1
+    assert "bad.yaml" in capsys.readouterr().out
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
+    result = subprocess.run(
+        [*ANTQ, "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    engine = create_engine(f"sqlite:///{tmp_path / 'antq.sqlite3'}")
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert {"resident", "inbound_update", "outbox", "feedback", "alembic_version"} <= tables
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_demo_runs_without_tokens_and_answers_a_resident(tmp_path: Path) -> None:
+    port, tg_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    env.update({"DATA_DIR": str(tmp_path), "DATABASE_URL": "", "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [*ANTQ, "demo", "--port", str(port), "--telegram-port", str(tg_port), "--no-console"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = ""
+        deadline = time.monotonic() + 60
+        while "Stop with Ctrl+C" not in banner and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            banner += line
+        assert f"http://127.0.0.1:{port}/chat" in banner, banner
+        fake = f"http://127.0.0.1:{tg_port}"
+        with httpx.Client(timeout=30) as client:
+            client.post(
+                f"{fake}/_control/updates",
+                params={"wait": "1"},
+                json={"chat_id": 42, "text": "/start"},
+            ).raise_for_status()
+            sent = client.get(
+                f"{fake}/_control/sent", params={"chat_id": 42, "wait_for": 1, "timeout": 10}
+            ).json()
+            assert "Chọn ngôn ngữ" in sent["result"][0]["text"]
+            page = client.get(f"http://127.0.0.1:{port}/chat")
+            assert page.status_code == 200 and "Trò chuyện" in page.text
+        assert (tmp_path / "demo.sqlite3").exists()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert not re.search(r"\d{6,}:[A-Za-z0-9_-]{20,}", banner + out), "a token was printed"
