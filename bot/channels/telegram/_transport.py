@@ -21,6 +21,8 @@ __all__ = ["SECRET_HEADER", "TelegramPoller", "telegram_webhook_handler"]
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+#: A poison update is skipped after this many attempts rather than block every later one.
+MAX_UPDATE_FAILURES = 3
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -72,6 +74,7 @@ class TelegramPoller:
 
     async def _run(self) -> None:
         offset = 0
+        failures = 0
         while True:
             try:
                 updates = await self.bot.get_updates(offset=offset, timeout=25)
@@ -80,15 +83,19 @@ class TelegramPoller:
                 await asyncio.sleep(3)
                 continue
             for update in updates:
-                data = update.to_dict()
                 try:
-                    inbound = parse_update(data)
+                    inbound = parse_update(update.to_dict())
                     if inbound is not None:
                         await self.core.handle(inbound)
                         await self.channel.acknowledge(inbound)
                 except Exception:
-                    # Keep the offset: the update is retried on the next call.
-                    log.exception("polling: update %s failed; will retry", update.update_id)
-                    await asyncio.sleep(1)
-                    break
+                    failures += 1
+                    if failures < MAX_UPDATE_FAILURES:
+                        # Keep the offset: the update comes again on the next call.
+                        log.exception("polling: update %s failed; will retry", update.update_id)
+                        await asyncio.sleep(1)
+                        break
+                    log.exception("polling: update %s skipped after %s failures",
+                                  update.update_id, failures)
+                failures = 0
                 offset = update.update_id + 1
