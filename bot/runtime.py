@@ -48,6 +48,7 @@ class Runtime:
     app: web.Application = field(init=False)
     url: str = field(init=False, default="")
     telegram: TelegramChannel | None = field(init=False, default=None)
+    webchat: WebChatChannel | None = field(init=False, default=None)
     _runner: web.AppRunner | None = field(init=False, default=None)
     _poller: TelegramPoller | None = field(init=False, default=None)
     _scheduler: AsyncIOScheduler | None = field(init=False, default=None)
@@ -70,7 +71,7 @@ class Runtime:
             await bot.initialize()
             self.telegram = TelegramChannel(bot)
             self.channels["telegram"] = self.telegram
-        webchat = WebChatChannel(self.db) if s.webchat_enabled else None
+        webchat = self.webchat = WebChatChannel(self.db) if s.webchat_enabled else None
         if webchat is not None:
             self.channels["web"] = webchat
         self.outbox.channels = self.channels
@@ -125,6 +126,8 @@ class Runtime:
             self._scheduler.shutdown(wait=False)
         if self._poller is not None:
             await self._poller.stop()
+        if self.webchat is not None:
+            await self.webchat.close()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.outbox.stop()

@@ -51,6 +51,7 @@ class WebChatChannel:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._arrived = asyncio.Condition()
+        self._closing = False
 
     async def send(self, chat_id: str, message: Reply) -> None:
         async with self.db.session() as session:
@@ -60,6 +61,12 @@ class WebChatChannel:
 
     async def acknowledge(self, inbound: Inbound) -> None:
         return None
+
+    async def close(self) -> None:
+        """Answer every waiting long poll now, so a shutdown does not wait for them."""
+        self._closing = True
+        async with self._arrived:
+            self._arrived.notify_all()
 
     async def messages(self, chat_id: str, after: int, wait: float) -> list[dict[str, object]]:
         """Messages newer than `after`; waits up to `wait` seconds for the first one."""
@@ -75,7 +82,7 @@ class WebChatChannel:
             async with self.db.session() as session:
                 rows = (await session.execute(query)).scalars().all()
             remaining = deadline - loop.time()
-            if rows or remaining <= 0:
+            if rows or remaining <= 0 or self._closing:
                 return [{"id": r.id, **r.payload} for r in rows]
             async with self._arrived:
                 with contextlib.suppress(TimeoutError):
