@@ -15,6 +15,7 @@ LANGUAGE_BUTTONS = [[Button("🇻🇳 Tiếng Việt", "lang:vi"), Button("🇬�
 
 
 @router.command("start")
+@router.state("onboarding")
 async def start(ctx: Context) -> None:
     if ctx.resident.onboarded:
         if not ctx.resident.subscribed:

@@ -76,11 +76,18 @@ def resolve_choice(text: str, choices: list[list[str]]) -> str | None:
     if match:
         index = int(match.group(1)) - 1
         return choices[index][1] if 0 <= index < len(choices) else None
-    folded = fold(text)
+    key = _label_key(text)
+    if not key:
+        return None
     for label, payload in choices:
-        if fold(label) == folded:
+        if _label_key(label) == key:
             return payload
     return None
+
+
+def _label_key(text: str) -> str:
+    """A label as typed: no diacritics, case, emoji or punctuation ("☎️ Đường dây nóng")."""
+    return " ".join("".join(c if c.isalnum() else " " for c in fold(text)).split())
 
 
 def button_rows(*rows: list[Button]) -> list[list[Button]]:

@@ -106,7 +106,8 @@ async def test_english_from_the_start_and_skipping_the_commune(database_url: str
             resident,
             [
                 ("hello", "Choose your language"),  # any first message starts onboarding
-                ("[🇬🇧 English]", "Which commune or ward do you live in?"),
+                ("what?", "Choose your language"),  # ...and stays there until answered
+                ("english", "Which commune or ward do you live in?"),  # a label, typed
                 ("[Skip]", ["set your commune later", "Main menu"]),
                 ("[☎️ Hotlines]", ["Set your commune to see its police number"]),
                 ("[📍 Set my commune]", "Which commune"),

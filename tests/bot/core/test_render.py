@@ -37,6 +37,14 @@ def test_typed_number_or_label_picks_the_choice() -> None:
     assert resolve_choice("4", choices) is None
     assert resolve_choice("0", choices) is None
     assert resolve_choice("xin chào", choices) is None
+    assert resolve_choice("🙂", choices) is None
+
+
+def test_labels_match_without_their_emoji() -> None:
+    choices = [["🇻🇳 Tiếng Việt", "lang:vi"], ["☎️ Đường dây nóng", "hot"]]
+    assert resolve_choice("tieng viet", choices) == "lang:vi"
+    assert resolve_choice("Đường dây nóng!", choices) == "hot"
+    assert resolve_choice("duong day", choices) is None
 
 
 def test_long_text_is_split_at_the_limit_on_word_boundaries() -> None:
