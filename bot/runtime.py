@@ -81,6 +81,7 @@ class Runtime:
             handlers.handle,
             self.outbox,
             {name: ch.caps for name, ch in self.channels.items()},
+            on_error=handlers.apologise,
         )
         self.app = web.Application(client_max_size=MAX_WEBHOOK_BODY_BYTES)
         self.app.router.add_get("/healthz", self._health)

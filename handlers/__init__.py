@@ -17,7 +17,17 @@ from handlers import (  # noqa: F401  (importing a flow registers its routes)
 )
 from handlers._router import router
 
-__all__ = ["handle"]
+__all__ = ["apologise", "handle"]
+
+
+def apologise(ctx: Context) -> None:
+    """Shown when handling an update failed: an apology and the way on."""
+    from handlers._common import main_menu
+
+    main_menu(
+        ctx,
+        ctx._("Sorry, something went wrong on our side. Please try again; in an emergency call 113."),
+    )
 
 
 async def handle(ctx: Context) -> None:

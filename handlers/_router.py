@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ class Router:
     def __init__(self) -> None:
         self.commands: dict[str, StateHandler] = {}
         self.payloads: dict[str, PayloadHandler] = {}
+        self._max_args: dict[str, int] = {}
         self.states: dict[str, StateHandler] = {}
 
     def command(self, *names: str) -> Callable[[StateHandler], StateHandler]:
@@ -32,6 +34,7 @@ class Router:
 
         def register(fn: PayloadHandler) -> PayloadHandler:
             self.payloads[prefix] = fn
+            self._max_args[prefix] = len(inspect.signature(fn).parameters) - 1
             return fn
 
         return register
@@ -46,7 +49,8 @@ class Router:
     async def run_payload(self, ctx: Context, payload: str) -> bool:
         prefix, *args = payload.split(":")
         handler = self.payloads.get(prefix)
-        if handler is None:
+        # Payloads can come from anyone (the web chat posts them): extra fields mean "unknown".
+        if handler is None or len(args) > self._max_args[prefix]:
             return False
         extra: list[Any] = list(args)
         await handler(ctx, *extra)

@@ -36,6 +36,13 @@ SEND_LEASE = timedelta(seconds=30)
 MAX_TEXT_CHARS = 4000
 
 
+def _apologise(ctx: Context) -> None:
+    ctx.clear_state()
+    ctx.reply(
+        ctx._("Sorry, something went wrong on our side. Please try again; in an emergency call 113.")
+    )
+
+
 class Core:
     """Runs handlers for inbound updates and hands their replies to the outbox."""
 
@@ -46,12 +53,15 @@ class Core:
         handler: Handler,
         outbox: Outbox,
         capabilities: dict[str, Capabilities],
+        on_error: Callable[[Context], None] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.handler = handler
         self.outbox = outbox
         self.capabilities = capabilities
+        #: What the resident is told when a handler fails (it must not fail itself).
+        self.on_error = on_error or _apologise
 
     async def handle(self, inbound: Inbound) -> bool:
         """Handle one update. Returns False when it was a duplicate (already handled)."""
@@ -62,7 +72,16 @@ class Core:
                 return False
             resident = await self._resident(session, inbound)
             ctx = self._context(session, resident, inbound, caps)
-            await self.handler(ctx)
+            try:
+                async with session.begin_nested():
+                    await self.handler(ctx)
+            except Exception:
+                # A bug must not turn into silence or an endless redelivery: undo the
+                # handler's writes, keep the update recorded, and say sorry.
+                log.exception("handler failed on %s update %s", inbound.channel, inbound.update_id)
+                await session.refresh(resident)
+                ctx = self._context(session, resident, inbound, caps)
+                self.on_error(ctx)
             rows = self._outbox_rows(ctx, caps)
             session.add_all(rows)
             await session.flush()
