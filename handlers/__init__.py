@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import actions
 from bot.core.context import Context
+from bot.core.dispatch import apology
 from handlers import (  # noqa: F401  (importing a flow registers its routes)
     commune,
     feedback,
@@ -24,10 +25,7 @@ def apologise(ctx: Context) -> None:
     """Shown when handling an update failed: an apology and the way on."""
     from handlers._common import main_menu
 
-    main_menu(
-        ctx,
-        ctx._("Sorry, something went wrong on our side. Please try again; in an emergency call 113."),
-    )
+    main_menu(ctx, apology(ctx))
 
 
 async def handle(ctx: Context) -> None:

@@ -25,7 +25,7 @@ from bot.db import Database, dialect_of
 from bot.models import InboundUpdate, OutboxMessage, Resident, utcnow
 from bot.settings import Settings
 
-__all__ = ["Core", "Handler"]
+__all__ = ["Core", "Handler", "apology"]
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,16 @@ SEND_LEASE = timedelta(seconds=30)
 MAX_TEXT_CHARS = 4000
 
 
+def apology(ctx: Context) -> str:
+    """The text shown when handling an update failed."""
+    return ctx._(
+        "Sorry, something went wrong on our side. Please try again; in an emergency call 113."
+    )
+
+
 def _apologise(ctx: Context) -> None:
     ctx.clear_state()
-    ctx.reply(
-        ctx._("Sorry, something went wrong on our side. Please try again; in an emergency call 113.")
-    )
+    ctx.reply(apology(ctx))
 
 
 class Core:
