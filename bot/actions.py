@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core.text import normalise
-from bot.models import Event, Feedback, Resident, utcnow
+from bot.db import PENDING_EVENTS
+from bot.models import Feedback, Resident, utcnow
 
 __all__ = [
     "MAX_FEEDBACK_CHARS",
@@ -26,15 +27,19 @@ MAX_FEEDBACK_CHARS = 2000
 def record_event(
     session: AsyncSession, resident: Resident, kind: str, ref: str | None = None
 ) -> None:
-    """An engagement event for the statistics (never used for anything about tips)."""
-    session.add(
-        Event(
-            kind=kind,
-            ref=ref[:80] if ref else None,
-            channel=resident.channel,
-            commune_code=resident.commune_code,
-            resident_id=resident.id,
-        )
+    """An engagement event for the statistics (never used for anything about tips).
+
+    Events are many and write-only: they are buffered and written in one statement when the
+    session commits (see `bot.db.Database.session`)."""
+    session.info.setdefault(PENDING_EVENTS, []).append(
+        {
+            "kind": kind,
+            "ref": ref[:80] if ref else None,
+            "channel": resident.channel,
+            "commune_code": resident.commune_code,
+            "resident_id": resident.id,
+            "created_at": utcnow(),
+        }
     )
 
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -16,7 +16,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-__all__ = ["Database", "dialect_of", "normalise_url"]
+__all__ = ["PENDING_EVENTS", "Database", "dialect_of", "normalise_url"]
+
+#: Key in `session.info` of engagement-event rows waiting to be written at commit.
+PENDING_EVENTS = "antq_pending_events"
 
 
 def normalise_url(url: str) -> str:
@@ -75,6 +78,11 @@ class Database:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessionmaker() as session, session.begin():
             yield session
+            events = session.info.pop(PENDING_EVENTS, None)
+            if events:
+                from bot.models import Event
+
+                await session.execute(insert(Event.__table__), events)  # type: ignore[attr-defined]
 
     async def dispose(self) -> None:
         await self.engine.dispose()

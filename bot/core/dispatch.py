@@ -7,22 +7,24 @@ before the commit makes the platform redeliver; a redelivery after it is recogni
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core.context import Context
-from bot.core.outbox import Outbox
+from bot.core.outbox import Outbox, Pending, insert_pending
 from bot.core.render import choices_of, render, resolve_choice
 from bot.core.text import normalise
 from bot.core.types import Capabilities, Inbound
 from bot.db import Database, dialect_of
-from bot.models import InboundUpdate, OutboxMessage, Resident, utcnow
+from bot.models import InboundUpdate, Resident, utcnow
 from bot.settings import Settings
 
 __all__ = ["Core", "Handler", "apology"]
@@ -34,6 +36,8 @@ Handler = Callable[[Context], Awaitable[None]]
 #: How long the process that wrote an outbox row has to send it before others may.
 SEND_LEASE = timedelta(seconds=30)
 MAX_TEXT_CHARS = 4000
+#: Most updates handled in one transaction (Telegram sends at most 40 at once by default).
+MAX_BATCH = 100
 
 
 def apology(ctx: Context) -> str:
@@ -67,73 +71,166 @@ class Core:
         self.capabilities = capabilities
         #: What the resident is told when a handler fails (it must not fail itself).
         self.on_error = on_error or _apologise
+        self._queue: list[tuple[Inbound, asyncio.Future[bool]]] = []
+        self._drainer: asyncio.Task[None] | None = None
 
     async def handle(self, inbound: Inbound) -> bool:
-        """Handle one update. Returns False when it was a duplicate (already handled)."""
-        caps = self.capabilities[inbound.channel]
-        async with self.db.session() as session:
-            if not await self._record_once(session, inbound):
-                log.info("duplicate update %s/%s ignored", inbound.channel, inbound.update_id)
-                return False
-            resident = await self._resident(session, inbound)
-            ctx = self._context(session, resident, inbound, caps)
+        """Handle one update; returns once it is committed (False: it was a duplicate).
+
+        Updates arriving while a transaction is running are handled together in the next one
+        (group commit): the cost of a transaction is shared, and each caller still answers its
+        webhook only after its own update is durable.
+        """
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((inbound, future))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain(), name="core-drain")
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
-                async with session.begin_nested():
-                    await self.handler(ctx)
+                results, rows = await self._transaction(batch, isolate=False)
             except Exception:
-                # A bug must not turn into silence or an endless redelivery: undo the
-                # handler's writes, keep the update recorded, and say sorry.
-                log.exception("handler failed on %s update %s", inbound.channel, inbound.update_id)
-                await session.refresh(resident)
+                # Something in the batch failed: redo each update in its own transaction, where
+                # a failing handler only costs its own update an apology.
+                if len(batch) > 1:
+                    log.warning("batch of %s updates failed; handling them one by one", len(batch))
+                results, rows = await self._one_by_one(batch)
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+            self.outbox.send_soon(rows)
+
+    async def _one_by_one(
+        self, batch: list[tuple[Inbound, asyncio.Future[bool]]]
+    ) -> tuple[list[bool | BaseException], list[Pending]]:
+        results: list[bool | BaseException] = []
+        rows: list[Pending] = []
+        for entry in batch:
+            try:
+                [result], new_rows = await self._transaction([entry], isolate=True)
+            except Exception as exc:  # the database itself failed: the platform will redeliver
+                log.exception("update %s/%s not handled", entry[0].channel, entry[0].update_id)
+                results.append(exc)
+                continue
+            results.append(result)
+            rows.extend(new_rows)
+        return results, rows
+
+    async def _transaction(
+        self, batch: list[tuple[Inbound, asyncio.Future[bool]]], *, isolate: bool
+    ) -> tuple[list[bool | BaseException], list[Pending]]:
+        """One transaction for `batch`. With `isolate`, a failing handler gets a savepoint
+        rollback and an apology; without, any failure aborts the whole transaction."""
+        inbounds = [inbound for inbound, _ in batch]
+        messages: list[tuple[str, str, dict[str, Any]]] = []
+        async with self.db.session() as session:
+            fresh = await self._record_once(session, inbounds)
+            new_ones = [i for i, new in zip(inbounds, fresh, strict=True) if new]
+            residents = await self._residents(session, new_ones)
+            for inbound, new in zip(inbounds, fresh, strict=True):
+                if not new:
+                    log.info("duplicate update %s/%s ignored", inbound.channel, inbound.update_id)
+                    continue
+                caps = self.capabilities[inbound.channel]
+                resident = residents[(inbound.channel, inbound.chat_id)]
                 ctx = self._context(session, resident, inbound, caps)
-                self.on_error(ctx)
-            rows = self._outbox_rows(ctx, caps)
-            session.add_all(rows)
-            await session.flush()
-        self.outbox.send_soon(rows)
-        return True
+                if isolate:
+                    try:
+                        async with session.begin_nested():
+                            await self.handler(ctx)
+                    except Exception:
+                        # A bug must not become silence or an endless redelivery: undo the
+                        # handler's writes, keep the update recorded, and say sorry.
+                        log.exception(
+                            "handler failed on %s update %s", inbound.channel, inbound.update_id
+                        )
+                        await session.refresh(resident)
+                        ctx = self._context(session, resident, inbound, caps)
+                        self.on_error(ctx)
+                else:
+                    await self.handler(ctx)
+                messages.extend(self._outbox_messages(ctx, caps))
+            rows = await insert_pending(session, messages, SEND_LEASE)
+        return list(fresh), rows
 
-    async def _record_once(self, session: AsyncSession, inbound: Inbound) -> bool:
+    async def _record_once(self, session: AsyncSession, inbounds: list[Inbound]) -> list[bool]:
+        """Record the updates; for each, True if it was not seen before (in or out of batch)."""
         insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
-        stmt = (
-            insert(InboundUpdate)
-            .values(channel=inbound.channel, update_id=inbound.update_id, received_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-            .returning(col(InboundUpdate.id))
-        )
-        return (await session.execute(stmt)).first() is not None
-
-    async def _resident(self, session: AsyncSession, inbound: Inbound) -> Resident:
-        stmt = select(Resident).where(
-            col(Resident.channel) == inbound.channel,
-            col(Resident.chat_id) == inbound.chat_id,
-        )
-        if dialect_of(session) == "postgresql":
-            # Serialises one chat's updates across processes: state is read-modify-write.
-            stmt = stmt.with_for_update()
-        resident = (await session.execute(stmt)).scalar_one_or_none()
         now = utcnow()
-        if resident is None:
-            insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
-            language = self.settings.default_language
+        keys = list(dict.fromkeys((i.channel, i.update_id) for i in inbounds))
+        table = InboundUpdate.__table__  # type: ignore[attr-defined]
+        # executemany ("insertmanyvalues"): one cached statement whatever the batch size
+        stmt = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+            .returning(table.c.channel, table.c.update_id)
+        )
+        params = [{"channel": c, "update_id": u, "received_at": now} for c, u in keys]
+        inserted = {(c, u) for c, u in (await session.execute(stmt, params)).all()}
+        fresh = []
+        for inbound in inbounds:
+            key = (inbound.channel, inbound.update_id)
+            fresh.append(key in inserted)
+            inserted.discard(key)  # the same update twice in one batch: only the first
+        return fresh
+
+    async def _residents(
+        self, session: AsyncSession, inbounds: list[Inbound]
+    ) -> dict[tuple[str, str], Resident]:
+        """The residents these updates come from, created if new, locked on PostgreSQL."""
+        keys = sorted({(i.channel, i.chat_id) for i in inbounds})
+        if not keys:
+            return {}
+        postgres = dialect_of(session) == "postgresql"
+
+        async def load() -> dict[tuple[str, str], Resident]:
+            stmt = (
+                select(Resident)
+                .where(tuple_(col(Resident.channel), col(Resident.chat_id)).in_(keys))
+                .order_by(col(Resident.id))
+            )
+            if postgres:
+                # Serialises one chat's updates across processes: state is read-modify-write.
+                # Rows are locked in id order, so two processes cannot deadlock on them.
+                stmt = stmt.with_for_update()
+            found = (await session.execute(stmt)).scalars().all()
+            return {(r.channel, r.chat_id): r for r in found}
+
+        residents = await load()
+        now = utcnow()
+        missing = [key for key in keys if key not in residents]
+        if missing:
+            insert = postgresql.insert if postgres else sqlite.insert
+            values = [
+                {
+                    "channel": channel,
+                    "chat_id": chat_id,
+                    "language": self.settings.default_language,
+                    "subscribed": True,
+                    "onboarded": False,
+                    "state": "",
+                    "state_data": {},
+                    "created_at": now,
+                    "last_seen_at": now,
+                }
+                for channel, chat_id in missing
+            ]
             await session.execute(
                 insert(Resident)
-                .values(
-                    channel=inbound.channel,
-                    chat_id=inbound.chat_id,
-                    language=language,
-                    subscribed=True,
-                    onboarded=False,
-                    state="",
-                    state_data={},
-                    created_at=now,
-                    last_seen_at=now,
-                )
+                .values(values)
                 .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
             )
-            resident = (await session.execute(stmt)).scalar_one()
-        resident.last_seen_at = now
-        return resident
+            residents = await load()
+        for resident in residents.values():
+            resident.last_seen_at = now
+        return residents
 
     def _context(
         self, session: AsyncSession, resident: Resident, inbound: Inbound, caps: Capabilities
@@ -152,7 +249,10 @@ class Core:
             text=text,
         )
 
-    def _outbox_rows(self, ctx: Context, caps: Capabilities) -> list[OutboxMessage]:
+    def _outbox_messages(
+        self, ctx: Context, caps: Capabilities
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """The rendered replies as (channel, chat_id, payload), in order."""
         resident = ctx.resident
         # Remember what the numbers mean, so "2" picks the second choice on any channel.
         data = dict(resident.state_data)
@@ -162,17 +262,8 @@ class Core:
         else:
             data.pop("_choices", None)
         resident.state_data = data
-        lease = utcnow() + SEND_LEASE
-        rows: list[OutboxMessage] = []
-        for reply in ctx.replies:
-            for message in render(reply, caps):
-                rows.append(
-                    OutboxMessage(
-                        channel=resident.channel,
-                        chat_id=resident.chat_id,
-                        kind="reply",
-                        payload=message.to_json(),
-                        lease_until=lease,
-                    )
-                )
-        return rows
+        return [
+            (resident.channel, resident.chat_id, message.to_json())
+            for reply in ctx.replies
+            for message in render(reply, caps)
+        ]

@@ -13,9 +13,12 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.actions import mark_blocked
@@ -24,7 +27,7 @@ from bot.core.types import Reply
 from bot.db import Database, dialect_of
 from bot.models import OutboxMessage, utcnow
 
-__all__ = ["Outbox"]
+__all__ = ["Outbox", "Pending", "insert_pending"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,46 @@ IMMEDIATE_RETRIES = 3
 #: Longest 429 pause we accept before handing the row back to the sweeper.
 MAX_INLINE_PAUSE = 30.0
 SWEEP_BATCH = 200
+
+
+@dataclass(slots=True)
+class Pending:
+    """An outbox row on its way out (what sending needs of it, no ORM machinery)."""
+
+    id: int
+    channel: str
+    chat_id: str
+    payload: dict[str, Any]
+    attempts: int = 0
+
+
+async def insert_pending(
+    session: AsyncSession, messages: list[tuple[str, str, dict[str, Any]]], lease: timedelta
+) -> list[Pending]:
+    """Write (channel, chat_id, payload) rows, leased to this process, in one statement."""
+    if not messages:
+        return []
+    now = utcnow()
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    values = [
+        {
+            "channel": channel,
+            "chat_id": chat_id,
+            "kind": "reply",
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "lease_until": now + lease,
+            "created_at": now,
+        }
+        for channel, chat_id, payload in messages
+    ]
+    ids = (await session.execute(stmt, values)).scalars().all()
+    return [
+        Pending(id, channel, chat_id, payload)
+        for id, (channel, chat_id, payload) in zip(ids, messages, strict=True)
+    ]
 
 
 class Outbox:
@@ -82,9 +125,9 @@ class Outbox:
         await self._flush()
 
     # --- sending --------------------------------------------------------------------------
-    def send_soon(self, rows: Iterable[OutboxMessage]) -> None:
+    def send_soon(self, rows: Iterable[Pending]) -> None:
         """Send committed rows now, in order per chat, without blocking the caller."""
-        by_chat: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
+        by_chat: dict[tuple[str, str], list[Pending]] = defaultdict(list)
         for row in rows:
             by_chat[(row.channel, row.chat_id)].append(row)
         for key, chat_rows in by_chat.items():
@@ -96,7 +139,7 @@ class Outbox:
         self,
         key: tuple[str, str],
         previous: asyncio.Task[None] | None,
-        rows: list[OutboxMessage],
+        rows: list[Pending],
     ) -> None:
         if previous is not None and not previous.done():
             with contextlib.suppress(Exception):
@@ -115,7 +158,7 @@ class Outbox:
             if self._tails.get(key) is asyncio.current_task():
                 del self._tails[key]
 
-    async def _send_one(self, row: OutboxMessage) -> bool:
+    async def _send_one(self, row: Pending) -> bool:
         """Send a row; True to go on with the chat's next message."""
         channel = self.channels.get(row.channel)
         if channel is None:
@@ -150,7 +193,7 @@ class Outbox:
                 log.warning("send to %s failed (attempt %s): %s", row.channel, attempt + 1, exc)
                 await asyncio.sleep(0.2 * 2**attempt)
                 continue
-            self._sent_ids.append(row.id or 0)
+            self._sent_ids.append(row.id)
             self.sent_count += 1
             if len(self._sent_ids) >= 100:
                 self._flush_wanted.set()
@@ -158,7 +201,7 @@ class Outbox:
         await self._reschedule(row, 2.0 * 2 ** min(row.attempts, 6), "retries exhausted")
         return False
 
-    async def _finish(self, row: OutboxMessage, status: str, error: str) -> None:
+    async def _finish(self, row: Pending, status: str, error: str) -> None:
         self.failed_count += 1
         async with self.db.session() as session:
             await session.execute(
@@ -167,7 +210,7 @@ class Outbox:
                 .values(status=status, error=error[:500], attempts=row.attempts + 1)
             )
 
-    async def _reschedule(self, row: OutboxMessage, delay: float, reason: str) -> None:
+    async def _reschedule(self, row: Pending, delay: float, reason: str) -> None:
         attempts = row.attempts + 1
         values: dict[str, object] = {"attempts": attempts, "error": reason}
         if attempts >= MAX_ATTEMPTS:
@@ -210,7 +253,7 @@ class Outbox:
         await self._flush()
 
     # --- recovery -------------------------------------------------------------------------
-    async def claim_expired(self, limit: int = SWEEP_BATCH) -> list[OutboxMessage]:
+    async def claim_expired(self, limit: int = SWEEP_BATCH) -> list[Pending]:
         """Take pending rows whose lease ran out (their writer died or gave them back)."""
         now = utcnow()
         async with self.db.session() as session:
@@ -234,8 +277,9 @@ class Outbox:
                 .values(lease_until=now + self.lease)
                 .returning(OutboxMessage)
             )
-            rows = list((await session.execute(stmt)).scalars().all())
-        rows.sort(key=lambda r: r.id or 0)
+            claimed = (await session.execute(stmt)).scalars().all()
+        rows = [Pending(r.id or 0, r.channel, r.chat_id, r.payload, r.attempts) for r in claimed]
+        rows.sort(key=lambda r: r.id)
         return rows
 
     async def sweep_once(self) -> int:

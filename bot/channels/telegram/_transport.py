@@ -95,7 +95,8 @@ class TelegramPoller:
                         log.exception("polling: update %s failed; will retry", update.update_id)
                         await asyncio.sleep(1)
                         break
-                    log.exception("polling: update %s skipped after %s failures",
-                                  update.update_id, failures)
+                    log.exception(
+                        "polling: update %s skipped after %s failures", update.update_id, failures
+                    )
                 failures = 0
                 offset = update.update_id + 1
