@@ -92,7 +92,8 @@ class Runtime:
                 TELEGRAM_WEBHOOK_PATH, telegram_webhook_handler(self.core, self.telegram, secret)
             )
         if webchat is not None:
-            self.app.add_routes(webchat_routes(self.core, webchat))
+            secure = s.public_url.startswith("https://")
+            self.app.add_routes(webchat_routes(self.core, webchat, secure_cookie=secure))
         await self.outbox.start()
         self._scheduler = start_scheduler(self.db)
         self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=False)

@@ -41,8 +41,6 @@ class Settings(BaseSettings):
     telegram_mode: Literal["webhook", "polling", "off"] = "webhook"
     telegram_webhook_secret: SecretStr = SecretStr("")
     telegram_api_base: str = "https://api.telegram.org"
-    telegram_rate_per_second: float = 25.0
-    telegram_per_chat_per_second: float = 1.0
 
     # --- web chat --------------------------------------------------------------------------
     webchat_enabled: bool = True

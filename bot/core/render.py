@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 from bot.core.text import fold
-from bot.core.types import Button, Capabilities, Reply
+from bot.core.types import Capabilities, Reply
 
 __all__ = ["choices_of", "render", "resolve_choice", "split_text"]
 
@@ -88,7 +88,3 @@ def resolve_choice(text: str, choices: list[list[str]]) -> str | None:
 def _label_key(text: str) -> str:
     """A label as typed: no diacritics, case, emoji or punctuation ("☎️ Đường dây nóng")."""
     return " ".join("".join(c if c.isalnum() else " " for c in fold(text)).split())
-
-
-def button_rows(*rows: list[Button]) -> list[list[Button]]:
-    return [row for row in rows if row]

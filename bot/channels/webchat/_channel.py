@@ -102,7 +102,12 @@ def _same_origin(request: web.Request) -> bool:
     return hmac.compare_digest(origin.split("://", 1)[-1].encode(), host.encode())
 
 
-def webchat_routes(core: Core, channel: WebChatChannel) -> list[web.AbstractRouteDef]:
+def webchat_routes(
+    core: Core, channel: WebChatChannel, *, secure_cookie: bool = False
+) -> list[web.AbstractRouteDef]:
+    """The page and its API. `secure_cookie`: served over HTTPS (behind the TLS proxy, where
+    the request itself arrives as plain HTTP)."""
+
     async def page(request: web.Request) -> web.StreamResponse:
         response = web.FileResponse(STATIC / "index.html")
         if _token(request) is None:
@@ -111,7 +116,7 @@ def webchat_routes(core: Core, channel: WebChatChannel) -> list[web.AbstractRout
                 secrets.token_urlsafe(24),
                 httponly=True,
                 samesite="Strict",
-                secure=request.secure,
+                secure=secure_cookie or request.secure,
                 max_age=180 * 24 * 3600,
             )
         return response

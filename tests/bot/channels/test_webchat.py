@@ -92,3 +92,13 @@ async def test_long_poll_wakes_on_a_reply_and_shutdown_is_prompt(database_url: s
         await stack.runtime.webchat.close()
         assert (await (await waiting).json())["messages"] == []
         assert time.monotonic() - started < 3
+
+
+async def test_cookie_is_httponly_strict_and_secure_behind_https(database_url: str) -> None:
+    async with (
+        running_stack(database_url, public_url="https://antq.example.vn") as stack,
+        aiohttp.ClientSession() as session,
+        session.get(stack.runtime.url + "/chat") as response,
+    ):
+        cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie
