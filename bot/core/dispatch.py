@@ -91,21 +91,34 @@ class Core:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
-                results, rows = await self._transaction(batch, isolate=False)
-            except Exception:
-                # Something in the batch failed: redo each update in its own transaction, where
-                # a failing handler only costs its own update an apology.
-                if len(batch) > 1:
-                    log.warning("batch of %s updates failed; handling them one by one", len(batch))
-                results, rows = await self._one_by_one(batch)
-            for (_, future), result in zip(batch, results, strict=True):
-                if future.done():
-                    continue
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
-            self.outbox.send_soon(rows)
+                await self._run_batch(batch)
+            except BaseException as exc:
+                # Never leave a webhook waiting: whatever is unanswered fails (and is redelivered).
+                failure = exc if isinstance(exc, Exception) else RuntimeError("shutting down")
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(failure)
+                if not isinstance(exc, Exception):
+                    raise
+                log.exception("handling a batch of %s updates failed", len(batch))
+
+    async def _run_batch(self, batch: list[tuple[Inbound, asyncio.Future[bool]]]) -> None:
+        try:
+            results, rows = await self._transaction(batch, isolate=False)
+        except Exception:
+            # Something in the batch failed: redo each update in its own transaction, where
+            # a failing handler only costs its own update an apology.
+            if len(batch) > 1:
+                log.warning("batch of %s updates failed; handling them one by one", len(batch))
+            results, rows = await self._one_by_one(batch)
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+        self.outbox.send_soon(rows)
 
     async def _one_by_one(
         self, batch: list[tuple[Inbound, asyncio.Future[bool]]]
@@ -164,7 +177,9 @@ class Core:
         """Record the updates; for each, True if it was not seen before (in or out of batch)."""
         insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
         now = utcnow()
-        keys = list(dict.fromkeys((i.channel, i.update_id) for i in inbounds))
+        # Sorted: two processes inserting overlapping batches take the index locks in the same
+        # order, so they wait for each other instead of deadlocking.
+        keys = sorted({(i.channel, i.update_id) for i in inbounds})
         table = InboundUpdate.__table__  # type: ignore[attr-defined]
         # executemany ("insertmanyvalues"): one cached statement whatever the batch size
         stmt = (
