@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,6 +18,12 @@ from bot.channels.telegram import (
     telegram_webhook_handler,
 )
 from bot.channels.webchat import WebChatChannel, webchat_routes
+from bot.channels.zalo_bot import (
+    ZaloBotChannel,
+    ZaloBotClient,
+    ZaloBotPoller,
+    zalo_bot_webhook_handler,
+)
 from bot.core.channel import Channel
 from bot.core.dispatch import Core
 from bot.core.limits import MAX_WEBHOOK_BODY_BYTES
@@ -26,14 +33,28 @@ from bot.housekeeping import start_scheduler
 from bot.migrate import upgrade_async
 from bot.settings import Settings
 
-__all__ = ["TELEGRAM_WEBHOOK_PATH", "ConfigurationError", "Runtime"]
+__all__ = ["TELEGRAM_WEBHOOK_PATH", "ZALO_BOT_WEBHOOK_PATH", "ConfigurationError", "Runtime"]
 
 log = logging.getLogger(__name__)
 TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
+ZALO_BOT_WEBHOOK_PATH = "/zalo/bot/webhook"
+
+
+class Poller(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 class ConfigurationError(RuntimeError):
     """Settings that cannot work; the message says which and what to do."""
+
+
+def _need_secret(value: str, name: str, minimum: int = 16) -> None:
+    if len(value) < minimum:
+        raise ConfigurationError(
+            f"{name} must be a random value of at least {minimum} characters "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
 
 
 @dataclass
@@ -49,8 +70,9 @@ class Runtime:
     url: str = field(init=False, default="")
     telegram: TelegramChannel | None = field(init=False, default=None)
     webchat: WebChatChannel | None = field(init=False, default=None)
+    zalo_bot: ZaloBotChannel | None = field(init=False, default=None)
     _runner: web.AppRunner | None = field(init=False, default=None)
-    _poller: TelegramPoller | None = field(init=False, default=None)
+    _pollers: list[Poller] = field(init=False, default_factory=list)
     _scheduler: AsyncIOScheduler | None = field(init=False, default=None)
 
     async def start(self) -> str:
@@ -60,17 +82,8 @@ class Runtime:
         if self.migrate and self.db.is_sqlite:
             await upgrade_async(self.db.url)
         self.outbox = Outbox(self.db)
-        token = s.telegram_token.get_secret_value()
-        if token and s.telegram_mode != "off":
-            if s.telegram_mode == "webhook" and not s.telegram_webhook_secret.get_secret_value():
-                raise ConfigurationError(
-                    "TELEGRAM_WEBHOOK_SECRET is empty: set a long random value "
-                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
-                )
-            bot = make_bot(token, s.telegram_api_base)
-            await bot.initialize()
-            self.telegram = TelegramChannel(bot)
-            self.channels["telegram"] = self.telegram
+        await self._setup_telegram()
+        self._setup_zalo_bot()
         webchat = self.webchat = WebChatChannel(self.db) if s.webchat_enabled else None
         if webchat is not None:
             self.channels["web"] = webchat
@@ -91,6 +104,11 @@ class Runtime:
             self.app.router.add_post(
                 TELEGRAM_WEBHOOK_PATH, telegram_webhook_handler(self.core, self.telegram, secret)
             )
+        if self.zalo_bot is not None:
+            secret = s.zalo_bot_webhook_secret.get_secret_value()
+            self.app.router.add_post(
+                ZALO_BOT_WEBHOOK_PATH, zalo_bot_webhook_handler(self.core, secret)
+            )
         if webchat is not None:
             secure = s.public_url.startswith("https://")
             self.app.add_routes(webchat_routes(self.core, webchat, secure_cookie=secure))
@@ -103,16 +121,41 @@ class Runtime:
         port = self._runner.addresses[0][1]
         self.url = f"http://{s.host}:{port}"
         await self._connect_telegram()
+        await self._connect_zalo_bot()
         log.info("ANTQ Connect listening on %s (channels: %s)", self.url, ", ".join(self.channels))
         return self.url
+
+    async def _setup_telegram(self) -> None:
+        s = self.settings
+        token = s.telegram_token.get_secret_value()
+        if not token or s.telegram_mode == "off":
+            return
+        if s.telegram_mode == "webhook":
+            _need_secret(s.telegram_webhook_secret.get_secret_value(), "TELEGRAM_WEBHOOK_SECRET")
+        bot = make_bot(token, s.telegram_api_base)
+        await bot.initialize()
+        self.telegram = TelegramChannel(bot)
+        self.channels["telegram"] = self.telegram
+
+    def _setup_zalo_bot(self) -> None:
+        s = self.settings
+        token = s.zalo_bot_token.get_secret_value()
+        if not token or s.zalo_bot_mode == "off":
+            return
+        if s.zalo_bot_mode == "webhook":
+            _need_secret(s.zalo_bot_webhook_secret.get_secret_value(), "ZALO_BOT_WEBHOOK_SECRET")
+        client = ZaloBotClient(token, s.zalo_bot_api_base)
+        self.zalo_bot = ZaloBotChannel(client, retry_after=s.zalo_bot_retry_after)
+        self.channels["zalo_bot"] = self.zalo_bot
 
     async def _connect_telegram(self) -> None:
         if self.telegram is None:
             return
         s = self.settings
         if s.telegram_mode == "polling":
-            self._poller = TelegramPoller(self.telegram.bot, self.core, self.telegram)
-            await self._poller.start()
+            poller = TelegramPoller(self.telegram.bot, self.core, self.telegram)
+            await poller.start()
+            self._pollers.append(poller)
         elif s.public_url:
             await self.telegram.bot.set_webhook(
                 s.public_url.rstrip("/") + TELEGRAM_WEBHOOK_PATH,
@@ -123,11 +166,27 @@ class Runtime:
         else:
             log.warning("PUBLIC_URL is empty: register the Telegram webhook yourself")
 
+    async def _connect_zalo_bot(self) -> None:
+        if self.zalo_bot is None:
+            return
+        s = self.settings
+        if s.zalo_bot_mode == "polling":
+            poller = ZaloBotPoller(self.zalo_bot.client, self.core)
+            await poller.start()
+            self._pollers.append(poller)
+        elif s.public_url:
+            await self.zalo_bot.client.set_webhook(
+                s.public_url.rstrip("/") + ZALO_BOT_WEBHOOK_PATH,
+                s.zalo_bot_webhook_secret.get_secret_value(),
+            )
+        else:
+            log.warning("PUBLIC_URL is empty: register the Zalo Bot webhook yourself")
+
     async def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
-        if self._poller is not None:
-            await self._poller.stop()
+        for poller in self._pollers:
+            await poller.stop()
         if self.webchat is not None:
             await self.webchat.close()
         if self._runner is not None:
@@ -135,6 +194,8 @@ class Runtime:
         await self.outbox.stop()
         if self.telegram is not None:
             await self.telegram.bot.shutdown()
+        if self.zalo_bot is not None:
+            await self.zalo_bot.client.aclose()
         await self.db.dispose()
 
     async def _health(self, request: web.Request) -> web.StreamResponse:

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr = SecretStr("")
     telegram_api_base: str = "https://api.telegram.org"
 
+    # --- Zalo Bot Platform ----------------------------------------------------------------
+    zalo_bot_token: SecretStr = SecretStr("")
+    zalo_bot_mode: Literal["webhook", "polling", "off"] = "webhook"
+    zalo_bot_webhook_secret: SecretStr = SecretStr("")
+    zalo_bot_api_base: str = "https://bot-api.zaloplatforms.com"
+    zalo_bot_retry_after: float = 5.0
+
     # --- web chat --------------------------------------------------------------------------
     webchat_enabled: bool = True
 

@@ -8,22 +8,38 @@ import unicodedata
 from bot.core.text import fold
 from bot.core.types import Capabilities, Reply
 
-__all__ = ["choices_of", "render", "resolve_choice", "split_text"]
+__all__ = ["choices_of", "render", "resolve_choice", "split_text", "utf16_len"]
 
 
-def split_text(text: str, limit: int) -> list[str]:
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fits(text: str, limit: int, utf16: bool) -> int:
+    """How many characters of `text` fit in `limit` (counted in UTF-16 units if asked)."""
+    if not utf16:
+        return min(len(text), limit)
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+def split_text(text: str, limit: int, *, utf16: bool = False) -> list[str]:
     """Split at paragraph, then line, then word boundaries so no part exceeds `limit`."""
     text = unicodedata.normalize("NFC", text).strip()
     parts: list[str] = []
-    while len(text) > limit:
-        window = text[:limit]
+    while (n := _fits(text, limit, utf16)) < len(text):
+        window = text[:n]
         cut = -1
         for sep in ("\n\n", "\n", " "):
             cut = window.rfind(sep)
-            if cut > limit // 3:
+            if cut > n // 3:
                 break
         if cut <= 0:
-            cut = limit
+            cut = n
         parts.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     if text or not parts:
@@ -48,7 +64,7 @@ def render(reply: Reply, caps: Capabilities) -> list[Reply]:
         text, buttons = _numbered(reply), []
     else:
         text, buttons = reply.text, reply.buttons
-    chunks = split_text(text, caps.max_text)
+    chunks = split_text(text, caps.max_text, utf16=caps.utf16)
     out = [Reply(text=chunk) for chunk in chunks]
     out[-1].buttons = buttons
     if reply.photo and caps.photos:

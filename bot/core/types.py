@@ -76,3 +76,5 @@ class Capabilities:
     photos: bool
     #: Most buttons a keyboard may hold; beyond that choices are numbered.
     max_buttons: int = 100
+    #: Count `max_text` in UTF-16 code units (emoji count twice), not characters.
+    utf16: bool = False

@@ -1,5 +1,5 @@
 from bot.core.limits import ZaloBotLimit
-from bot.core.render import choices_of, render, resolve_choice, split_text
+from bot.core.render import choices_of, render, resolve_choice, split_text, utf16_len
 from bot.core.types import Button, Capabilities, Reply
 
 NO_BUTTONS = Capabilities(
@@ -69,3 +69,16 @@ def test_buttons_go_with_the_last_part() -> None:
 def test_reply_json_round_trip() -> None:
     reply = Reply("x", [[Button("a", "b")]], photo="file-1")
     assert Reply.from_json(reply.to_json()) == reply
+
+
+def test_utf16_splitting_counts_emoji_twice() -> None:
+    text = "🚨" * 1500  # 1,500 characters, 3,000 UTF-16 units
+    parts = split_text(text, 2000, utf16=True)
+    assert [utf16_len(p) for p in parts] == [2000, 1000]
+    assert "".join(parts) == text
+    assert split_text(text, 2000) == [text]
+
+
+def test_nfd_text_is_measured_after_nfc() -> None:
+    nfd = "Quy Nho\u031bn " * 200  # 2,000 characters in NFD, 1,800 in NFC
+    assert len(split_text(nfd, 1900)) == 1

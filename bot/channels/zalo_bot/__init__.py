@@ -1,0 +1,24 @@
+"""The Zalo Bot Platform channel (bot-api.zaloplatforms.com), on our own httpx client."""
+
+from bot.channels.zalo_bot._channel import (
+    CAPABILITIES,
+    SECRET_HEADER,
+    ZaloBotChannel,
+    ZaloBotPoller,
+    zalo_bot_webhook_handler,
+)
+from bot.channels.zalo_bot._client import DEFAULT_BASE_URL, ZaloBotClient, ZaloBotError
+from bot.channels.zalo_bot._parse import CHANNEL, parse_update
+
+__all__ = [
+    "CAPABILITIES",
+    "CHANNEL",
+    "DEFAULT_BASE_URL",
+    "SECRET_HEADER",
+    "ZaloBotChannel",
+    "ZaloBotClient",
+    "ZaloBotError",
+    "ZaloBotPoller",
+    "parse_update",
+    "zalo_bot_webhook_handler",
+]
