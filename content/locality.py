@@ -24,7 +24,20 @@ from content._locality.data import Index, build_index
 from content._locality.match import THRESHOLD, score
 from content._locality.text import fold
 
-__all__ = ["DEFAULT_PROVINCE", "THRESHOLD", "Candidate", "fold", "get_unit", "lookup", "units"]
+__all__ = [
+    "DEFAULT_PROVINCE",
+    "MAX_NEAREST_KM",
+    "THRESHOLD",
+    "Candidate",
+    "fold",
+    "get_unit",
+    "lookup",
+    "nearest",
+    "units",
+]
+
+#: A shared location farther than this from every commune centre is not in the province.
+MAX_NEAREST_KM = 40.0
 
 DEFAULT_PROVINCE = 52  # Gia Lai (incl. the former Bình Định province)
 
@@ -71,3 +84,25 @@ def get_unit(code: int) -> Candidate | None:
     except (ValueError, KeyError, TypeError):
         return None
     return Candidate(int(ward.code), ward.name, 1.0)
+
+
+def nearest(
+    latitude: float, longitude: float, province_code: int = DEFAULT_PROVINCE, limit: int = 3
+) -> list[Candidate]:
+    """Communes whose centre is nearest to a shared location, nearest first.
+
+    The score falls with distance (1.0 at the centre, 0.5 at 5 km); an empty list when the
+    point is outside the province (farther than MAX_NEAREST_KM from every centre) or invalid.
+    """
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return []
+    from content._locality.nearest import nearest_codes
+
+    by_name = {fold(unit.name): unit.code for unit in units(province_code)}
+    found = nearest_codes(latitude, longitude, by_name, province_code, limit)
+    result = []
+    for code, km in found:
+        unit = get_unit(code)
+        if unit is not None and km <= MAX_NEAREST_KM:
+            result.append(Candidate(unit.code, unit.name, round(1 / (1 + km / 5), 4)))
+    return result
