@@ -30,4 +30,4 @@ def test_outside_the_province_or_invalid(lat: float, lon: float) -> None:
 
 def test_haversine() -> None:
     assert distance_km(13.7843, 109.233, 13.7843, 109.233) == 0
-    assert 560 < distance_km(13.7843, 109.233, 10.78, 106.7) < 600  # Quy Nhơn - Sài Gòn ≈ 580 km
+    assert 420 < distance_km(13.7843, 109.233, 10.78, 106.7) < 445  # Quy Nhơn - Sài Gòn ≈ 432 km
