@@ -26,6 +26,7 @@ __all__ = [
     "Event",
     "Feedback",
     "InboundUpdate",
+    "OAToken",
     "OutboxMessage",
     "Resident",
     "UTCDateTime",
@@ -148,6 +149,19 @@ class Event(SQLModel, table=True):
     commune_code: int | None = None
     resident_id: int | None = Field(default=None, foreign_key="resident.id", ondelete="SET NULL")
     created_at: datetime = _ts()
+
+
+class OAToken(SQLModel, table=True):
+    """The Zalo OA OAuth pair. The refresh token is single-use: a new pair is committed here
+    before the new access token is used, so a crash never loses the grant."""
+
+    __tablename__ = "oa_token"
+
+    app_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    access_token: str = Field(sa_column=Column(String(2000), nullable=False))
+    refresh_token: str = Field(sa_column=Column(String(2000), nullable=False))
+    expires_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
 
 class WebChatMessage(SQLModel, table=True):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
+import httpx
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -24,6 +26,13 @@ from bot.channels.zalo_bot import (
     ZaloBotPoller,
     zalo_bot_webhook_handler,
 )
+from bot.channels.zalo_oa import (
+    TokenError,
+    TokenStore,
+    ZaloOAChannel,
+    ZaloOAClient,
+    zalo_oa_webhook_handler,
+)
 from bot.core.channel import Channel
 from bot.core.dispatch import Core
 from bot.core.limits import MAX_WEBHOOK_BODY_BYTES
@@ -31,13 +40,21 @@ from bot.core.outbox import Outbox
 from bot.db import Database
 from bot.housekeeping import start_scheduler
 from bot.migrate import upgrade_async
+from bot.models import utcnow
 from bot.settings import Settings
 
-__all__ = ["TELEGRAM_WEBHOOK_PATH", "ZALO_BOT_WEBHOOK_PATH", "ConfigurationError", "Runtime"]
+__all__ = [
+    "TELEGRAM_WEBHOOK_PATH",
+    "ZALO_BOT_WEBHOOK_PATH",
+    "ZALO_OA_WEBHOOK_PATH",
+    "ConfigurationError",
+    "Runtime",
+]
 
 log = logging.getLogger(__name__)
 TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
 ZALO_BOT_WEBHOOK_PATH = "/zalo/bot/webhook"
+ZALO_OA_WEBHOOK_PATH = "/zalo/oa/webhook"
 
 
 class Poller(Protocol):
@@ -71,6 +88,10 @@ class Runtime:
     telegram: TelegramChannel | None = field(init=False, default=None)
     webchat: WebChatChannel | None = field(init=False, default=None)
     zalo_bot: ZaloBotChannel | None = field(init=False, default=None)
+    zalo_oa: ZaloOAChannel | None = field(init=False, default=None)
+    oa_tokens: TokenStore | None = field(init=False, default=None)
+    _oa_http: httpx.AsyncClient | None = field(init=False, default=None)
+    _oa_secrets: dict[str, str] = field(init=False, default_factory=dict)
     _runner: web.AppRunner | None = field(init=False, default=None)
     _pollers: list[Poller] = field(init=False, default_factory=list)
     _scheduler: AsyncIOScheduler | None = field(init=False, default=None)
@@ -84,6 +105,7 @@ class Runtime:
         self.outbox = Outbox(self.db)
         await self._setup_telegram()
         self._setup_zalo_bot()
+        await self._setup_zalo_oa()
         webchat = self.webchat = WebChatChannel(self.db) if s.webchat_enabled else None
         if webchat is not None:
             self.channels["web"] = webchat
@@ -109,11 +131,29 @@ class Runtime:
             self.app.router.add_post(
                 ZALO_BOT_WEBHOOK_PATH, zalo_bot_webhook_handler(self.core, secret)
             )
+        if self.zalo_oa is not None:
+            self.app.router.add_post(
+                ZALO_OA_WEBHOOK_PATH,
+                zalo_oa_webhook_handler(
+                    self.core, app_id=s.zalo_oa_app_id, secrets=self._oa_secrets
+                ),
+            )
         if webchat is not None:
             secure = s.public_url.startswith("https://")
             self.app.add_routes(webchat_routes(self.core, webchat, secure_cookie=secure))
         await self.outbox.start()
         self._scheduler = start_scheduler(self.db)
+        if self.oa_tokens is not None:
+            # Renew well before the 25-hour expiry; failures are logged as errors by the store.
+            self._scheduler.add_job(
+                self.oa_tokens.refresh_if_due,
+                "interval",
+                minutes=30,
+                id="oa-token",
+                coalesce=True,
+                max_instances=1,
+                next_run_time=utcnow(),
+            )
         self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.host, s.port)
@@ -147,6 +187,39 @@ class Runtime:
         client = ZaloBotClient(token, s.zalo_bot_api_base)
         self.zalo_bot = ZaloBotChannel(client, retry_after=s.zalo_bot_retry_after)
         self.channels["zalo_bot"] = self.zalo_bot
+
+    async def _setup_zalo_oa(self) -> None:
+        s = self.settings
+        app_id = s.zalo_oa_app_id
+        if not app_id:
+            return
+        secrets = {
+            "oa_secret_key": s.zalo_oa_secret_key.get_secret_value(),
+            "app_secret": s.zalo_oa_app_secret.get_secret_value(),
+        }
+        if not any(secrets.values()):
+            raise ConfigurationError("ZALO_OA_SECRET_KEY is needed to check webhook signatures")
+        self._oa_http = httpx.AsyncClient(timeout=httpx.Timeout(15.0))
+        self.oa_tokens = TokenStore(
+            self.db,
+            self._oa_http,
+            oauth_base=s.zalo_oa_oauth_base,
+            app_id=app_id,
+            app_secret=secrets["app_secret"],
+            seed_access_token=s.zalo_oa_access_token.get_secret_value(),
+            seed_refresh_token=s.zalo_oa_refresh_token.get_secret_value(),
+            refresh_margin=timedelta(hours=s.zalo_oa_refresh_margin_hours),
+        )
+        try:
+            await self.oa_tokens.load()
+        except TokenError as exc:
+            raise ConfigurationError(str(exc)) from exc
+        client = ZaloOAClient(
+            self._oa_http, s.zalo_oa_api_base, self.oa_tokens, s.zalo_oa_requests_per_minute
+        )
+        self.zalo_oa = ZaloOAChannel(client, max_buttons=s.zalo_oa_max_buttons)
+        self.channels["zalo_oa"] = self.zalo_oa
+        self._oa_secrets = secrets
 
     async def _connect_telegram(self) -> None:
         if self.telegram is None:
@@ -196,6 +269,8 @@ class Runtime:
             await self.telegram.bot.shutdown()
         if self.zalo_bot is not None:
             await self.zalo_bot.client.aclose()
+        if self._oa_http is not None:
+            await self._oa_http.aclose()
         await self.db.dispose()
 
     async def _health(self, request: web.Request) -> web.StreamResponse:

@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     zalo_bot_api_base: str = "https://bot-api.zaloplatforms.com"
     zalo_bot_retry_after: float = 5.0
 
+    # --- Zalo Official Account (Open API v3) ----------------------------------------------
+    zalo_oa_app_id: str = ""
+    zalo_oa_app_secret: SecretStr = SecretStr("")
+    zalo_oa_secret_key: SecretStr = SecretStr("")
+    zalo_oa_access_token: SecretStr = SecretStr("")
+    zalo_oa_refresh_token: SecretStr = SecretStr("")
+    zalo_oa_api_base: str = "https://openapi.zalo.me"
+    zalo_oa_oauth_base: str = "https://oauth.zaloapp.com"
+    zalo_oa_refresh_margin_hours: float = 5.0
+    zalo_oa_requests_per_minute: int = 4000
+    zalo_oa_max_buttons: int = 5
+
     # --- web chat --------------------------------------------------------------------------
     webchat_enabled: bool = True
 

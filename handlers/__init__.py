@@ -31,6 +31,17 @@ def apologise(ctx: Context) -> None:
 async def handle(ctx: Context) -> None:
     """Route one update: command, then button/choice, then the flow in progress, then intent."""
     inbound = ctx.inbound
+    if inbound.kind == "follow":  # Zalo OA: followed (or followed again)
+        actions.set_subscribed(ctx.session, ctx.resident, True)
+        await start.start(ctx)
+        return
+    if inbound.kind == "unfollow":  # nothing can be sent to someone who left
+        actions.set_subscribed(ctx.session, ctx.resident, False)
+        ctx.clear_state()
+        return
+    if inbound.kind == "location":
+        await commune.location_shared(ctx)
+        return
     if inbound.kind == "text" and ctx.text.startswith("/"):
         name = ctx.text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if ctx.text[1:] else ""
         command = router.commands.get(name)

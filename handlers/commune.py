@@ -5,10 +5,10 @@ from __future__ import annotations
 from bot import actions
 from bot.core.context import Context
 from bot.core.types import Button
-from content.locality import get_unit, lookup
+from content.locality import get_unit, lookup, nearest
 from handlers._router import router
 
-__all__ = ["ask_commune", "commune_name"]
+__all__ = ["ask_commune", "commune_name", "location_shared"]
 
 #: A best candidate at least this good, and this far ahead of the next, is asked as yes/no.
 CONFIDENT_SCORE = 0.85
@@ -29,13 +29,37 @@ def _escape_row(ctx: Context) -> list[Button]:
 
 def ask_commune(ctx: Context, next_step: str) -> None:
     ctx.set_state("await_commune", next=next_step)
+    text = ctx._(
+        "Which commune or ward do you live in? Type its name, for example "
+        '"Quy Nhơn Nam" or "xa Tay Son". Old addresses are fine too '
+        '("phường Lê Lợi, TP Quy Nhơn").'
+    )
+    if ctx.caps.location:
+        text += "\n" + ctx._("You can also share your location.")
+    ctx.reply(text, [_escape_row(ctx)])
+
+
+async def location_shared(ctx: Context) -> None:
+    """A shared location: offer the nearest communes (the resident confirms)."""
+    if ctx.state != "await_commune":
+        ctx.set_state("await_commune", next="settings" if ctx.resident.onboarded else "onboard")
+    location = ctx.inbound.location
+    found = []
+    if location is not None:
+        found = nearest(location.latitude, location.longitude, ctx.settings.province_code)
+    if not found:
+        ctx.reply(
+            ctx._("That location is not in our province. Please type the name of your commune."),
+            [_escape_row(ctx)],
+        )
+        return
+    best, *others = found
+    rows = [[Button(ctx._("✅ Yes"), f"com:{best.code}")]]
+    rows += [[Button(c.name, f"com:{c.code}")] for c in others]
+    rows.append([Button(ctx._("✏️ No, type again"), "com:retry")])
     ctx.reply(
-        ctx._(
-            "Which commune or ward do you live in? Type its name, for example "
-            '"Quy Nhơn Nam" or "xa Tay Son". Old addresses are fine too '
-            '("phường Lê Lợi, TP Quy Nhơn").'
-        ),
-        [_escape_row(ctx)],
+        ctx._("From your location you are near {name}. Is that your commune?", name=best.name),
+        rows,
     )
 
 

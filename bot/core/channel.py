@@ -6,7 +6,15 @@ from typing import Protocol
 
 from bot.core.types import Capabilities, Inbound, Reply
 
-__all__ = ["Blocked", "Channel", "PermanentFailure", "RetryLater", "SendError", "TransientFailure"]
+__all__ = [
+    "Blocked",
+    "Channel",
+    "OutOfWindow",
+    "PermanentFailure",
+    "RetryLater",
+    "SendError",
+    "TransientFailure",
+]
 
 
 class SendError(Exception):
@@ -23,6 +31,11 @@ class RetryLater(SendError):
 
 class Blocked(SendError):
     """The resident blocked the bot or left: mark them unsubscribed, never retry."""
+
+
+class OutOfWindow(SendError):
+    """The platform only lets us write to residents who wrote recently (Zalo OA's 7 days):
+    skipped and counted apart, not a failure."""
 
 
 class PermanentFailure(SendError):

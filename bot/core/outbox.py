@@ -22,7 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.actions import mark_blocked
-from bot.core.channel import Blocked, Channel, PermanentFailure, RetryLater, SendError
+from bot.core.channel import (
+    Blocked,
+    Channel,
+    OutOfWindow,
+    PermanentFailure,
+    RetryLater,
+    SendError,
+)
 from bot.core.types import Reply
 from bot.db import Database, dialect_of
 from bot.models import OutboxMessage, utcnow
@@ -185,6 +192,9 @@ class Outbox:
                 await self._finish(row, "blocked", "blocked by the resident")
                 async with self.db.session() as session:
                     await mark_blocked(session, row.channel, row.chat_id)
+                return False
+            except OutOfWindow as exc:
+                await self._finish(row, "out_of_window", str(exc))
                 return False
             except PermanentFailure as exc:
                 await self._finish(row, "failed", str(exc))

@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 __all__ = ["Button", "Capabilities", "Inbound", "InboundKind", "Location", "Reply"]
 
-InboundKind = Literal["text", "button", "location", "photo", "file", "unsupported"]
+InboundKind = Literal[
+    "text", "button", "location", "photo", "file", "unsupported", "follow", "unfollow"
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,26 @@
+"""The Zalo Official Account channel (Open API v3, OAuth v4), on our own httpx client."""
+
+from bot.channels.zalo_oa._channel import (
+    SIGNATURE_HEADER,
+    ZaloOAChannel,
+    zalo_oa_capabilities,
+    zalo_oa_webhook_handler,
+)
+from bot.channels.zalo_oa._client import ZaloOAClient, ZaloOAError
+from bot.channels.zalo_oa._parse import BUTTON_PREFIX, CHANNEL, parse_event, signature_matches
+from bot.channels.zalo_oa._tokens import TokenError, TokenStore
+
+__all__ = [
+    "BUTTON_PREFIX",
+    "CHANNEL",
+    "SIGNATURE_HEADER",
+    "TokenError",
+    "TokenStore",
+    "ZaloOAChannel",
+    "ZaloOAClient",
+    "ZaloOAError",
+    "parse_event",
+    "signature_matches",
+    "zalo_oa_capabilities",
+    "zalo_oa_webhook_handler",
+]

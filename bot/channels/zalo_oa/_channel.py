@@ -1,0 +1,133 @@
+"""The Zalo OA channel: consultation messages with buttons, and the signed webhook."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.zalo_oa._client import ZaloOAClient, ZaloOAError
+from bot.channels.zalo_oa._parse import BUTTON_PREFIX, parse_event, signature_matches
+from bot.channels.zalo_oa._tokens import TokenError
+from bot.core.channel import (
+    Blocked,
+    OutOfWindow,
+    PermanentFailure,
+    RetryLater,
+    TransientFailure,
+)
+from bot.core.dispatch import Core
+from bot.core.limits import MAX_WEBHOOK_BODY_BYTES, ZaloBotLimit
+from bot.core.types import Capabilities, Inbound, Reply
+
+__all__ = ["SIGNATURE_HEADER", "ZaloOAChannel", "zalo_oa_capabilities", "zalo_oa_webhook_handler"]
+
+log = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-ZEvent-Signature"
+MAX_BUTTON_TITLE = 100
+#: -230/-232: no interaction in 7 days; -227: inactive over 45 days.
+OUT_OF_WINDOW = frozenset({-230, -232, -227})
+#: -213 not a follower (unfollowed); -217 the user blocked the OA.
+BLOCKED = frozenset({-213, -217})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def zalo_oa_capabilities(max_buttons: int) -> Capabilities:
+    return Capabilities(
+        buttons=True,
+        max_text=ZaloBotLimit.MAX_TEXT_LENGTH,
+        location=True,
+        photos=True,
+        max_buttons=max_buttons,
+        utf16=True,
+    )
+
+
+class ZaloOAChannel:
+    name = "zalo_oa"
+
+    def __init__(self, client: ZaloOAClient, max_buttons: int = 5, retry_after: float = 15.0):
+        self.client = client
+        self.caps = zalo_oa_capabilities(max_buttons)
+        self.retry_after = retry_after
+
+    def _message(self, reply: Reply) -> dict[str, Any]:
+        message: dict[str, Any] = {}
+        if reply.text:
+            message["text"] = reply.text
+        if reply.photo:
+            message["attachment"] = {
+                "type": "template",
+                "payload": {
+                    "template_type": "media",
+                    "elements": [{"media_type": "image", "url": reply.photo}],
+                },
+            }
+        elif reply.buttons:
+            buttons = [
+                {
+                    "title": b.label[:MAX_BUTTON_TITLE],
+                    "type": "oa.query.hide",
+                    "payload": BUTTON_PREFIX + b.payload,
+                }
+                for row in reply.buttons
+                for b in row
+            ]
+            message["attachment"] = {"type": "template", "payload": {"buttons": buttons}}
+        return message
+
+    async def send(self, chat_id: str, message: Reply) -> None:
+        try:
+            await self.client.send_cs(chat_id, self._message(message))
+        except ZaloOAError as exc:
+            if exc.code in OUT_OF_WINDOW:
+                raise OutOfWindow(str(exc)) from exc
+            if exc.code in BLOCKED:
+                raise Blocked(str(exc)) from exc
+            if exc.code == -32:
+                raise RetryLater(self.retry_after) from exc
+            if exc.code in (-201, -233):
+                raise PermanentFailure(str(exc)) from exc
+            raise TransientFailure(str(exc)) from exc
+        except TokenError as exc:
+            raise TransientFailure(str(exc)) from exc
+
+    async def acknowledge(self, inbound: Inbound) -> None:
+        return None
+
+
+def zalo_oa_webhook_handler(core: Core, *, app_id: str, secrets: dict[str, str]) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY_BYTES:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=MAX_WEBHOOK_BODY_BYTES, actual_size=request.content_length
+            )
+        raw = await request.content.read(MAX_WEBHOOK_BODY_BYTES + 1)
+        if len(raw) > MAX_WEBHOOK_BODY_BYTES:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=MAX_WEBHOOK_BODY_BYTES, actual_size=len(raw)
+            )
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise web.HTTPBadRequest(text="malformed JSON") from exc
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest(text="expected a JSON object")
+        header = request.headers.get(SIGNATURE_HEADER)
+        if not signature_matches(raw, header, body, app_id=app_id, secrets=secrets):
+            log.warning("zalo oa webhook: bad or missing signature from %s", request.remote)
+            raise web.HTTPForbidden(text="bad signature")
+        try:
+            inbound = parse_event(body)
+        except ValueError as exc:
+            log.warning("zalo oa webhook: %s", exc)
+            raise web.HTTPBadRequest(text="not a Zalo OA event") from exc
+        if inbound is None:
+            return web.Response(text="ignored")
+        await core.handle(inbound)
+        return web.Response(text="ok")
+
+    return handler

@@ -1,0 +1,86 @@
+"""Our own async client for the Zalo OA Open API v3 (consultation messages)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import httpx
+
+from bot.channels.zalo_oa._tokens import TokenStore
+
+__all__ = ["ZaloOAClient", "ZaloOAError"]
+
+log = logging.getLogger(__name__)
+TOKEN_ERRORS = frozenset({-216, -220})
+
+
+class ZaloOAError(Exception):
+    """`error != 0` (Zalo answers errors with HTTP 200), or a transport failure (code 0)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"Zalo OA error {code}: {message}")
+        self.code, self.message = code, message
+
+
+class RateLimiter:
+    """At most `per_minute` requests in any minute (Zalo: 4,000 per app), spread evenly."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.interval = 60.0 / per_minute
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class ZaloOAClient:
+    def __init__(
+        self, http: httpx.AsyncClient, api_base: str, tokens: TokenStore, per_minute: int = 4000
+    ) -> None:
+        self.http, self.tokens = http, tokens
+        self.base = api_base.rstrip("/")
+        self.limiter = RateLimiter(per_minute)
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        await self.limiter.wait()
+        token = self.tokens.access_token
+        data = await self._request(path, body, token)
+        code = int(data.get("error", 0) or 0)
+        if code in TOKEN_ERRORS:
+            # expired or revoked: renew once (single-flight) and retry once
+            token = await self.tokens.refresh(spent=token)
+            data = await self._request(path, body, token)
+            code = int(data.get("error", 0) or 0)
+        if code != 0:
+            raise ZaloOAError(code, str(data.get("message") or "")[:200])
+        result = data.get("data")
+        return result if isinstance(result, dict) else {}
+
+    async def _request(self, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+        try:
+            response = await self.http.post(
+                self.base + path, json=body, headers={"access_token": token}
+            )
+            data = response.json()
+        except httpx.HTTPError as exc:
+            raise ZaloOAError(0, f"network error ({exc.__class__.__name__})") from None
+        except ValueError:
+            raise ZaloOAError(0, "response is not JSON") from None
+        if not isinstance(data, dict):
+            raise ZaloOAError(0, "response is not a JSON object")
+        return data
+
+    async def send_cs(self, user_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        """A consultation message ("tin tư vấn") to a follower."""
+        return await self._post(
+            "/v3.0/oa/message/cs", {"recipient": {"user_id": user_id}, "message": message}
+        )
