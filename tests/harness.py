@@ -18,10 +18,13 @@ import aiohttp
 import httpx
 
 from bot.fakes.telegram import FakeTelegram
-from bot.runtime import TELEGRAM_WEBHOOK_PATH, Runtime
+from bot.fakes.zalo_bot import FakeZaloBot
+from bot.fakes.zalo_oa import FakeZaloOA
+from bot.runtime import TELEGRAM_WEBHOOK_PATH, ZALO_BOT_WEBHOOK_PATH, ZALO_OA_WEBHOOK_PATH, Runtime
 from bot.settings import Settings
 
 WEBHOOK_SECRET = "test-webhook-secret_0123456789"
+ZALO_BOT_SECRET = "test-zalo-bot-secret_0123456789"
 #: Records of the fake that are messages a resident sees (not callback answers, deletions…).
 MESSAGE_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendLocation"})
 
@@ -48,6 +51,8 @@ class Stack:
     fake: FakeTelegram
     fake_url: str
     http: httpx.AsyncClient
+    zalo_bot: FakeZaloBot | None = None
+    zalo_oa: FakeZaloOA | None = None
 
     @property
     def settings(self) -> Settings:
@@ -61,14 +66,33 @@ class Stack:
 
 @asynccontextmanager
 async def running_stack(
-    database_url: str, known_chats: Sequence[int] = (), **overrides: Any
+    database_url: str, known_chats: Sequence[int] = (), zalo: bool = False, **overrides: Any
 ) -> AsyncIterator[Stack]:
     """The product on `database_url`, its Telegram webhook registered with a fake Telegram
-    that already knows `known_chats` (as if those users had written to the bot before)."""
+    that already knows `known_chats` (as if those users had written to the bot before).
+    With `zalo`, also a fake Zalo Bot API and a fake Zalo OA, webhooks registered."""
     fake = FakeTelegram()
     fake_url = await fake.start("127.0.0.1", 0)
     for chat_id in known_chats:
         fake.add_chat(chat_id)
+    zalo_bot = zalo_oa = None
+    if zalo:
+        zalo_bot, zalo_oa = FakeZaloBot(), FakeZaloOA()
+        bot_url, oa_url = await zalo_bot.start("127.0.0.1", 0), await zalo_oa.start("127.0.0.1", 0)
+        access, refresh = zalo_oa.initial_tokens()
+        overrides = {
+            "zalo_bot_token": zalo_bot.token,
+            "zalo_bot_api_base": bot_url,
+            "zalo_bot_webhook_secret": ZALO_BOT_SECRET,
+            "zalo_oa_app_id": zalo_oa.app_id,
+            "zalo_oa_app_secret": zalo_oa.app_secret,
+            "zalo_oa_secret_key": zalo_oa.oa_secret_key,
+            "zalo_oa_access_token": access,
+            "zalo_oa_refresh_token": refresh,
+            "zalo_oa_api_base": oa_url,
+            "zalo_oa_oauth_base": oa_url,
+            **overrides,
+        }
     settings = make_settings(
         database_url, telegram_token=fake.token, telegram_api_base=fake_url, **overrides
     )
@@ -78,13 +102,22 @@ async def running_stack(
     await runtime.telegram.bot.set_webhook(
         runtime.url + TELEGRAM_WEBHOOK_PATH, secret_token=WEBHOOK_SECRET
     )
+    if zalo_bot is not None and zalo_oa is not None:
+        assert runtime.zalo_bot is not None
+        await runtime.zalo_bot.client.set_webhook(
+            runtime.url + ZALO_BOT_WEBHOOK_PATH, ZALO_BOT_SECRET
+        )
+        zalo_oa.set_webhook(runtime.url + ZALO_OA_WEBHOOK_PATH)
     http = httpx.AsyncClient(base_url=fake_url, timeout=30)
     try:
-        yield Stack(runtime, fake, fake_url, http)
+        yield Stack(runtime, fake, fake_url, http, zalo_bot, zalo_oa)
     finally:
         await http.aclose()
         await runtime.stop()
         await fake.stop()
+        if zalo_bot is not None and zalo_oa is not None:
+            await zalo_bot.stop()
+            await zalo_oa.stop()
 
 
 def _telegram_text(message: dict[str, Any]) -> str:
@@ -209,6 +242,84 @@ class WebStepper:
             )
             for m in messages
         )
+
+
+def _numbered_choice(texts: Sequence[str], label: str) -> str:
+    for text in reversed(texts):
+        match = re.search(rf"^(\d+)\. {re.escape(label)}$", text, re.M)
+        if match:
+            return match.group(1)
+    raise AssertionError(f"no numbered choice {label!r} in: {texts!r}")
+
+
+class ZaloBotResident:
+    """A Zalo user writing to the bot (Zalo's bot API has no buttons: numbers are typed)."""
+
+    def __init__(self, stack: Stack, chat_id: str) -> None:
+        assert stack.zalo_bot is not None
+        self.stack, self.fake, self.chat_id = stack, stack.zalo_bot, chat_id
+        self.seen = 0
+        self.last: list[str] = []
+
+    async def step(self, utterance: str) -> str:
+        text = utterance
+        if utterance.startswith("[") and utterance.endswith("]"):
+            text = _numbered_choice(self.last, utterance[1:-1])
+        result = await self.fake.inject_and_wait(chat_id=self.chat_id, text=text)
+        assert result["status"] == 200, result
+        await self.stack.runtime.outbox.flush()
+        sent = self.fake.sent(self.chat_id)
+        new, self.seen = sent[self.seen :], len(sent)
+        texts = [m.get("text") or m.get("caption") or "" for m in new]
+        if texts:
+            self.last = texts
+        return "\n---\n".join(texts)
+
+
+class ZaloOAResident:
+    """A follower of the OA: taps buttons (their payload comes back as text) or types."""
+
+    def __init__(self, stack: Stack, user_id: str) -> None:
+        assert stack.zalo_oa is not None
+        self.stack, self.fake, self.user_id = stack, stack.zalo_oa, user_id
+        self.seen = 0
+        self.last: list[dict[str, Any]] = []
+
+    async def send(self, spec: dict[str, Any]) -> None:
+        result = await self.fake.inject_and_wait({"user_id": self.user_id, **spec})
+        assert result["status"] == 200, result
+        await self.stack.runtime.outbox.flush()
+
+    def _new(self) -> str:
+        sent = self.fake.sent(self.user_id)
+        new, self.seen = sent[self.seen :], len(sent)
+        if new:
+            self.last = new
+        return "\n---\n".join(
+            "\n".join([m.get("text") or "", *(f"[{b['title']}]" for b in m.get("buttons") or [])])
+            for m in new
+        )
+
+    async def step(self, utterance: str) -> str:
+        if utterance.startswith("[") and utterance.endswith("]"):
+            label = utterance[1:-1]
+            payload = next(
+                (
+                    b["payload"]
+                    for m in reversed(self.last)
+                    for b in m.get("buttons") or []
+                    if b["title"] == label
+                ),
+                None,
+            )
+            if payload is not None:
+                await self.send({"text": payload})  # a tap sends the button's payload
+            else:  # more buttons than Zalo allows came as numbered choices
+                texts = [m.get("text") or "" for m in self.last]
+                await self.send({"text": _numbered_choice(texts, label)})
+        else:
+            await self.send({"text": utterance})
+        return self._new()
 
 
 async def run_dialogue(resident: Resident, dialogue: Dialogue) -> None:
