@@ -54,8 +54,11 @@ async def handle(ctx: Context) -> None:
         # A button from an old message that no longer means anything.
         await menu.show_menu(ctx)
         return
+    if inbound.kind not in ("text", "button"):  # photos, files, stickers, protected users
+        await menu.unsupported(ctx)
+        return
     state_handler = router.states.get(ctx.state)
-    if state_handler is not None and inbound.kind in ("text", "location"):
+    if state_handler is not None:
         await state_handler(ctx)
         return
     if not ctx.resident.onboarded and ctx.state != "onboarding":

@@ -76,10 +76,12 @@ async def fallback(ctx: Context) -> None:
 
 
 async def unsupported(ctx: Context) -> None:
-    main_menu(
-        ctx,
-        ctx._(
-            "I can only read text messages and buttons. Choose one of the options below. "
-            "In an emergency call 113."
-        ),
+    """Content we cannot read. Mid-flow the resident keeps their place; else, the menu."""
+    text = ctx._(
+        "I can only read text messages and buttons. Choose one of the options below. "
+        "In an emergency call 113."
     )
+    if ctx.state:
+        ctx.reply(ctx._("I can only read text messages. Please answer in text."))
+    else:
+        main_menu(ctx, text)

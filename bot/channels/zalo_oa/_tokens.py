@@ -3,8 +3,8 @@
 The refresh token is single-use and rotates. Two refreshes spending the same refresh token
 would kill the grant (an administrator would have to consent again), so:
 * in one process, an asyncio.Lock makes refreshing single-flight;
-* across processes (PostgreSQL), the token row is locked (`SELECT … FOR UPDATE`) for the
-  whole refresh, and whoever gets it second finds the pair already renewed and uses that;
+* across processes, the token row is write-locked for the whole refresh, and whoever gets
+  it second finds the pair already renewed and uses that;
 * the new pair is committed before any request uses the new access token.
 """
 
@@ -17,10 +17,10 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import col
 
-from bot.db import Database, dialect_of
+from bot.db import Database
 from bot.models import OAToken, utcnow
 
 __all__ = ["TokenError", "TokenStore"]
@@ -103,10 +103,16 @@ class TokenStore:
 
     async def _refresh_locked(self, spent: str | None) -> str:
         async with self.db.session() as session:
+            # Take the row's write lock first (PostgreSQL: row lock; SQLite: the database's
+            # write lock): a second process waits here, then finds the pair renewed.
+            await session.execute(
+                update(OAToken)
+                .where(col(OAToken.app_id) == self.app_id)
+                .values(updated_at=col(OAToken.updated_at))
+            )
             stmt = select(OAToken).where(col(OAToken.app_id) == self.app_id)
-            if dialect_of(session) == "postgresql":
-                stmt = stmt.with_for_update()
             row = (await session.execute(stmt)).scalar_one()
+            await session.refresh(row)
             if spent is not None and row.access_token != spent:
                 self._access = row.access_token  # another process already renewed it
                 return self._access
