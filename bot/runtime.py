@@ -37,6 +37,7 @@ from bot.core.channel import Channel
 from bot.core.dispatch import Core
 from bot.core.limits import MAX_WEBHOOK_BODY_BYTES
 from bot.core.outbox import Outbox
+from bot.core.pacing import Pacer
 from bot.db import Database
 from bot.housekeeping import start_scheduler
 from bot.migrate import upgrade_async
@@ -102,7 +103,14 @@ class Runtime:
         self.db = Database(s.effective_database_url)
         if self.migrate and self.db.is_sqlite:
             await upgrade_async(self.db.url)
-        self.outbox = Outbox(self.db)
+        self.outbox = Outbox(
+            self.db,
+            pacers={
+                "telegram": Pacer(s.telegram_broadcast_rate, s.telegram_broadcast_per_chat_seconds),
+                "zalo_bot": Pacer(s.zalo_bot_broadcast_rate),
+                "zalo_oa": Pacer(s.zalo_oa_broadcast_rate),
+            },
+        )
         await self._setup_telegram()
         self._setup_zalo_bot()
         await self._setup_zalo_oa()

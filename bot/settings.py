@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     telegram_mode: Literal["webhook", "polling", "off"] = "webhook"
     telegram_webhook_secret: SecretStr = SecretStr("")
     telegram_api_base: str = "https://api.telegram.org"
+    telegram_broadcast_rate: float = 25.0
+    telegram_broadcast_per_chat_seconds: float = 1.0
 
     # --- Zalo Bot Platform ----------------------------------------------------------------
     zalo_bot_token: SecretStr = SecretStr("")
@@ -48,6 +50,7 @@ class Settings(BaseSettings):
     zalo_bot_webhook_secret: SecretStr = SecretStr("")
     zalo_bot_api_base: str = "https://bot-api.zaloplatforms.com"
     zalo_bot_retry_after: float = 5.0
+    zalo_bot_broadcast_rate: float = 15.0
 
     # --- Zalo Official Account (Open API v3) ----------------------------------------------
     zalo_oa_app_id: str = ""
@@ -60,6 +63,7 @@ class Settings(BaseSettings):
     zalo_oa_refresh_margin_hours: float = 5.0
     zalo_oa_requests_per_minute: int = 4000
     zalo_oa_max_buttons: int = 5
+    zalo_oa_broadcast_rate: float = 60.0
 
     # --- web chat --------------------------------------------------------------------------
     webchat_enabled: bool = True

@@ -30,6 +30,7 @@ from bot.core.channel import (
     RetryLater,
     SendError,
 )
+from bot.core.pacing import Pacer
 from bot.core.types import Reply
 from bot.db import Database, dialect_of
 from bot.models import OutboxMessage, utcnow
@@ -55,10 +56,15 @@ class Pending:
     chat_id: str
     payload: dict[str, Any]
     attempts: int = 0
+    #: "reply" (sent at once) or "broadcast" (paced under the platform's limits).
+    kind: str = "reply"
 
 
 async def insert_pending(
-    session: AsyncSession, messages: list[tuple[str, str, dict[str, Any]]], lease: timedelta
+    session: AsyncSession,
+    messages: list[tuple[str, str, dict[str, Any]]],
+    lease: timedelta,
+    kind: str = "reply",
 ) -> list[Pending]:
     """Write (channel, chat_id, payload) rows, leased to this process, in one statement."""
     if not messages:
@@ -70,7 +76,7 @@ async def insert_pending(
         {
             "channel": channel,
             "chat_id": chat_id,
-            "kind": "reply",
+            "kind": kind,
             "payload": payload,
             "status": "pending",
             "attempts": 0,
@@ -81,7 +87,7 @@ async def insert_pending(
     ]
     ids = (await session.execute(stmt, values)).scalars().all()
     return [
-        Pending(id, channel, chat_id, payload)
+        Pending(id, channel, chat_id, payload, kind=kind)
         for id, (channel, chat_id, payload) in zip(ids, messages, strict=True)
     ]
 
@@ -96,9 +102,13 @@ class Outbox:
         *,
         sweep_interval: float = 5.0,
         lease: timedelta = timedelta(seconds=30),
+        pacers: dict[str, Pacer] | None = None,
     ) -> None:
         self.db = db
         self.channels: dict[str, Channel] = dict(channels or {})
+        #: Broadcast pacing per channel (interactive replies are not paced: they answer
+        #: someone who just wrote, and only a 429 slows them down).
+        self.pacers: dict[str, Pacer] = dict(pacers or {})
         self.sweep_interval = sweep_interval
         self.lease = lease
         self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -173,6 +183,7 @@ class Outbox:
             return False
         message = Reply.from_json(row.payload)
         loop = asyncio.get_running_loop()
+        pacer = self.pacers.get(row.channel) if row.kind == "broadcast" else None
         for attempt in range(IMMEDIATE_RETRIES):
             wait = self._paused_until[row.channel] - loop.time()
             if wait > MAX_INLINE_PAUSE:
@@ -180,6 +191,8 @@ class Outbox:
                 return False
             if wait > 0:
                 await asyncio.sleep(wait)
+            if pacer is not None:
+                await pacer.wait(row.chat_id)
             try:
                 await channel.send(row.chat_id, message)
             except RetryLater as exc:
@@ -288,7 +301,9 @@ class Outbox:
                 .returning(OutboxMessage)
             )
             claimed = (await session.execute(stmt)).scalars().all()
-        rows = [Pending(r.id or 0, r.channel, r.chat_id, r.payload, r.attempts) for r in claimed]
+        rows = [
+            Pending(r.id or 0, r.channel, r.chat_id, r.payload, r.attempts, r.kind) for r in claimed
+        ]
         rows.sort(key=lambda r: r.id)
         return rows
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Any
 
 import httpx
 
 from bot.channels.zalo_oa._tokens import TokenStore
+from bot.core.pacing import Pacer
 
 __all__ = ["ZaloOAClient", "ZaloOAError"]
 
@@ -25,30 +24,14 @@ class ZaloOAError(Exception):
         self.code, self.message = code, message
 
 
-class RateLimiter:
-    """At most `per_minute` requests in any minute (Zalo: 4,000 per app), spread evenly."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.interval = 60.0 / per_minute
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            delay = self._next - now
-            self._next = max(now, self._next) + self.interval
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-
 class ZaloOAClient:
     def __init__(
         self, http: httpx.AsyncClient, api_base: str, tokens: TokenStore, per_minute: int = 4000
     ) -> None:
         self.http, self.tokens = http, tokens
         self.base = api_base.rstrip("/")
-        self.limiter = RateLimiter(per_minute)
+        # Zalo: 4,000 requests per minute per app, spread evenly.
+        self.limiter = Pacer(per_minute / 60)
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         await self.limiter.wait()

@@ -25,7 +25,7 @@ async def test_a_failing_handler_gets_an_apology_not_silence(database_url: str) 
         assert "có lỗi xảy ra" in answer and "never sent" not in answer
         async with stack.runtime.db.session() as session:
             row = (await session.execute(select(Resident))).scalar_one()
-            count = (await session.execute(select(func.count()).select_from(InboundUpdate)))
+            count = await session.execute(select(func.count()).select_from(InboundUpdate))
             assert count.scalar_one() == 2  # recorded: Telegram will not redeliver it forever
         assert row.state != "half-done"
         stack.runtime.core.handler = real_handler
@@ -36,8 +36,17 @@ async def test_unknown_or_malformed_payloads_show_the_menu(database_url: str) ->
     async with running_stack(database_url) as stack:
         resident = TelegramResident(stack, 67)
         await run_dialogue(resident, [("/start", "Chọn ngôn ngữ"), ("[🇻🇳 Tiếng Việt]", "xã")])
-        for payload in ("lib:t:law:0:extra:fields", "nope", "com:999999", "lib:i:missing:0",
-                        "lib:t:missing:x", "set:zzz", "sub", ":", ""):
+        for payload in (
+            "lib:t:law:0:extra:fields",
+            "nope",
+            "com:999999",
+            "lib:i:missing:0",
+            "lib:t:missing:x",
+            "set:zzz",
+            "sub",
+            ":",
+            "",
+        ):
             await resident.inject({"callback_data": payload, "any_data": True})
             texts = [m for m in resident._new_messages()]
             assert texts, payload
