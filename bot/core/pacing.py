@@ -11,16 +11,19 @@ class Pacer:
     """At most `rate` sends per second overall, and (if set) one per `per_chat` seconds to
     the same chat.
 
-    Waiters are let through one at a time, in order, at least `1/rate` apart as measured when
-    each is let through, not when it queued: after the event loop was busy, the waiters whose
-    turn has passed do not all go at once (that burst is exactly what earns a 429)."""
+    Waiters are let through one at a time, in order, on a timeline of slots `1/rate` apart.
+    Waking a little late does not slow the timeline down (the next slot is counted from the
+    scheduled one), so the sustained rate is the configured one; two releases are never less
+    than half a slot apart. Falling behind (the event loop was busy) restarts the timeline
+    instead of letting the missed slots go at once, a burst that would earn exactly the 429
+    this is here to avoid."""
 
     def __init__(self, rate: float, per_chat: float = 0.0) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.interval = 1.0 / rate
         self.per_chat = per_chat
-        self._last = float("-inf")
+        self._slot = float("-inf")
         self._gate = asyncio.Lock()  # FIFO
         self._chat_next: dict[str, float] = {}
 
@@ -35,7 +38,11 @@ class Pacer:
             if slot > now:
                 await asyncio.sleep(slot - now)
         async with self._gate:
-            delay = self._last + self.interval - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._last = loop.time()
+            now = loop.time()
+            slot = self._slot + self.interval
+            if slot < now - self.interval:
+                slot = now
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            # Woken late: lateness up to half a slot is absorbed, more pushes the timeline.
+            self._slot = max(slot, loop.time() - self.interval / 2)

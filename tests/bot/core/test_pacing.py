@@ -18,10 +18,10 @@ async def _times(pacer: Pacer, chats: list[str]) -> list[float]:
 
 
 async def test_releases_are_spaced_by_the_rate() -> None:
-    times = await _times(Pacer(rate=20), [""] * 6)
+    times = await _times(Pacer(rate=20), [""] * 11)
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert all(gap >= 0.049 for gap in gaps)
-    assert times[-1] - times[0] < 0.5
+    assert min(gaps) >= 0.024  # never closer than half a slot
+    assert 0.49 <= times[-1] - times[0] < 0.7  # and 20/s sustained
 
 
 async def test_one_chat_waits_its_own_interval() -> None:
@@ -46,4 +46,4 @@ async def test_no_burst_after_the_loop_was_blocked() -> None:
         task.add_done_callback(lambda _t: done.append(loop.time()))
     await asyncio.gather(*waiters)
     gaps = [b - a for a, b in itertools.pairwise(sorted(done))]
-    assert all(gap >= 0.019 for gap in gaps[1:])
+    assert min(gaps[1:]) >= 0.009  # the missed turns did not all go at once
