@@ -114,14 +114,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the service from settings (.env / environment)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("demo", help="run with the bundled fake Telegram server, no tokens needed")
+    p = sub.add_parser(
+        "demo", help="run with the bundled fake Telegram and Zalo servers, no tokens needed"
+    )
     p.add_argument("--port", type=int, default=8080, help="our HTTP server (web chat, webhook)")
-    p.add_argument("--telegram-port", type=int, default=8081, help="the fake Telegram API")
+    p.add_argument(
+        "--telegram-port",
+        type=int,
+        default=8081,
+        help="the fake Telegram API; the fake Zalo Bot and Zalo OA take the next two ports",
+    )
+    p.add_argument(
+        "--platform",
+        choices=("telegram", "zalo_bot", "zalo_oa"),
+        default="telegram",
+        help="which platform the terminal resident uses (with --console)",
+    )
     p.add_argument(
         "--console",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="chat as a Telegram resident in this terminal (default: when it is a terminal)",
+        help="chat as a resident in this terminal (default: when it is a terminal)",
     )
     p.set_defaults(func=cmd_demo)
 

@@ -1,4 +1,5 @@
-"""`antq demo`: the product with the bundled fake Telegram server, SQLite and the web chat."""
+"""`antq demo`: the product with the bundled fake Telegram, Zalo Bot and Zalo OA servers,
+SQLite and the web chat: no tokens, nothing leaves the machine."""
 
 from __future__ import annotations
 
@@ -6,108 +7,184 @@ import argparse
 import asyncio
 import contextlib
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
 
 from bot.fakes.telegram import FakeTelegram
-from bot.runtime import Runtime, random_secret
+from bot.fakes.zalo_bot import FakeZaloBot
+from bot.fakes.zalo_oa import FakeZaloOA
+from bot.runtime import ZALO_OA_WEBHOOK_PATH, Runtime, random_secret
 from bot.settings import Settings
 
 __all__ = ["run_demo"]
 
-DEMO_CHAT_ID = 1001
+DEMO_TELEGRAM_CHAT = 1001
+DEMO_ZALO_BOT_CHAT = "6ede9afa66b88fe6d6a9"
+DEMO_ZALO_OA_USER = "6142494823000000000"
 
 
-def demo_settings(base: Settings, port: int, fake_url: str, token: str) -> Settings:
-    db = base.database_url or (f"sqlite+aiosqlite:///{(base.data_dir / 'demo.sqlite3').resolve()}")
+@dataclass
+class Fakes:
+    telegram: FakeTelegram
+    zalo_bot: FakeZaloBot
+    zalo_oa: FakeZaloOA
+    telegram_url: str
+    zalo_bot_url: str
+    zalo_oa_url: str
+
+    async def stop(self) -> None:
+        await self.telegram.stop()
+        await self.zalo_bot.stop()
+        await self.zalo_oa.stop()
+
+
+def demo_settings(base: Settings, port: int, fakes: Fakes) -> Settings:
+    db = base.database_url or f"sqlite+aiosqlite:///{(base.data_dir / 'demo.sqlite3').resolve()}"
+    access, refresh = fakes.zalo_oa.initial_tokens()
+    oa = fakes.zalo_oa
     return base.model_copy(
         update={
             "database_url": db,
             "port": port,
             "public_url": f"http://{base.host}:{port}",
-            "telegram_token": SecretStr(token),
-            "telegram_api_base": fake_url,
+            "telegram_token": SecretStr(fakes.telegram.token),
+            "telegram_api_base": fakes.telegram_url,
             "telegram_mode": "webhook",
             "telegram_webhook_secret": SecretStr(random_secret()),
+            "zalo_bot_token": SecretStr(fakes.zalo_bot.token),
+            "zalo_bot_api_base": fakes.zalo_bot_url,
+            "zalo_bot_mode": "webhook",
+            "zalo_bot_webhook_secret": SecretStr(random_secret()),
+            "zalo_oa_app_id": oa.app_id,
+            "zalo_oa_app_secret": SecretStr(oa.app_secret),
+            "zalo_oa_secret_key": SecretStr(oa.oa_secret_key),
+            "zalo_oa_access_token": SecretStr(access),
+            "zalo_oa_refresh_token": SecretStr(refresh),
+            "zalo_oa_api_base": fakes.zalo_oa_url,
+            "zalo_oa_oauth_base": fakes.zalo_oa_url,
             "webchat_enabled": True,
         }
     )
 
 
-def _print_message(message: dict[str, Any]) -> None:
+def _show(text: str, labels: list[str]) -> None:
     print()
-    if message.get("text"):
-        print(message["text"])
-    markup = message.get("reply_markup") or {}
-    n = 0
-    for row in markup.get("inline_keyboard", []):
-        labels = []
-        for button in row:
-            n += 1
-            labels.append(f"[{n}] {button.get('text')}")
-        print("   " + "   ".join(labels))
+    if text:
+        print(text)
+    if labels:
+        print("   " + "   ".join(f"[{n}] {label}" for n, label in enumerate(labels, start=1)))
 
 
-async def _console(fake: FakeTelegram) -> None:
-    """Be a Telegram resident in the terminal: type text; a number presses that button."""
-    shown = 0
-    last_keyboard: list[str] = []
+class ConsoleResident:
+    """Be a resident in the terminal on one platform: type text; a number taps that button
+    (on Zalo's bot API, which has no buttons, the number is simply sent as text)."""
 
-    async def show_new() -> None:
-        nonlocal shown, last_keyboard
-        for message in fake.sent(DEMO_CHAT_ID)[shown:]:
-            if message.get("method") not in ("sendMessage", "sendPhoto"):
-                continue  # callback answers and the like are not messages the resident sees
-            _print_message(message)
-            rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-            if rows:
-                last_keyboard = [b.get("callback_data", "") for row in rows for b in row]
-        shown = len(fake.sent(DEMO_CHAT_ID))
+    def __init__(self, platform: str, fakes: Fakes) -> None:
+        self.platform, self.fakes = platform, fakes
+        self.shown = 0
+        self.buttons: list[str] = []  # what a number taps: callback data or OA payloads
 
-    fake.inject({"chat_id": DEMO_CHAT_ID, "text": "/start", "first_name": "Demo"})
+    def _records(self) -> list[dict[str, Any]]:
+        if self.platform == "telegram":
+            return [
+                m
+                for m in self.fakes.telegram.sent(DEMO_TELEGRAM_CHAT)
+                if m.get("method") in ("sendMessage", "sendPhoto")
+            ]
+        if self.platform == "zalo_bot":
+            return self.fakes.zalo_bot.sent(DEMO_ZALO_BOT_CHAT)
+        return self.fakes.zalo_oa.sent(DEMO_ZALO_OA_USER)
+
+    def show_new(self) -> None:
+        records = self._records()
+        for record in records[self.shown :]:
+            if self.platform == "telegram":
+                rows = (record.get("reply_markup") or {}).get("inline_keyboard", [])
+                buttons = [b for row in rows for b in row]
+                labels = [b.get("text", "") for b in buttons]
+                payloads = [b.get("callback_data", "") for b in buttons]
+            elif self.platform == "zalo_oa":
+                buttons = record.get("buttons") or []
+                labels = [b.get("title", "") for b in buttons]
+                payloads = [b.get("payload", "") for b in buttons]
+            else:
+                labels, payloads = [], []
+            _show(record.get("text") or record.get("caption") or "", labels)
+            self.buttons = payloads  # the latest message says what a number means
+        self.shown = len(records)
+
+    def send(self, line: str) -> None:
+        pressed = line.isdigit() and 0 < int(line) <= len(self.buttons)
+        if self.platform == "telegram":
+            if pressed:
+                self.fakes.telegram.inject(
+                    {"chat_id": DEMO_TELEGRAM_CHAT, "callback_data": self.buttons[int(line) - 1]}
+                )
+            else:
+                self.fakes.telegram.inject({"chat_id": DEMO_TELEGRAM_CHAT, "text": line})
+        elif self.platform == "zalo_bot":
+            self.fakes.zalo_bot.inject(chat_id=DEMO_ZALO_BOT_CHAT, text=line)
+        else:
+            text = self.buttons[int(line) - 1] if pressed else line
+            self.fakes.zalo_oa.inject({"user_id": DEMO_ZALO_OA_USER, "text": text})
+
+
+async def _console(resident: ConsoleResident) -> None:
+    resident.send("/start")
     while True:
         await asyncio.sleep(0.5)
-        await show_new()
+        resident.show_new()
         line = await asyncio.to_thread(sys.stdin.readline)
         if not line:
             return
-        line = line.strip()
-        if not line:
-            continue
-        if line.isdigit() and 0 < int(line) <= len(last_keyboard):
-            fake.inject({"chat_id": DEMO_CHAT_ID, "callback_data": last_keyboard[int(line) - 1]})
-        else:
-            fake.inject({"chat_id": DEMO_CHAT_ID, "text": line})
+        if line.strip():
+            resident.send(line.strip())
+
+
+async def start_fakes(host: str, telegram_port: int) -> Fakes:
+    telegram, zalo_bot, zalo_oa = FakeTelegram(), FakeZaloBot(), FakeZaloOA()
+    telegram_url = await telegram.start(host, telegram_port)
+    zalo_bot_url = await zalo_bot.start(host, telegram_port + 1)
+    zalo_oa_url = await zalo_oa.start(host, telegram_port + 2)
+    return Fakes(telegram, zalo_bot, zalo_oa, telegram_url, zalo_bot_url, zalo_oa_url)
 
 
 async def run_demo(base: Settings, args: argparse.Namespace) -> int:
-    fake = FakeTelegram()
-    fake_url = await fake.start(base.host, args.telegram_port)
-    settings = demo_settings(base, args.port, fake_url, fake.token)
-    runtime = Runtime(settings)
+    fakes = await start_fakes(base.host, args.telegram_port)
+    runtime = Runtime(demo_settings(base, args.port, fakes))
     try:
         url = await runtime.start()
-        console = args.console if args.console is not None else sys.stdin.isatty()
+        fakes.zalo_oa.set_webhook(url + ZALO_OA_WEBHOOK_PATH)  # set in the OA console for real
+        tg, zb, oa = fakes.telegram_url, fakes.zalo_bot_url, fakes.zalo_oa_url
         print(
-            "\nANTQ Connect demo is running (no tokens, SQLite, fake Telegram on loopback).\n"
+            "\nANTQ Connect demo is running (no tokens, SQLite, fake platforms on loopback).\n"
             f"  Web chat (open in a browser):  {url}/chat\n"
-            f"  Fake Telegram Bot API:         {fake_url}  (control API: docs/fake-telegram.md)\n"
-            f"  Act as a Telegram resident:    curl -s -X POST {fake_url}/_control/updates "
+            f"  Fake Telegram Bot API:         {tg}  (control API: docs/fake-telegram.md)\n"
+            f"  Fake Zalo Bot API:             {zb}  (docs/fake-zalo-bot.md)\n"
+            f"  Fake Zalo OA:                  {oa}  (docs/fake-zalo-oa.md)\n"
+            "  Act as a resident, e.g.:\n"
+            f"    curl -s -X POST {tg}/_control/updates "
             f'-d \'{{"chat_id": 42, "text": "/start"}}\'\n'
-            f"                                 curl -s '{fake_url}/_control/sent?chat_id=42'\n"
+            f"    curl -s '{tg}/_control/sent?chat_id=42'\n"
+            f"    curl -s -X POST {zb}/_control/updates "
+            f'-d \'{{"chat_id": "{DEMO_ZALO_BOT_CHAT}", "text": "xin chào"}}\'\n'
+            f"    curl -s -X POST {oa}/_control/updates "
+            f'-d \'{{"user_id": "{DEMO_ZALO_OA_USER}", "event": "follow"}}\'\n'
             "  Stop with Ctrl+C.\n",
             flush=True,
         )
+        console = args.console if args.console is not None else sys.stdin.isatty()
+        console_task = None
         if console:
+            names = {"telegram": "Telegram", "zalo_bot": "Zalo (bot)", "zalo_oa": "Zalo (OA)"}
             print(
-                "You are a Telegram resident (chat 1001). Type a message; a number presses "
-                "that button.",
+                f"You are a {names[args.platform]} resident. Type a message; a number picks "
+                "that choice. (--platform telegram|zalo_bot|zalo_oa)",
                 flush=True,
             )
-            console_task = asyncio.create_task(_console(fake))
-        else:
-            console_task = None
+            console_task = asyncio.create_task(_console(ConsoleResident(args.platform, fakes)))
         from bot.cli import _wait_for_signal
 
         await _wait_for_signal()
@@ -117,5 +194,5 @@ async def run_demo(base: Settings, args: argparse.Namespace) -> int:
                 await console_task
     finally:
         await runtime.stop()
-        await fake.stop()
+        await fakes.stop()
     return 0
