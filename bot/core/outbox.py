@@ -112,6 +112,9 @@ class Outbox:
         self.sweep_interval = sweep_interval
         self.lease = lease
         self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
+        #: Rows queued in this process and not finished: their leases are kept alive, so a
+        #: long paced broadcast is never taken over (and sent again) by a sweeper.
+        self._held: set[int] = set()
         self._paused_until: dict[str, float] = defaultdict(float)
         self._sent_ids: list[int] = []
         self._flush_wanted = asyncio.Event()
@@ -146,6 +149,9 @@ class Outbox:
         """Send committed rows now, in order per chat, without blocking the caller."""
         by_chat: dict[tuple[str, str], list[Pending]] = defaultdict(list)
         for row in rows:
+            if row.id in self._held:  # already queued here (the sweeper met it again)
+                continue
+            self._held.add(row.id)
             by_chat[(row.channel, row.chat_id)].append(row)
         for key, chat_rows in by_chat.items():
             previous = self._tails.get(key)
@@ -169,9 +175,13 @@ class Outbox:
                     # A bug or a database hiccup: the row stays pending for the sweeper.
                     log.exception("outbox: sending row %s failed unexpectedly", row.id)
                     go_on = False
+                self._held.discard(row.id)
                 if not go_on:
                     break
         finally:
+            # Rows not sent (the chat stopped early) are let go: the sweeper takes them once
+            # their lease runs out.
+            self._held.difference_update(row.id for row in rows)
             if self._tails.get(key) is asyncio.current_task():
                 del self._tails[key]
 
@@ -307,7 +317,23 @@ class Outbox:
         rows.sort(key=lambda r: r.id)
         return rows
 
+    async def renew_leases(self) -> None:
+        """Extend the leases of the rows this process still holds."""
+        held = sorted(self._held)
+        until = utcnow() + self.lease
+        for start in range(0, len(held), 500):
+            chunk = held[start : start + 500]
+            async with self.db.session() as session:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        col(OutboxMessage.id).in_(chunk), col(OutboxMessage.status) == "pending"
+                    )
+                    .values(lease_until=until)
+                )
+
     async def sweep_once(self) -> int:
+        await self.renew_leases()
         rows = await self.claim_expired()
         if rows:
             log.info("outbox: resending %s message(s) left pending", len(rows))

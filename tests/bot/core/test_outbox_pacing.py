@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -52,3 +53,22 @@ async def test_broadcasts_stay_under_the_fakes_limits(database_url: str, channel
         else:
             sent, limited = stack.zalo_oa.stats()["sends"], stack.zalo_oa.stats()["rate_limited"]
         assert (sent, limited) == (2 * N, 0)
+
+
+async def test_a_long_paced_broadcast_is_never_sent_twice(database_url: str) -> None:
+    """The broadcast outlasts the lease many times over: leases are renewed while queued."""
+    async with running_stack(database_url) as stack:
+        outbox = stack.runtime.outbox
+        outbox.lease = timedelta(seconds=0.5)
+        outbox.sweep_interval = 0.1
+        outbox.pacers["telegram"] = Pacer(40)
+        chats = [str(8000 + i) for i in range(60)]
+        for chat in chats:
+            stack.fake.add_chat(int(chat))
+        messages = [("telegram", chat, {"text": "Thông báo"}) for chat in chats]
+        async with stack.runtime.db.session() as session:
+            rows = await insert_pending(session, messages, outbox.lease, kind="broadcast")
+        outbox.send_soon(rows)
+        await asyncio.sleep(2.0)  # ~4 lease periods while the sweeper runs every 0.1 s
+        await asyncio.wait_for(outbox.flush(), timeout=30)
+        assert sorted(m["chat_id"] for m in stack.fake.sent()) == sorted(int(c) for c in chats)
