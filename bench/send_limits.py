@@ -69,6 +69,7 @@ async def run_platform(platform: str, residents: int, args: argparse.Namespace) 
     await runtime.start()
     limit_errors: Callable[[], int]
     sent: Callable[[], int]
+    recipients: Callable[[], int]
     try:
         if platform == "telegram":
             chats = [str(10_000_000 + i) for i in range(residents)]
@@ -78,6 +79,7 @@ async def run_platform(platform: str, residents: int, args: argparse.Namespace) 
             limit = "30 messages/s overall, 1/s per chat"
             limit_errors = lambda: int(tg.stats()["rate_limited"])  # noqa: E731
             sent = lambda: len(tg.sent())  # noqa: E731
+            recipients = lambda: len({m["chat_id"] for m in tg.sent()})  # noqa: E731
         elif platform == "zalo_bot":
             chats = [f"{i:020x}" for i in range(residents)]
             for chat in chats:
@@ -86,6 +88,7 @@ async def run_platform(platform: str, residents: int, args: argparse.Namespace) 
             limit = f"{args.zalo_bot_limit:g} messages/s (burst 20; Zalo publishes no figure)"
             limit_errors = lambda: int(zb.stats()["rate_limited"])  # noqa: E731
             sent = lambda: int(zb.stats()["messages_sent"])  # noqa: E731
+            recipients = lambda: len({m["chat_id"] for m in zb.sent()})  # noqa: E731
         else:
             chats = [str(6_142_494_823_000_000_000 + i) for i in range(residents)]
             for chat in chats:
@@ -94,6 +97,7 @@ async def run_platform(platform: str, residents: int, args: argparse.Namespace) 
             limit = "4,000 requests/minute"
             limit_errors = lambda: int(oa.stats()["rate_limited"])  # noqa: E731
             sent = lambda: int(oa.stats()["sends"])  # noqa: E731
+            recipients = lambda: len({m["user_id"] for m in oa.sent()})  # noqa: E731
         messages = [
             (platform, chat, {"text": "Ngày hội toàn dân bảo vệ ANTQ 19/8: mời bà con tham dự."})
             for chat in chats
@@ -113,9 +117,11 @@ async def run_platform(platform: str, residents: int, args: argparse.Namespace) 
                 f"({sent() / elapsed:.1f}/s), limit errors {limit_errors()}")
         seconds = time.monotonic() - started
         await runtime.outbox.flush()
+        await asyncio.sleep(args.settle)  # a late duplicate would show up here
         return {
             f"{platform}_residents": residents,
             f"{platform}_sent": sent(),
+            f"{platform}_duplicates": sent() - recipients(),
             f"{platform}_limit_errors": limit_errors(),
             f"{platform}_seconds": round(seconds, 1),
             f"{platform}_rate": round(sent() / seconds, 2),
@@ -132,7 +138,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     for platform in args.platforms.split(","):
         out.update(await run_platform(platform.strip(), args.residents, args))
     out["ok"] = all(
-        out[f"{p}_sent"] == out[f"{p}_residents"] and out[f"{p}_limit_errors"] == 0
+        out[f"{p}_sent"] == out[f"{p}_residents"]
+        and out[f"{p}_duplicates"] == 0
+        and out[f"{p}_limit_errors"] == 0
         for p in args.platforms.split(",")
     )
     return out
@@ -148,6 +156,8 @@ def main() -> int:
     parser.add_argument("--zalo-bot-rate", type=float, default=90.0, help="our pacing (/s)")
     parser.add_argument("--zalo-oa-rate", type=float, default=60.0, help="our pacing (/s)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per platform")
+    parser.add_argument("--settle", type=float, default=40.0,
+                        help="seconds to watch for late duplicates after the last send")
     args = parser.parse_args()
     out = asyncio.run(main_async(args))
     print(json.dumps(out, ensure_ascii=False))
