@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from bot.channels.zalo_oa import (
 from bot.core.channel import Channel
 from bot.core.dispatch import Core
 from bot.core.limits import MAX_WEBHOOK_BODY_BYTES
-from bot.core.outbox import Outbox
+from bot.core.outbox import Outbox, insert_pending
 from bot.core.pacing import Pacer
 from bot.db import Database
 from bot.housekeeping import start_scheduler
@@ -95,6 +96,7 @@ class Runtime:
     _oa_secrets: dict[str, str] = field(init=False, default_factory=dict)
     _runner: web.AppRunner | None = field(init=False, default=None)
     _pollers: list[Poller] = field(init=False, default_factory=list)
+    _background: set[asyncio.Task[None]] = field(init=False, default_factory=set)
     _scheduler: AsyncIOScheduler | None = field(init=False, default=None)
 
     async def start(self) -> str:
@@ -217,6 +219,11 @@ class Runtime:
             seed_access_token=s.zalo_oa_access_token.get_secret_value(),
             seed_refresh_token=s.zalo_oa_refresh_token.get_secret_value(),
             refresh_margin=timedelta(hours=s.zalo_oa_refresh_margin_hours),
+            on_failure=lambda reason: self.alert_staff(
+                "⚠️ Zalo OA: làm mới access token thất bại "
+                f"({reason}). Nếu lỗi lặp lại, quản trị viên cần cấp quyền OAuth lại và "
+                "cập nhật ZALO_OA_REFRESH_TOKEN."
+            ),
         )
         try:
             await self.oa_tokens.load()
@@ -280,6 +287,25 @@ class Runtime:
         if self._oa_http is not None:
             await self._oa_http.aclose()
         await self.db.dispose()
+
+    def alert_staff(self, text: str) -> None:
+        """An operational alert: always an ERROR log line; also a Telegram message to
+        STAFF_ALERT_TELEGRAM_CHAT_ID when set (through the outbox, so it is not lost)."""
+        log.error("staff alert: %s", text)
+        chat = self.settings.staff_alert_telegram_chat_id
+        if not chat or self.telegram is None:
+            return
+
+        async def send() -> None:
+            async with self.db.session() as session:
+                rows = await insert_pending(
+                    session, [("telegram", chat, {"text": text})], self.outbox.lease, kind="alert"
+                )
+            self.outbox.send_soon(rows)
+
+        task = asyncio.get_running_loop().create_task(send())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
         return web.json_response({"ok": True})

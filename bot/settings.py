@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     zalo_oa_max_buttons: int = 5
     zalo_oa_broadcast_rate: float = 60.0
 
+    # --- staff alerts ---------------------------------------------------------------------
+    staff_alert_telegram_chat_id: str = ""
+
     # --- web chat --------------------------------------------------------------------------
     webchat_enabled: bool = True
 

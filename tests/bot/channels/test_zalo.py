@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.zalo_oa import TokenStore
+from bot.channels.zalo_oa import TokenError, TokenStore
 from bot.core.channel import OutOfWindow
 from bot.core.types import Reply
 from bot.db import Database
@@ -181,3 +181,68 @@ async def test_zalo_oa_resident_outside_the_7_day_window_is_skipped(database_url
         stack.zalo_oa.set_last_interaction(USER, seconds_ago=8 * 86400)
         with pytest.raises(OutOfWindow):
             await stack.runtime.zalo_oa.send(USER, Reply("tin nhắn"))
+
+
+async def test_a_failed_token_renewal_alerts_staff(database_url: str) -> None:
+    async with running_stack(
+        database_url, zalo=True, known_chats=[777], staff_alert_telegram_chat_id="777"
+    ) as stack:
+        oa, store = stack.zalo_oa, stack.runtime.oa_tokens
+        assert oa is not None and store is not None
+        for _ in range(100):  # the start-up renewal of the seeded pair
+            if store.refreshes:
+                break
+            await asyncio.sleep(0.05)
+        oa.reset()  # Zalo forgets our grant: the refresh token is refused
+        with pytest.raises(TokenError):
+            await store.refresh(store.access_token)
+        await stack.fake.wait_sent(777, 1, timeout=10)
+        alert = stack.fake.sent(777)[-1]["text"]
+        assert "Zalo OA" in alert and "thất bại" in alert
+        assert store.access_token not in alert
+
+
+async def test_zalo_oa_duplicate_deliveries_are_handled_once(database_url: str) -> None:
+    async with running_stack(database_url, zalo=True) as stack:
+        assert stack.zalo_oa is not None
+        for _ in range(2):  # Zalo redelivers when our 200 came too late
+            result = await stack.zalo_oa.inject_and_wait(
+                {"user_id": USER, "text": "/start", "msg_id": "cb31dff1c39642cc1b83"}
+            )
+            assert result["status"] == 200
+        await stack.runtime.outbox.flush()
+        assert await _count(stack, InboundUpdate) == 1
+        assert len(stack.zalo_oa.sent(USER)) == 1
+
+
+async def test_the_zalo_bot_token_never_reaches_logs_or_errors() -> None:
+    import logging
+
+    from bot.channels.zalo_bot import ZaloBotClient, ZaloBotError
+    from bot.logging_setup import RedactTokens
+
+    token = "1234567890:fake-zalo-bot-secret"
+    client = ZaloBotClient(token, "http://127.0.0.1:9")  # nothing listens there
+    try:
+        with pytest.raises(ZaloBotError) as caught:
+            await client.send_message("abc", "x")
+    finally:
+        await client.aclose()
+    assert token not in str(caught.value) and "fake-zalo-bot-secret" not in repr(caught.value)
+    line = f'HTTP Request: POST https://bot-api.zaloplatforms.com/bot{token}/sendMessage "200"'
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, line, None, None)
+    RedactTokens().filter(record)
+    assert "fake-zalo-bot-secret" not in record.getMessage()
+    # and httpx's own request lines (they carry the URL) are not logged at all at INFO
+    from bot.logging_setup import configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, logging.getLogger("httpx").level
+    try:
+        configure_logging("INFO")
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+        assert any(isinstance(f, RedactTokens) for h in root.handlers for f in h.filters)
+    finally:
+        root.handlers[:], _, _ = saved
+        root.setLevel(saved[1])
+        logging.getLogger("httpx").setLevel(saved[2])
