@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from telegram import Bot
@@ -16,6 +14,7 @@ from bot.channels.telegram._parse import parse_update
 from bot.channels.telegram._sender import TelegramChannel
 from bot.core.dispatch import Core
 from bot.core.request_body import read_json_body
+from bot.core.webhook import Handler, deliver, require_secret
 
 __all__ = ["SECRET_HEADER", "TelegramPoller", "telegram_webhook_handler"]
 
@@ -25,29 +24,12 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_FAILURES = 3
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
 def telegram_webhook_handler(core: Core, channel: TelegramChannel, secret: str) -> Handler:
-    expected = secret.encode()
-
     async def handler(request: web.Request) -> web.StreamResponse:
-        given = request.headers.get(SECRET_HEADER, "").encode()
-        if not expected or not hmac.compare_digest(given, expected):
-            log.warning("telegram webhook: wrong or missing secret from %s", request.remote)
-            raise web.HTTPUnauthorized(text="wrong secret")
-        data = await read_json_body(request)
-        if not isinstance(data, dict):
-            raise web.HTTPBadRequest(text="expected a JSON object")
-        try:
-            inbound = parse_update(data)
-        except ValueError as exc:
-            log.warning("telegram webhook: %s", exc)
-            raise web.HTTPBadRequest(text="not a Telegram update") from exc
+        require_secret(request, SECRET_HEADER, secret, web.HTTPUnauthorized, "telegram")
+        inbound = await deliver(core, await read_json_body(request), parse_update, "telegram")
         if inbound is None:
-            log.info("telegram webhook: update of an unhandled type ignored")
             return web.Response(text="ignored")
-        await core.handle(inbound)
         if inbound.callback_id:
             asyncio.get_running_loop().create_task(channel.acknowledge(inbound))
         return web.Response(text="ok")

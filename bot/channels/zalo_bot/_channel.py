@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -17,6 +15,7 @@ from bot.core.dispatch import Core
 from bot.core.limits import ZaloBotLimit
 from bot.core.request_body import read_json_body
 from bot.core.types import Capabilities, Inbound, Reply
+from bot.core.webhook import Handler, deliver, require_secret
 
 __all__ = [
     "CAPABILITIES",
@@ -33,7 +32,6 @@ SECRET_HEADER = "X-Bot-Api-Secret-Token"
 CAPABILITIES = Capabilities(
     buttons=False, max_text=ZaloBotLimit.MAX_TEXT_LENGTH, location=False, photos=True, utf16=True
 )
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class ZaloBotChannel:
@@ -65,28 +63,12 @@ class ZaloBotChannel:
 
 
 def zalo_bot_webhook_handler(core: Core, secret: str) -> Handler:
-    expected = secret.encode()
-
     async def handler(request: web.Request) -> web.StreamResponse:
         if request.content_length == 0:
             return web.Response(text="ok")  # Zalo's empty probes
-        given = request.headers.get(SECRET_HEADER, "").encode()
-        if not expected or not hmac.compare_digest(given, expected):
-            log.warning("zalo bot webhook: wrong or missing secret from %s", request.remote)
-            raise web.HTTPForbidden(text="wrong secret")
-        data = await read_json_body(request)
-        if not isinstance(data, dict):
-            raise web.HTTPBadRequest(text="expected a JSON object")
-        try:
-            inbound = parse_update(data)
-        except ValueError as exc:
-            log.warning("zalo bot webhook: %s", exc)
-            raise web.HTTPBadRequest(text="not a Zalo Bot update") from exc
-        if inbound is None:
-            log.info("zalo bot webhook: event without a resident message ignored")
-            return web.Response(text="ignored")
-        await core.handle(inbound)
-        return web.Response(text="ok")
+        require_secret(request, SECRET_HEADER, secret, web.HTTPForbidden, "zalo bot")
+        inbound = await deliver(core, await read_json_body(request), parse_update, "zalo bot")
+        return web.Response(text="ok" if inbound is not None else "ignored")
 
     return handler
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -20,8 +18,10 @@ from bot.core.channel import (
     TransientFailure,
 )
 from bot.core.dispatch import Core
-from bot.core.limits import MAX_WEBHOOK_BODY_BYTES, ZaloBotLimit
+from bot.core.limits import ZaloBotLimit
+from bot.core.request_body import parse_json, read_raw_body
 from bot.core.types import Capabilities, Inbound, Reply
+from bot.core.webhook import Handler, deliver
 
 __all__ = ["SIGNATURE_HEADER", "ZaloOAChannel", "zalo_oa_capabilities", "zalo_oa_webhook_handler"]
 
@@ -32,7 +32,6 @@ MAX_BUTTON_TITLE = 100
 OUT_OF_WINDOW = frozenset({-230, -232, -227})
 #: -213 not a follower (unfollowed); -217 the user blocked the OA.
 BLOCKED = frozenset({-213, -217})
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def zalo_oa_capabilities(max_buttons: int) -> Capabilities:
@@ -101,33 +100,15 @@ class ZaloOAChannel:
 
 def zalo_oa_webhook_handler(core: Core, *, app_id: str, secrets: dict[str, str]) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
-        if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY_BYTES:
-            raise web.HTTPRequestEntityTooLarge(
-                max_size=MAX_WEBHOOK_BODY_BYTES, actual_size=request.content_length
-            )
-        raw = await request.content.read(MAX_WEBHOOK_BODY_BYTES + 1)
-        if len(raw) > MAX_WEBHOOK_BODY_BYTES:
-            raise web.HTTPRequestEntityTooLarge(
-                max_size=MAX_WEBHOOK_BODY_BYTES, actual_size=len(raw)
-            )
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise web.HTTPBadRequest(text="malformed JSON") from exc
+        raw = await read_raw_body(request)  # the signature covers these exact bytes
+        body = parse_json(raw)
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(text="expected a JSON object")
         header = request.headers.get(SIGNATURE_HEADER)
         if not signature_matches(raw, header, body, app_id=app_id, secrets=secrets):
             log.warning("zalo oa webhook: bad or missing signature from %s", request.remote)
             raise web.HTTPForbidden(text="bad signature")
-        try:
-            inbound = parse_event(body)
-        except ValueError as exc:
-            log.warning("zalo oa webhook: %s", exc)
-            raise web.HTTPBadRequest(text="not a Zalo OA event") from exc
-        if inbound is None:
-            return web.Response(text="ignored")
-        await core.handle(inbound)
-        return web.Response(text="ok")
+        inbound = await deliver(core, body, parse_event, "zalo oa")
+        return web.Response(text="ok" if inbound is not None else "ignored")
 
     return handler
