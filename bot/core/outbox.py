@@ -326,9 +326,7 @@ class Outbox:
             async with self.db.session() as session:
                 await session.execute(
                     update(OutboxMessage)
-                    .where(
-                        col(OutboxMessage.id).in_(chunk), col(OutboxMessage.status) == "pending"
-                    )
+                    .where(col(OutboxMessage.id).in_(chunk), col(OutboxMessage.status) == "pending")
                     .values(lease_until=until)
                 )
 
