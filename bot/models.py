@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
 )
@@ -29,6 +30,10 @@ __all__ = [
     "OAToken",
     "OutboxMessage",
     "Resident",
+    "Tip",
+    "TipMessage",
+    "TipPhoto",
+    "TipRelay",
     "UTCDateTime",
     "WebChatMessage",
     "utcnow",
@@ -148,6 +153,67 @@ class Event(SQLModel, table=True):
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     commune_code: int | None = None
     resident_id: int | None = Field(default=None, foreign_key="resident.id", ondelete="SET NULL")
+    created_at: datetime = _ts()
+
+
+class Tip(SQLModel, table=True):
+    """An anonymous tip. Deliberately without any resident, platform, chat or name column:
+    the way back to the tipster is the separate, encrypted `TipRelay`."""
+
+    __tablename__ = "tip"
+    __table_args__ = (Index("ix_tip_queue", "commune_code", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(12), nullable=False, unique=True))
+    pin_hash: str = Field(sa_column=Column(String(200), nullable=False))
+    category: str = Field(sa_column=Column(String(24), nullable=False))
+    #: None: the place is unknown, the tip goes to the province triage queue.
+    commune_code: int | None = None
+    place_detail: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    occurred: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    description: str = Field(sa_column=Column(String(4000), nullable=False))
+    urgent: bool = False
+    status: str = Field(default="new", sa_column=Column(String(24), nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    first_response_due: datetime | None = _ts(nullable=True)
+    closed_at: datetime | None = _ts(nullable=True)
+
+
+class TipRelay(SQLModel, table=True):
+    """The sealed (channel, chat id) of a tip's sender; opened only by the relay code and
+    deleted `delete_after` (set when the tip is closed)."""
+
+    __tablename__ = "tip_relay"
+
+    tip_id: int = Field(foreign_key="tip.id", primary_key=True, ondelete="CASCADE")
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    delete_after: datetime | None = _ts(nullable=True)
+
+
+class TipMessage(SQLModel, table=True):
+    """The thread of a tip: from the tipster, from an officer, or an internal note."""
+
+    __tablename__ = "tip_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tip_id: int = Field(foreign_key="tip.id", index=True, ondelete="CASCADE")
+    kind: str = Field(sa_column=Column(String(12), nullable=False))  # tipster|officer|note
+    text: str = Field(sa_column=Column(String(4000), nullable=False))
+    created_at: datetime = _ts()
+
+
+class TipPhoto(SQLModel, table=True):
+    """A photo sent with a tip, re-encoded without any metadata before it is stored."""
+
+    __tablename__ = "tip_photo"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tip_id: int = Field(foreign_key="tip.id", index=True, ondelete="CASCADE")
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    mime: str = Field(sa_column=Column(String(32), nullable=False))
+    width: int
+    height: int
     created_at: datetime = _ts()
 
 
