@@ -42,8 +42,11 @@ class Context:
         text: str,
         buttons: list[list[Button]] | None = None,
         photo: str | None = None,
+        *,
+        private: bool = False,
     ) -> None:
-        self.replies.append(Reply(text=text, buttons=buttons or [], photo=photo))
+        """Answer the resident. `private`: the message is deleted from the outbox once sent."""
+        self.replies.append(Reply(text=text, buttons=buttons or [], photo=photo, private=private))
 
     # --- conversation state (kept in the database, so restarts lose nothing) -------------
     @property

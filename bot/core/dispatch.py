@@ -8,6 +8,7 @@ before the commit makes the platform redeliver; a redelivery after it is recogni
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -142,7 +143,7 @@ class Core:
         """One transaction for `batch`. With `isolate`, a failing handler gets a savepoint
         rollback and an apology; without, any failure aborts the whole transaction."""
         inbounds = [inbound for inbound, _ in batch]
-        messages: list[tuple[str, str, dict[str, Any]]] = []
+        messages: list[tuple[str, str, dict[str, Any], str]] = []
         async with self.db.session() as session:
             fresh = await self._record_once(session, inbounds)
             new_ones = [i for i, new in zip(inbounds, fresh, strict=True) if new]
@@ -170,7 +171,11 @@ class Core:
                 else:
                     await self.handler(ctx)
                 messages.extend(self._outbox_messages(ctx, caps))
-            rows = await insert_pending(session, messages, SEND_LEASE)
+            rows = []
+            # consecutive runs of one kind, so the chat's order is kept
+            for kind, run in itertools.groupby(messages, key=lambda m: m[3]):
+                run_messages = [(channel, chat, payload) for channel, chat, payload, _ in run]
+                rows += await insert_pending(session, run_messages, SEND_LEASE, kind=kind)
         return list(fresh), rows
 
     async def _record_once(self, session: AsyncSession, inbounds: list[Inbound]) -> list[bool]:
@@ -266,8 +271,8 @@ class Core:
 
     def _outbox_messages(
         self, ctx: Context, caps: Capabilities
-    ) -> list[tuple[str, str, dict[str, Any]]]:
-        """The rendered replies as (channel, chat_id, payload), in order."""
+    ) -> list[tuple[str, str, dict[str, Any], str]]:
+        """The rendered replies as (channel, chat_id, payload, outbox kind), in order."""
         resident = ctx.resident
         # Remember what the numbers mean, so "2" picks the second choice on any channel.
         data = dict(resident.state_data)
@@ -278,7 +283,12 @@ class Core:
             data.pop("_choices", None)
         resident.state_data = data
         return [
-            (resident.channel, resident.chat_id, message.to_json())
+            (
+                resident.channel,
+                resident.chat_id,
+                message.to_json(),
+                "private" if message.private else "reply",
+            )
             for reply in ctx.replies
             for message in render(reply, caps)
         ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -117,6 +117,7 @@ class Outbox:
         self._held: set[int] = set()
         self._paused_until: dict[str, float] = defaultdict(float)
         self._sent_ids: list[int] = []
+        self._sent_private: list[int] = []
         self._flush_wanted = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -226,7 +227,7 @@ class Outbox:
                 log.warning("send to %s failed (attempt %s): %s", row.channel, attempt + 1, exc)
                 await asyncio.sleep(0.2 * 2**attempt)
                 continue
-            self._sent_ids.append(row.id)
+            (self._sent_private if row.kind == "private" else self._sent_ids).append(row.id)
             self.sent_count += 1
             if len(self._sent_ids) >= 100:
                 self._flush_wanted.set()
@@ -259,14 +260,20 @@ class Outbox:
     # --- recording ------------------------------------------------------------------------
     async def _flush(self) -> None:
         ids, self._sent_ids = self._sent_ids, []
-        if not ids:
+        private, self._sent_private = self._sent_private, []
+        if not ids and not private:
             return
         async with self.db.session() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(ids))
-                .values(status="sent", sent_at=utcnow())
-            )
+            if ids:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id).in_(ids))
+                    .values(status="sent", sent_at=utcnow())
+                )
+            if private:  # delivered: nothing of it stays next to the chat id
+                await session.execute(
+                    delete(OutboxMessage).where(col(OutboxMessage.id).in_(private))
+                )
 
     async def _flusher(self) -> None:
         while True:

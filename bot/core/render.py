@@ -65,10 +65,10 @@ def render(reply: Reply, caps: Capabilities) -> list[Reply]:
     else:
         text, buttons = reply.text, reply.buttons
     chunks = split_text(text, caps.max_text, utf16=caps.utf16)
-    out = [Reply(text=chunk) for chunk in chunks]
+    out = [Reply(text=chunk, private=reply.private) for chunk in chunks]
     out[-1].buttons = buttons
     if reply.photo and caps.photos:
-        out.insert(0, Reply(text="", photo=reply.photo))
+        out.insert(0, Reply(text="", photo=reply.photo, private=reply.private))
     return out
 
 

@@ -51,6 +51,9 @@ class Reply:
     text: str
     buttons: list[list[Button]] = field(default_factory=list)
     photo: str | None = None
+    #: Carries something that must not outlive its delivery (a tip code, a PIN, an officer's
+    #: question): its outbox row is deleted once sent. Not part of the payload.
+    private: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}

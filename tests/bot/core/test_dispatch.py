@@ -50,3 +50,29 @@ async def test_unknown_or_malformed_payloads_show_the_menu(database_url: str) ->
             await resident.inject({"callback_data": payload, "any_data": True})
             texts = [m for m in resident._new_messages()]
             assert texts, payload
+
+
+async def test_private_replies_leave_no_row_once_delivered(database_url: str) -> None:
+    from sqlalchemy import select
+
+    from bot.models import OutboxMessage
+
+    async with running_stack(database_url) as stack:
+        resident = TelegramResident(stack, 68)
+
+        async def secret_reply(ctx: Context) -> None:
+            ctx.reply("ordinary")
+            ctx.reply("Mã tin báo: TG-7K3M9Q, PIN 123456", private=True)
+            ctx.reply("ordinary again")
+
+        stack.runtime.core.handler = secret_reply
+        answer = await resident.step("anything")
+        assert answer.split("\n---\n") == [
+            "ordinary",
+            "Mã tin báo: TG-7K3M9Q, PIN 123456",
+            "ordinary again",
+        ]
+        async with stack.runtime.db.session() as session:
+            rows = (await session.execute(select(OutboxMessage))).scalars().all()
+        assert [r.payload["text"] for r in rows] == ["ordinary", "ordinary again"]
+        assert all("TG-7K3M9Q" not in str(r.payload) for r in rows)
