@@ -36,12 +36,21 @@ __all__ = [
     "TipRelay",
     "UTCDateTime",
     "WebChatMessage",
+    "utc_day",
     "utcnow",
 ]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def utc_day(moment: datetime | None = None) -> datetime:
+    """The start (UTC) of the day of `moment`: how precisely we record when a resident was
+    around. An exact time would line up with the time of an anonymous tip and name its sender.
+    """
+    moment = moment or utcnow()
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -85,6 +94,7 @@ class Resident(SQLModel, table=True):
     onboarded: bool = Field(default=False)
     state: str = Field(default="", sa_column=Column(String(64), nullable=False, default=""))
     state_data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: Day precision only (see `utc_day`).
     created_at: datetime = _ts()
     last_seen_at: datetime = _ts()
     unsubscribed_at: datetime | None = _ts(nullable=True)

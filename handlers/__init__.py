@@ -18,7 +18,10 @@ from handlers import (  # noqa: F401  (importing a flow registers its routes)
 )
 from handlers._router import router
 
-__all__ = ["apologise", "handle"]
+__all__ = ["TIP_PAYLOADS", "apologise", "handle"]
+
+#: Button payloads of the tip-off flows: their engagement events carry no resident id.
+TIP_PAYLOADS = frozenset({"tip"})
 
 
 def apologise(ctx: Context) -> None:
@@ -48,7 +51,10 @@ async def handle(ctx: Context) -> None:
         await (command or menu.help_command)(ctx)
         return
     if ctx.payload:
-        actions.record_event(ctx.session, ctx.resident, "tap", ctx.payload.split(":", 1)[0])
+        prefix = ctx.payload.split(":", 1)[0]
+        actions.record_event(
+            ctx.session, ctx.resident, "tap", prefix, anonymous=prefix in TIP_PAYLOADS
+        )
         if await router.run_payload(ctx, ctx.payload):
             return
         # A button from an old message that no longer means anything.

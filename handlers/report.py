@@ -14,7 +14,7 @@ __all__ = ["report"]
 
 @router.payload("tip")
 async def report(ctx: Context) -> None:
-    actions.record_event(ctx.session, ctx.resident, "report_info")
+    actions.record_event(ctx.session, ctx.resident, "report_info", anonymous=True)
     text = "\n".join(
         [
             ctx._("Reporting a crime"),

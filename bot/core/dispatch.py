@@ -25,7 +25,7 @@ from bot.core.render import choices_of, render, resolve_choice
 from bot.core.text import normalise
 from bot.core.types import Capabilities, Inbound
 from bot.db import Database, dialect_of
-from bot.models import InboundUpdate, Resident, utcnow
+from bot.models import InboundUpdate, Resident, utc_day, utcnow
 from bot.settings import Settings
 
 __all__ = ["Core", "Handler", "apology"]
@@ -224,7 +224,7 @@ class Core:
             return {(r.channel, r.chat_id): r for r in found}
 
         residents = await load()
-        now = utcnow()
+        today = utc_day()
         missing = [key for key in keys if key not in residents]
         if missing:
             insert = postgresql.insert if postgres else sqlite.insert
@@ -237,8 +237,8 @@ class Core:
                     "onboarded": False,
                     "state": "",
                     "state_data": {},
-                    "created_at": now,
-                    "last_seen_at": now,
+                    "created_at": today,
+                    "last_seen_at": today,
                 }
                 for channel, chat_id in missing
             ]
@@ -249,7 +249,8 @@ class Core:
             )
             residents = await load()
         for resident in residents.values():
-            resident.last_seen_at = now
+            if resident.last_seen_at != today:
+                resident.last_seen_at = today
         return residents
 
     def _context(

@@ -11,7 +11,6 @@ Run standalone with ``python -m bot.fakes.telegram --port 8081``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import binascii
@@ -19,15 +18,26 @@ import contextlib
 import itertools
 import json
 import secrets
-import signal
 import time
-from bisect import bisect_right
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Self
+from typing import Any
 
-from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
+from aiohttp import ClientError, web
 
+from bot.fakes._common import (
+    JSON_HEADERS,
+    Delivery,
+    FakeServer,
+    SentLog,
+    Webhook,
+    bot_api_response,
+    dumps,
+    json_response,
+    serve,
+    server_arguments,
+    settle,
+)
 from bot.fakes._telegram_markup import (
     ApiError,
     bad_request,
@@ -41,7 +51,6 @@ from bot.fakes._telegram_params import (
     Upload,
     image_size,
     parse_body,
-    read_request_params,
     too_many_requests,
 )
 
@@ -104,23 +113,14 @@ _LIMITED = frozenset(
         "editMessageReplyMarkup",
     }
 )
-_JSON_HEADERS = {"Content-Type": "application/json"}
 _SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SECRET_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 Handler = Callable[[Params], Awaitable[Any]]
 
 
-def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _json_response(obj: Any, status: int = 200) -> web.Response:
-    return web.Response(body=_dumps(obj), status=status, headers=_JSON_HEADERS)
 
 
 class _Chat:
@@ -136,7 +136,6 @@ class _Chat:
         "last_name",
         "messages",
         "next_message_id",
-        "sent",
         "username",
     )
 
@@ -149,7 +148,6 @@ class _Chat:
         self.blocked = False
         self.next_message_id = 1
         self.messages: dict[int, dict[str, Any]] = {}
-        self.sent: list[dict[str, Any]] = []
         self.bucket: TokenBucket | None = None
         self.last_keyboard_id: int | None = None
 
@@ -204,31 +202,21 @@ class _File:
         return len(self.data) if self.data is not None else 0
 
 
-class _Webhook:
-    __slots__ = (
-        "allowed_updates",
-        "inflight",
-        "last_error_date",
-        "last_error_message",
-        "max_connections",
-        "secret",
-        "semaphore",
-        "url",
-    )
+class _Webhook(Webhook):
+    __slots__ = ("allowed_updates", "max_connections", "secret")
 
     def __init__(self, url: str, secret: str | None, max_connections: int) -> None:
-        self.url = url
+        super().__init__(url, max_connections)
         self.secret = secret
         self.max_connections = max_connections
-        self.semaphore = asyncio.Semaphore(max_connections)
-        self.inflight = 0
         self.allowed_updates: list[str] | None = None
-        self.last_error_date: int | None = None
-        self.last_error_message: str | None = None
 
 
-class FakeTelegram:
+class FakeTelegram(FakeServer):
     """In-memory Telegram Bot API with a control API; see ``docs/fake-telegram.md``."""
+
+    _label = "FakeTelegram"
+    _sent_query_error = "chat_id, since, wait_for, limit: integers"
 
     def __init__(
         self,
@@ -245,6 +233,11 @@ class FakeTelegram:
         webhook_retry_delay: float = 0.05,
         webhook_timeout: float = 10.0,
     ) -> None:
+        super().__init__(
+            webhook_max_attempts=webhook_max_attempts,
+            webhook_retry_delay=webhook_retry_delay,
+            webhook_timeout=webhook_timeout,
+        )
         self.token = token
         self.bot_username = bot_username
         head = token.split(":", 1)[0]
@@ -255,9 +248,6 @@ class FakeTelegram:
             "first_name": bot_first_name,
             "username": bot_username,
         }
-        self.webhook_max_attempts = max(1, webhook_max_attempts)
-        self.webhook_retry_delay = webhook_retry_delay
-        self.webhook_timeout = webhook_timeout
         self._defaults = (
             enforce_limits,
             rate_per_second,
@@ -295,10 +285,7 @@ class FakeTelegram:
             "setMyName",
         ):
             self._methods[name.lower()] = (name, getattr(self, f"_m_{name}"))
-        self._runner: web.AppRunner | None = None
-        self._http: ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.url: str | None = None
+        self._sent: SentLog[int] = SentLog("fake Telegram server", "in chat", lambda: self._closing)
         self._reset_state()
 
     # ------------------------------------------------------------------ state
@@ -322,8 +309,6 @@ class FakeTelegram:
         self._poll_waiter: asyncio.Future[str] | None = None
         self._allowed_updates: frozenset[str] | None = None
         self._webhook: _Webhook | None = None
-        self._log: list[dict[str, Any]] = []
-        self._sent_waiters: dict[int | None, list[tuple[int, asyncio.Future[None]]]] = {}
         self._callbacks: dict[str, dict[str, Any]] = {}
         self._callback_counter = itertools.count(1)
         self._commands: dict[str, list[dict[str, Any]]] = {}
@@ -353,15 +338,10 @@ class FakeTelegram:
 
     def reset(self) -> None:
         """Forget everything (chats, updates, sent messages, files, webhook, stats, limits)."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._cancel_tasks()
         self._wake_poller("reset")
-        waiters = self._sent_waiters
         self._reset_state()
-        for entries in waiters.values():
-            for _target, fut in entries:
-                if not fut.done():
-                    fut.set_result(None)
+        self._sent.clear()
 
     def add_chat(
         self,
@@ -443,24 +423,17 @@ class FakeTelegram:
         result: dict[str, Any] = dict(self._counters)
         result["pending_updates"] = self._pending_count()
         result["chats"] = len(self._chats)
-        result["sent_records"] = len(self._log)
+        result["sent_records"] = len(self._sent)
         result["methods"] = dict(self._method_counts)
         return result
 
     def sent(self, chat_id: int | None = None, *, since: int = 0) -> list[dict[str, Any]]:
         """What the bot did, oldest first: one record per message sent/edited/deleted and per
         answered callback query. ``since`` skips records with a sequence number <= it."""
-        if chat_id is None:
-            return self._log[max(0, since) :]
-        chat = self._chats.get(chat_id)
-        if chat is None:
-            return []
-        if since <= 0:
-            return list(chat.sent)
-        return chat.sent[bisect_right(chat.sent, since, key=lambda r: r["seq"]) :]
+        return self._sent.sent(chat_id, since)
 
     def last_seq(self) -> int:
-        return len(self._log)
+        return len(self._sent)
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         """The current state of a message (after edits); None when unknown or deleted."""
@@ -503,55 +476,10 @@ class FakeTelegram:
 
         Returns those records; raises ``TimeoutError`` (listing what was sent) on timeout.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            if chat_id is None:
-                have = len(self._log) - max(0, since)
-                target = len(self._log) + (count - have)
-            else:
-                chat = self._chats.get(chat_id)
-                records = chat.sent if chat else []
-                start = bisect_right(records, since, key=lambda r: r["seq"]) if since > 0 else 0
-                have = len(records) - start
-                target = len(records) + (count - have)
-            if have >= count:
-                return self.sent(chat_id, since=since)
-            if self._closing:
-                raise TimeoutError("fake Telegram server is stopping")
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                got = self.sent(chat_id, since=since)
-                raise TimeoutError(
-                    f"waited {timeout}s for {count} sent record(s) in chat {chat_id}, "
-                    f"got {len(got)}: {got!r}"[:2000]
-                )
-            fut: asyncio.Future[None] = loop.create_future()
-            entry = (target, fut)
-            self._sent_waiters.setdefault(chat_id, []).append(entry)
-            try:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(fut, remaining)
-            finally:
-                entries = self._sent_waiters.get(chat_id)
-                if entries is not None and entry in entries:
-                    entries.remove(entry)
+        return await self._sent.wait(chat_id, count, timeout, since)
 
     def _record(self, chat: _Chat, record: dict[str, Any]) -> None:
-        record["seq"] = len(self._log) + 1
-        self._log.append(record)
-        chat.sent.append(record)
-        if self._sent_waiters:
-            self._wake_sent(chat.id, len(chat.sent))
-            self._wake_sent(None, len(self._log))
-
-    def _wake_sent(self, key: int | None, have: int) -> None:
-        entries = self._sent_waiters.get(key)
-        if not entries:
-            return
-        for target, fut in entries:
-            if have >= target and not fut.done():
-                fut.set_result(None)
+        self._sent.add(chat.id, record)
 
     # ------------------------------------------------------------------ updates
 
@@ -571,7 +499,7 @@ class FakeTelegram:
         every attempt failed to connect).
         """
         normalized = self._normalize_update(update)
-        fut: asyncio.Future[tuple[int | None, int]] | None = None
+        fut: asyncio.Future[Delivery] | None = None
         if self._webhook is not None:
             fut = asyncio.get_running_loop().create_future()
         self._enqueue(normalized, fut)
@@ -807,7 +735,7 @@ class FakeTelegram:
     def _enqueue(
         self,
         update: dict[str, Any],
-        waiter: asyncio.Future[tuple[int | None, int]] | None,
+        waiter: asyncio.Future[Delivery] | None,
     ) -> None:
         self._counters["updates_injected"] += 1
         allowed = self._allowed_updates
@@ -826,81 +754,39 @@ class FakeTelegram:
         self._wake_poller("update")
 
     def _wake_poller(self, reason: str) -> None:
-        waiter = self._poll_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(reason)
-
-    def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if self._poll_waiter is not None:
+            settle(self._poll_waiter, reason)
 
     # ------------------------------------------------------------------ webhook delivery
-
-    def _client(self) -> ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = ClientSession(
-                connector=TCPConnector(limit=0),
-                timeout=ClientTimeout(total=self.webhook_timeout),
-            )
-        return self._http
 
     async def _deliver(
         self,
         update: dict[str, Any],
         hook: _Webhook,
-        waiter: asyncio.Future[tuple[int | None, int]] | None,
+        waiter: asyncio.Future[Delivery] | None,
     ) -> None:
-        body = _dumps(update)
-        status: int | None = None
-        attempts = 0
-        hook.inflight += 1
-        try:
-            for attempt in range(1, self.webhook_max_attempts + 1):
-                current = self._webhook
-                if current is None:  # webhook deleted meanwhile: back to getUpdates
-                    self._pending.append(update)
-                    if (
-                        len(self._pending) > 1
-                        and self._pending[-2]["update_id"] > update["update_id"]
-                    ):
-                        self._pending = deque(sorted(self._pending, key=lambda u: u["update_id"]))
-                    self._wake_poller("update")
-                    return
-                if current is not hook:
-                    hook.inflight -= 1
-                    hook = current
-                    hook.inflight += 1
-                attempts = attempt
-                status, error = await self._post_update(hook, update, body)
-                self._counters["webhook_attempts"] += 1
-                self.webhook_attempts.append(
-                    {
-                        "update_id": update["update_id"],
-                        "attempt": attempt,
-                        "status": status,
-                        "error": error,
-                        "time": time.time(),
-                    }
-                )
-                if error is None:
-                    self._counters["updates_delivered"] += 1
-                    return
-                self._counters["webhook_failures"] += 1
-                hook.last_error_date = int(time.time())
-                hook.last_error_message = error
-                if attempt < self.webhook_max_attempts:
-                    await asyncio.sleep(self.webhook_retry_delay * 2 ** (attempt - 1))
-            self._counters["webhook_gave_up"] += 1
-        finally:
-            hook.inflight -= 1
-            if waiter is not None and not waiter.done():
-                waiter.set_result((status, attempts))
+        body = dumps(update)
+
+        def requeue() -> None:
+            self._pending.append(update)
+            if len(self._pending) > 1 and self._pending[-2]["update_id"] > update["update_id"]:
+                self._pending = deque(sorted(self._pending, key=lambda u: u["update_id"]))
+            self._wake_poller("update")
+
+        await self._deliver_to_webhook(
+            hook,
+            lambda: self._webhook,
+            lambda hook: self._post_update(hook, update, body),
+            waiter,
+            requeue=requeue,
+            logged={"update_id": update["update_id"]},
+            clock=lambda: int(time.time()),
+        )
 
     async def _post_update(
         self, hook: _Webhook, update: dict[str, Any], body: bytes
     ) -> tuple[int | None, str | None]:
-        headers = dict(_JSON_HEADERS)
+        headers = dict(JSON_HEADERS)
         if hook.secret:
             headers[_SECRET_HEADER] = hook.secret
         async with hook.semaphore:
@@ -953,25 +839,13 @@ class FakeTelegram:
             raise
 
     async def _handle_api(self, request: web.Request) -> web.Response:
-        if request.match_info["token"] != self.token:
-            self._counters["errors"] += 1
-            return _json_response(ApiError(401, "Unauthorized").payload(), 401)
-        method = request.match_info["method"]
-        if method.lower() not in self._methods:
-            self._counters["requests"] += 1
-            self._counters["unknown_methods"] += 1
-            return _json_response(ApiError(404, "Not Found").payload(), 404)
-        try:
-            raw = await read_request_params(request)
-            result = await self.call(method, raw)
-        except ApiError as exc:
-            return _json_response(exc.payload(), exc.code)
-        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
-            # A parameter shape the fake does not understand: answer like Telegram would.
-            self._counters["errors"] += 1
-            error = bad_request(f"wrong parameters: {exc.__class__.__name__}: {exc}")
-            return _json_response(error.payload(), 400)
-        return _json_response({"ok": True, "result": result})
+        return await bot_api_response(
+            request,
+            token=self.token,
+            known=lambda method: method.lower() in self._methods,
+            call=self.call,
+            counters=self._counters,
+        )
 
     def _chat_for(self, params: Params, *, sending: bool) -> _Chat:
         value = params.raw.get("chat_id")
@@ -1144,10 +1018,10 @@ class FakeTelegram:
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
-            return _json_response(ApiError(401, "Unauthorized").payload(), 401)
+            return json_response(ApiError(401, "Unauthorized").payload(), 401)
         file = self._file_paths.get(request.match_info["file_path"])
         if file is None or file.data is None:
-            return _json_response(ApiError(404, "Not Found").payload(), 404)
+            return json_response(ApiError(404, "Not Found").payload(), 404)
         return web.Response(
             body=file.data, content_type=file.mime_type or "application/octet-stream"
         )
@@ -1565,78 +1439,17 @@ class FakeTelegram:
 
     # ------------------------------------------------------------------ control API
 
-    async def _control_json(self, request: web.Request) -> Any:
-        body = await request.read()
-        if not body:
-            return {}
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise bad_request("control API body must be JSON") from None
-
-    @staticmethod
-    def _control_error(exc: ApiError) -> web.Response:
-        return _json_response(exc.payload(), exc.code)
+    def _sent_key(self, value: str) -> int:
+        return int(value)
 
     async def _c_post_updates(self, request: web.Request) -> web.Response:
-        try:
-            data = await self._control_json(request)
-            items = data if isinstance(data, list) else [data]
-            updates = [self._normalize_update(item) for item in items]
-        except ApiError as exc:
-            return self._control_error(exc)
-        wait = request.query.get("wait", "").lower() in ("1", "true", "yes")
-        waiters: list[asyncio.Future[tuple[int | None, int]]] = []
-        loop = asyncio.get_running_loop()
-        for update in updates:
-            fut: asyncio.Future[tuple[int | None, int]] | None = None
-            if wait and self._webhook is not None:
-                fut = loop.create_future()
-                waiters.append(fut)
-            self._enqueue(update, fut)
-        result: dict[str, Any] = {"ok": True, "update_ids": [u["update_id"] for u in updates]}
-        if wait:
-            if waiters:
-                outcomes = await asyncio.gather(*waiters)
-                result["webhook_status"] = [status for status, _ in outcomes]
-                result["attempts"] = [attempts for _, attempts in outcomes]
-            else:
-                result["webhook_status"] = None
-        return _json_response(result)
-
-    async def _c_get_sent(self, request: web.Request) -> web.Response:
-        query = request.query
-        try:
-            chat_id = int(query["chat_id"]) if query.get("chat_id") else None
-            since = int(query.get("since") or 0)
-            wait_for = int(query["wait_for"]) if query.get("wait_for") else None
-            timeout = float(query.get("timeout") or 5)
-            limit = int(query["limit"]) if query.get("limit") else None
-        except ValueError:
-            return self._control_error(bad_request("chat_id, since, wait_for, limit: integers"))
-        if wait_for is not None:
-            try:
-                records = await self.wait_sent(chat_id, wait_for, timeout, since=since)
-            except TimeoutError:
-                records = self.sent(chat_id, since=since)
-                return _json_response(
-                    {
-                        "ok": False,
-                        "error_code": 408,
-                        "description": f"Timed out waiting for {wait_for} record(s)",
-                        "result": records,
-                        "last_seq": self.last_seq(),
-                    },
-                    408,
-                )
-        else:
-            records = self.sent(chat_id, since=since)
-        if limit is not None:
-            records = records[:limit]
-        return _json_response({"ok": True, "result": records, "last_seq": self.last_seq()})
-
-    async def _c_get_stats(self, request: web.Request) -> web.Response:
-        return _json_response({"ok": True, "result": self.stats()})
+        return await self._control_inject(
+            request,
+            self._normalize_update,
+            self._enqueue,
+            lambda updates: {"update_ids": [u["update_id"] for u in updates]},
+            wait_for_webhook=lambda: self._webhook is not None,
+        )
 
     async def _c_post_limits(self, request: web.Request) -> web.Response:
         try:
@@ -1651,20 +1464,17 @@ class FakeTelegram:
                 per_chat_burst=data.get("per_chat_burst"),
             )
         except ApiError as exc:
-            return self._control_error(exc)
-        return _json_response({"ok": True, "result": result})
-
-    async def _c_get_limits(self, request: web.Request) -> web.Response:
-        return _json_response({"ok": True, "result": self.limits()})
+            return self._error_response(exc)
+        return json_response({"ok": True, "result": result})
 
     async def _c_post_block(self, request: web.Request) -> web.Response:
         try:
             data = await self._control_json(request)
             chat_id = int(data["chat_id"])
         except (ApiError, KeyError, TypeError, ValueError):
-            return self._control_error(bad_request('body must be {"chat_id": int}'))
+            return self._error_response(bad_request('body must be {"chat_id": int}'))
         self.block(chat_id, bool(data.get("blocked", True)))
-        return _json_response({"ok": True})
+        return json_response({"ok": True})
 
     async def _c_post_chats(self, request: web.Request) -> web.Response:
         try:
@@ -1675,22 +1485,18 @@ class FakeTelegram:
                     raise bad_request("each chat must be an object")
                 self._chat_from_spec(item)
         except ApiError as exc:
-            return self._control_error(exc)
-        return _json_response({"ok": True})
+            return self._error_response(exc)
+        return json_response({"ok": True})
 
     async def _c_get_chats(self, request: web.Request) -> web.Response:
         chats = [
             {**chat.chat_object(), "blocked": chat.blocked, "language_code": chat.language_code}
             for chat in self._chats.values()
         ]
-        return _json_response({"ok": True, "result": chats})
-
-    async def _c_post_reset(self, request: web.Request) -> web.Response:
-        self.reset()
-        return _json_response({"ok": True})
+        return json_response({"ok": True, "result": chats})
 
     async def _c_get_webhook(self, request: web.Request) -> web.Response:
-        return _json_response(
+        return json_response(
             {
                 "ok": True,
                 "result": self.webhook_info(),
@@ -1702,7 +1508,7 @@ class FakeTelegram:
 
     def app(self) -> web.Application:
         """An aiohttp application serving the Bot API, file downloads and the control API."""
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = self._new_app(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._handle_file)
         app.router.add_post("/_control/updates", self._c_post_updates)
@@ -1715,61 +1521,10 @@ class FakeTelegram:
         app.router.add_get("/_control/chats", self._c_get_chats)
         app.router.add_post("/_control/reset", self._c_post_reset)
         app.router.add_get("/_control/webhook", self._c_get_webhook)
-        app.on_shutdown.append(self._on_shutdown)
-        app.on_cleanup.append(self._on_cleanup)
         return app
 
-    async def _on_shutdown(self, app: web.Application) -> None:
-        self._closing = True
+    def _on_closing(self) -> None:
         self._wake_poller("closing")
-        for entries in self._sent_waiters.values():
-            for _target, fut in entries:
-                if not fut.done():
-                    fut.set_result(None)
-
-    async def _on_cleanup(self, app: web.Application) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0 = a free port); returns the base URL."""
-        if self._runner is not None:
-            raise RuntimeError("FakeTelegram is already started")
-        self._closing = False
-        runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = runner.addresses[0][1] if runner.addresses else port
-        shown_host = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown_host}:{bound_port}"
-        return self.url
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-        else:
-            await self._on_cleanup(web.Application())
-        self.url = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     @property
     def base_url(self) -> str:
@@ -1780,48 +1535,32 @@ class FakeTelegram:
     def base_file_url(self) -> str:
         return f"{self._require_url()}/file/bot"
 
-    def _require_url(self) -> str:
-        if self.url is None:
-            raise RuntimeError("FakeTelegram is not started")
-        return self.url
-
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m bot.fakes.telegram --port 8081``: serve until interrupted."""
-    parser = argparse.ArgumentParser(description="Fake Telegram Bot API server")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
+    parser = server_arguments("Fake Telegram Bot API server", 8081)
     parser.add_argument("--token", default="123456:TEST")
     parser.add_argument("--bot-username", default="antq_demo_bot")
     parser.add_argument("--enforce-limits", action="store_true")
     parser.add_argument("--rate-per-second", type=float, default=30)
     parser.add_argument("--per-chat-per-second", type=float, default=1)
     args = parser.parse_args(argv)
-
-    async def serve() -> None:
-        fake = FakeTelegram(
+    serve(
+        lambda: FakeTelegram(
             token=args.token,
             bot_username=args.bot_username,
             enforce_limits=args.enforce_limits,
             rate_per_second=args.rate_per_second,
             per_chat_per_second=args.per_chat_per_second,
-        )
-        url = await fake.start(args.host, args.port)
-        print(f"Fake Telegram Bot API on {url} (token {args.token})", flush=True)
-        print(f"  python-telegram-bot: base_url={url}/bot base_file_url={url}/file/bot", flush=True)
-        print(f"  control API: {url}/_control/...", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            await fake.stop()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+        ),
+        args.host,
+        args.port,
+        lambda fake, url: (
+            f"Fake Telegram Bot API on {url} (token {args.token})",
+            f"  python-telegram-bot: base_url={url}/bot base_file_url={url}/file/bot",
+            f"  control API: {url}/_control/...",
+        ),
+    )
 
 
 if __name__ == "__main__":

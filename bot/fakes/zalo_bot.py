@@ -11,24 +11,33 @@ Run standalone with ``python -m bot.fakes.zalo_bot --port 8082``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import contextvars
-import json
-import signal
 import time
 import unicodedata
-from bisect import bisect_right
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any, Literal, Self
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal
 
-from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
+from aiohttp import ClientError, web
 
 from bot.core.limits import ZaloBotLimit
+from bot.fakes._common import (
+    JSON_HEADERS,
+    Delivery,
+    FakeServer,
+    SentLog,
+    Webhook,
+    bot_api_response,
+    dumps,
+    json_response,
+    serve,
+    server_arguments,
+    settle,
+)
 from bot.fakes._telegram_markup import bad_request
-from bot.fakes._telegram_params import ApiError, Params, TokenBucket, Upload, read_request_params
+from bot.fakes._telegram_params import ApiError, Params, TokenBucket, Upload
 from bot.fakes._zalo_bot_updates import Injected, build_update, new_id, now_ms
 
 __all__ = ["ApiError", "FakeZaloBot", "main"]
@@ -40,7 +49,6 @@ WEBHOOK_CONCURRENCY = 40
 DEFAULT_POLL_TIMEOUT = 30.0
 
 _SECRET_HEADER = "X-Bot-Api-Secret-Token"
-_JSON_HEADERS = {"Content-Type": "application/json"}
 _PARSE_MODES = frozenset({"markdown", "html"})
 _CHAT_ACTIONS = frozenset({"typing"})
 _SENDS = frozenset({"sendMessage", "sendPhoto", "sendSticker"})
@@ -51,7 +59,6 @@ _WEBHOOK_SET = "webhook"
 _CLOSING = "closing"
 
 Handler = Callable[[Params], Awaitable[Any]]
-Delivery = tuple[int | None, int]  # (last HTTP status or None, attempts)
 PollConflict = Literal["error", "silent"]
 
 # The HTTP request being served (None for in-process ``call()``): a waiting getUpdates whose
@@ -61,57 +68,33 @@ _current_request: contextvars.ContextVar[web.Request | None] = contextvars.Conte
 )
 
 
-def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _json_response(obj: Any, status: int = 200) -> web.Response:
-    return web.Response(body=_dumps(obj), status=status, headers=_JSON_HEADERS)
-
-
 def _webhook_conflict() -> ApiError:
     return bad_request("webhook is set; call deleteWebhook before getUpdates")
 
 
-def _settle(fut: asyncio.Future[Any], outcome: Any) -> None:
-    if not fut.done():
-        fut.set_result(outcome)
-
-
 class _Chat:
-    """A user (or group) that wrote to the bot, and what the bot sent there."""
+    """A user (or group) that wrote to the bot."""
 
-    __slots__ = ("display_name", "id", "sent")
+    __slots__ = ("display_name", "id")
 
     def __init__(self, chat_id: str, display_name: str | None) -> None:
         self.id = chat_id
         self.display_name = display_name
-        self.sent: list[dict[str, Any]] = []
 
 
-class _Webhook:
-    __slots__ = (
-        "inflight",
-        "last_error_date",
-        "last_error_message",
-        "secret",
-        "semaphore",
-        "updated_at",
-        "url",
-    )
+class _Webhook(Webhook):
+    __slots__ = ("secret", "updated_at")
 
     def __init__(self, url: str, secret: str, concurrency: int) -> None:
-        self.url = url
+        super().__init__(url, concurrency)
         self.secret = secret
         self.updated_at = now_ms()
-        self.semaphore = asyncio.Semaphore(concurrency)
-        self.inflight = 0
-        self.last_error_date: int | None = None
-        self.last_error_message: str | None = None
 
 
-class FakeZaloBot:
+class FakeZaloBot(FakeServer):
     """In-memory Zalo Bot Platform API with a control API; see ``docs/fake-zalo-bot.md``."""
+
+    _label = "FakeZaloBot"
 
     def __init__(
         self,
@@ -133,6 +116,11 @@ class FakeZaloBot:
             raise ValueError("unknown_chat_status must be 400 or 404")
         if poll_conflict not in ("error", "silent"):
             raise ValueError('poll_conflict must be "error" or "silent"')
+        super().__init__(
+            webhook_max_attempts=webhook_max_attempts,
+            webhook_retry_delay=webhook_retry_delay,
+            webhook_timeout=webhook_timeout,
+        )
         self.token = token
         head = token.split(":", 1)[0]
         self.bot_id = head if head.isdigit() else "1234567890"
@@ -140,9 +128,6 @@ class FakeZaloBot:
         self.account_name = account_name
         self.unknown_chat_status = unknown_chat_status
         self.poll_conflict: PollConflict = poll_conflict
-        self.webhook_max_attempts = max(1, webhook_max_attempts)
-        self.webhook_retry_delay = webhook_retry_delay
-        self.webhook_timeout = webhook_timeout
         self._defaults = (enforce_limits, rate_per_second, burst, wrapped_webhooks)
         self._methods: dict[str, Handler] = {
             name: getattr(self, f"_m_{name}")
@@ -158,10 +143,7 @@ class FakeZaloBot:
                 "sendChatAction",
             )
         }
-        self._runner: web.AppRunner | None = None
-        self._http: ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.url: str | None = None
+        self._sent: SentLog[str] = SentLog("fake Zalo Bot server", "in chat", lambda: self._closing)
         self._reset_state()
 
     # ------------------------------------------------------------------ state
@@ -178,8 +160,6 @@ class FakeZaloBot:
         self._pending: deque[tuple[dict[str, Any], bool | None]] = deque()
         self._pollers: deque[tuple[asyncio.Future[Any], web.Request | None]] = deque()
         self._webhook: _Webhook | None = None
-        self._log: list[dict[str, Any]] = []
-        self._sent_waiters: dict[str | None, list[tuple[int, asyncio.Future[None]]]] = {}
         self.webhook_attempts: deque[dict[str, Any]] = deque(maxlen=10_000)
         self._counters: dict[str, int] = dict.fromkeys(
             (
@@ -206,15 +186,12 @@ class FakeZaloBot:
 
     def reset(self) -> None:
         """Forget everything (chats, updates, sent messages, webhook, stats, limits)."""
-        for task in list(self._tasks):
-            task.cancel()
-        pollers, waiters = self._pollers, self._sent_waiters
+        self._cancel_tasks()
+        pollers = self._pollers
         self._reset_state()
         for fut, _request in pollers:
-            _settle(fut, _TIMED_OUT)
-        for entries in waiters.values():
-            for _target, fut in entries:
-                _settle(fut, None)
+            settle(fut, _TIMED_OUT)
+        self._sent.clear()
 
     def add_chat(self, chat_id: str, *, display_name: str | None = None) -> None:
         """Make a chat known, as if the user had written to the bot."""
@@ -266,7 +243,7 @@ class FakeZaloBot:
         result: dict[str, Any] = dict(self._counters)
         result["pending_updates"] = self._pending_count()
         result["chats"] = len(self._chats)
-        result["sent_records"] = len(self._log)
+        result["sent_records"] = len(self._sent)
         result["methods"] = dict(self._method_counts)
         return result
 
@@ -293,17 +270,10 @@ class FakeZaloBot:
 
     def sent(self, chat_id: str | None = None, *, since: int = 0) -> list[dict[str, Any]]:
         """What the bot sent, oldest first; ``since`` skips records with ``seq`` <= it."""
-        if chat_id is None:
-            return self._log[max(0, since) :]
-        chat = self._chats.get(chat_id)
-        if chat is None:
-            return []
-        if since <= 0:
-            return list(chat.sent)
-        return chat.sent[bisect_right(chat.sent, since, key=lambda r: r["seq"]) :]
+        return self._sent.sent(chat_id, since)
 
     def last_seq(self) -> int:
-        return len(self._log)
+        return len(self._sent)
 
     async def wait_sent(
         self,
@@ -317,53 +287,7 @@ class FakeZaloBot:
 
         Returns those records; raises ``TimeoutError`` (listing what was sent) on timeout.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            if chat_id is None:
-                total = len(self._log)
-                have = total - max(0, since)
-            else:
-                chat = self._chats.get(chat_id)
-                records = chat.sent if chat else []
-                total = len(records)
-                start = bisect_right(records, since, key=lambda r: r["seq"]) if since > 0 else 0
-                have = total - start
-            if have >= count:
-                return self.sent(chat_id, since=since)
-            if self._closing:
-                raise TimeoutError("fake Zalo Bot server is stopping")
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                got = self.sent(chat_id, since=since)
-                raise TimeoutError(
-                    f"waited {timeout}s for {count} sent record(s) in chat {chat_id}, "
-                    f"got {len(got)}: {got!r}"[:2000]
-                )
-            fut: asyncio.Future[None] = loop.create_future()
-            entry = (total + count - have, fut)
-            self._sent_waiters.setdefault(chat_id, []).append(entry)
-            timer = loop.call_later(remaining, _settle, fut, None)
-            try:
-                await fut
-            finally:
-                timer.cancel()
-                entries = self._sent_waiters.get(chat_id)
-                if entries is not None and entry in entries:
-                    entries.remove(entry)
-
-    def _record(self, chat: _Chat, record: dict[str, Any]) -> None:
-        record["seq"] = len(self._log) + 1
-        self._log.append(record)
-        chat.sent.append(record)
-        if self._sent_waiters:
-            self._wake_sent(chat.id, len(chat.sent))
-            self._wake_sent(None, len(self._log))
-
-    def _wake_sent(self, key: str | None, have: int) -> None:
-        for target, fut in self._sent_waiters.get(key, ()):
-            if have >= target:
-                _settle(fut, None)
+        return await self._sent.wait(chat_id, count, timeout, since)
 
     # ------------------------------------------------------------------ updates
 
@@ -433,20 +357,7 @@ class FakeZaloBot:
             return
         self._pending.append((update, wrapped))
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     # ------------------------------------------------------------------ webhook delivery
-
-    def _client(self) -> ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = ClientSession(
-                connector=TCPConnector(limit=0),
-                timeout=ClientTimeout(total=self.webhook_timeout),
-            )
-        return self._http
 
     async def _deliver(
         self,
@@ -456,49 +367,19 @@ class FakeZaloBot:
         waiter: asyncio.Future[Delivery] | None,
     ) -> None:
         wrap = self.wrapped_webhooks if wrapped is None else wrapped
-        body = _dumps({"ok": True, "result": update} if wrap else update)
-        message_id = update["message"]["message_id"]
-        status: int | None = None
-        attempts = 0
-        hook.inflight += 1
-        try:
-            for attempt in range(1, self.webhook_max_attempts + 1):
-                current = self._webhook
-                if current is None:  # webhook deleted meanwhile: back to getUpdates
-                    self._offer(update, wrapped)
-                    return
-                if current is not hook:
-                    hook.inflight -= 1
-                    hook = current
-                    hook.inflight += 1
-                attempts = attempt
-                status, error = await self._post_update(hook, body)
-                self._counters["webhook_attempts"] += 1
-                self.webhook_attempts.append(
-                    {
-                        "message_id": message_id,
-                        "attempt": attempt,
-                        "status": status,
-                        "error": error,
-                        "time": time.time(),
-                    }
-                )
-                if error is None:
-                    self._counters["updates_delivered"] += 1
-                    return
-                self._counters["webhook_failures"] += 1
-                hook.last_error_date = now_ms()
-                hook.last_error_message = error
-                if attempt < self.webhook_max_attempts:
-                    await asyncio.sleep(self.webhook_retry_delay * 2 ** (attempt - 1))
-            self._counters["webhook_gave_up"] += 1
-        finally:
-            hook.inflight -= 1
-            if waiter is not None:
-                _settle(waiter, (status, attempts))
+        body = dumps({"ok": True, "result": update} if wrap else update)
+        await self._deliver_to_webhook(
+            hook,
+            lambda: self._webhook,
+            lambda hook: self._post_update(hook, body),
+            waiter,
+            requeue=lambda: self._offer(update, wrapped),
+            logged={"message_id": update["message"]["message_id"]},
+            clock=now_ms,
+        )
 
     async def _post_update(self, hook: _Webhook, body: bytes) -> tuple[int | None, str | None]:
-        headers = {**_JSON_HEADERS, _SECRET_HEADER: hook.secret}
+        headers = {**JSON_HEADERS, _SECRET_HEADER: hook.secret}
         async with hook.semaphore:
             try:
                 async with self._client().post(hook.url, data=body, headers=headers) as resp:
@@ -534,27 +415,15 @@ class FakeZaloBot:
             raise
 
     async def _handle_api(self, request: web.Request) -> web.Response:
-        if request.match_info["token"] != self.token:
-            self._counters["errors"] += 1
-            return _json_response(ApiError(401, "Unauthorized").payload(), 401)
-        method = request.match_info["method"]
-        if method not in self._methods:
-            self._counters["requests"] += 1
-            self._counters["unknown_methods"] += 1
-            return _json_response(ApiError(404, "Not Found").payload(), 404)
         _current_request.set(request)
-        try:
-            raw = await read_request_params(request)
-            result = await self.call(method, raw)
-        except ApiError as exc:
-            return _json_response(exc.payload(), exc.code)
-        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
-            self._counters["errors"] += 1
-            error = bad_request(f"wrong parameters: {exc.__class__.__name__}: {exc}")
-            return _json_response(error.payload(), 400)
-        if result is None:
-            return _json_response({"ok": True})
-        return _json_response({"ok": True, "result": result})
+        return await bot_api_response(
+            request,
+            token=self.token,
+            known=self._methods.__contains__,
+            call=self.call,
+            counters=self._counters,
+            bare_none=True,
+        )
 
     def _chat_for(self, params: Params) -> _Chat:
         chat_id = params.get_str("chat_id")
@@ -594,7 +463,7 @@ class FakeZaloBot:
             "text": None,
             **content,
         }
-        self._record(chat, record)
+        self._sent.add(chat.id, record)
         return {"message_id": message_id, "date": date}
 
     # ------------------------------------------------------------------ methods
@@ -623,7 +492,7 @@ class FakeZaloBot:
         if self.poll_conflict == "error":
             pollers, self._pollers = self._pollers, deque()
             for fut, _request in pollers:
-                _settle(fut, _WEBHOOK_SET)
+                settle(fut, _WEBHOOK_SET)
         pending, self._pending = self._pending, deque()
         for update, wrapped in pending:
             self._spawn(self._deliver(update, wrapped, hook, None))
@@ -653,7 +522,7 @@ class FakeZaloBot:
         fut: asyncio.Future[Any] = loop.create_future()
         poller = (fut, _current_request.get())
         self._pollers.append(poller)
-        timer = loop.call_later(timeout, _settle, fut, _TIMED_OUT)
+        timer = loop.call_later(timeout, settle, fut, _TIMED_OUT)
         try:
             outcome = await fut
         except asyncio.CancelledError:
@@ -726,78 +595,14 @@ class FakeZaloBot:
 
     # ------------------------------------------------------------------ control API
 
-    @staticmethod
-    async def _control_json(request: web.Request) -> Any:
-        body = await request.read()
-        if not body:
-            return {}
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise bad_request("control API body must be JSON") from None
-
-    @staticmethod
-    def _control_error(exc: ApiError) -> web.Response:
-        return _json_response(exc.payload(), exc.code)
-
     async def _c_post_updates(self, request: web.Request) -> web.Response:
-        try:
-            data = await self._control_json(request)
-            items = data if isinstance(data, list) else [data]
-            injected = [self._build(item) for item in items]
-        except ApiError as exc:
-            return self._control_error(exc)
-        wait = request.query.get("wait", "").lower() in ("1", "true", "yes")
-        waiters: list[asyncio.Future[Delivery]] = []
-        loop = asyncio.get_running_loop()
-        for item in injected:
-            fut: asyncio.Future[Delivery] | None = None
-            if wait and self._webhook is not None:
-                fut = loop.create_future()
-                waiters.append(fut)
-            self._enqueue(item, fut)
-        result: dict[str, Any] = {"ok": True, "message_ids": [i.message_id for i in injected]}
-        if wait:
-            if waiters:
-                outcomes = await asyncio.gather(*waiters)
-                result["webhook_status"] = [status for status, _ in outcomes]
-                result["attempts"] = [attempts for _, attempts in outcomes]
-            else:
-                result["webhook_status"] = None
-        return _json_response(result)
-
-    async def _c_get_sent(self, request: web.Request) -> web.Response:
-        query = request.query
-        chat_id = query.get("chat_id") or None
-        try:
-            since = int(query.get("since") or 0)
-            wait_for = int(query["wait_for"]) if query.get("wait_for") else None
-            timeout = float(query.get("timeout") or 5)
-            limit = int(query["limit"]) if query.get("limit") else None
-        except ValueError:
-            return self._control_error(bad_request("since, wait_for, limit: integers"))
-        if wait_for is not None:
-            try:
-                records = await self.wait_sent(chat_id, wait_for, timeout, since=since)
-            except TimeoutError:
-                return _json_response(
-                    {
-                        "ok": False,
-                        "error_code": 408,
-                        "description": f"Timed out waiting for {wait_for} record(s)",
-                        "result": self.sent(chat_id, since=since),
-                        "last_seq": self.last_seq(),
-                    },
-                    408,
-                )
-        else:
-            records = self.sent(chat_id, since=since)
-        if limit is not None:
-            records = records[:limit]
-        return _json_response({"ok": True, "result": records, "last_seq": self.last_seq()})
-
-    async def _c_get_stats(self, request: web.Request) -> web.Response:
-        return _json_response({"ok": True, "result": self.stats()})
+        return await self._control_inject(
+            request,
+            self._build,
+            self._enqueue,
+            lambda injected: {"message_ids": [i.message_id for i in injected]},
+            wait_for_webhook=lambda: self._webhook is not None,
+        )
 
     async def _c_post_limits(self, request: web.Request) -> web.Response:
         try:
@@ -813,13 +618,10 @@ class FakeZaloBot:
             )
         except (TypeError, ValueError):
             error = bad_request("enforce: bool; rate_per_second, burst: numbers")
-            return self._control_error(error)
+            return self._error_response(error)
         except ApiError as exc:
-            return self._control_error(exc)
-        return _json_response({"ok": True, "result": result})
-
-    async def _c_get_limits(self, request: web.Request) -> web.Response:
-        return _json_response({"ok": True, "result": self.limits()})
+            return self._error_response(exc)
+        return json_response({"ok": True, "result": result})
 
     async def _c_post_chats(self, request: web.Request) -> web.Response:
         try:
@@ -834,22 +636,22 @@ class FakeZaloBot:
                     raise bad_request("display_name must be a string")
                 self._ensure_chat(str(chat_id), name)
         except ApiError as exc:
-            return self._control_error(exc)
-        return _json_response({"ok": True})
+            return self._error_response(exc)
+        return json_response({"ok": True})
 
     async def _c_get_chats(self, request: web.Request) -> web.Response:
         chats = [
-            {"chat_id": chat.id, "display_name": chat.display_name, "sent": len(chat.sent)}
+            {
+                "chat_id": chat.id,
+                "display_name": chat.display_name,
+                "sent": self._sent.count(chat.id),
+            }
             for chat in self._chats.values()
         ]
-        return _json_response({"ok": True, "result": chats})
-
-    async def _c_post_reset(self, request: web.Request) -> web.Response:
-        self.reset()
-        return _json_response({"ok": True})
+        return json_response({"ok": True, "result": chats})
 
     async def _c_get_webhook(self, request: web.Request) -> web.Response:
-        return _json_response(
+        return json_response(
             {
                 "ok": True,
                 "result": self.webhook_info(),
@@ -865,15 +667,15 @@ class FakeZaloBot:
             if not isinstance(wrapped, bool):
                 raise bad_request('body must be {"wrapped": bool}')
         except ApiError as exc:
-            return self._control_error(exc)
+            return self._error_response(exc)
         self.wrapped_webhooks = wrapped
-        return _json_response({"ok": True, "wrapped": wrapped})
+        return json_response({"ok": True, "wrapped": wrapped})
 
     # ------------------------------------------------------------------ server
 
     def app(self) -> web.Application:
         """An aiohttp application serving the Bot API and the control API."""
-        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app = self._new_app(client_max_size=16 * 1024 * 1024)
         for verb in ("GET", "POST"):
             app.router.add_route(verb, "/bot{token}/{method}", self._handle_api)
         app.router.add_post("/_control/updates", self._c_post_updates)
@@ -886,107 +688,44 @@ class FakeZaloBot:
         app.router.add_post("/_control/reset", self._c_post_reset)
         app.router.add_get("/_control/webhook", self._c_get_webhook)
         app.router.add_post("/_control/webhook", self._c_post_webhook)
-        app.on_shutdown.append(self._on_shutdown)
-        app.on_cleanup.append(self._on_cleanup)
         return app
 
-    async def _on_shutdown(self, app: web.Application) -> None:
-        self._closing = True
+    def _on_closing(self) -> None:
         pollers, self._pollers = self._pollers, deque()
         for fut, _request in pollers:
-            _settle(fut, _CLOSING)
-        for entries in self._sent_waiters.values():
-            for _target, fut in entries:
-                _settle(fut, None)
-
-    async def _on_cleanup(self, app: web.Application) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0 = a free port); returns the base URL."""
-        if self._runner is not None:
-            raise RuntimeError("FakeZaloBot is already started")
-        self._closing = False
-        runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = runner.addresses[0][1] if runner.addresses else port
-        shown_host = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown_host}:{bound_port}"
-        return self.url
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-        else:
-            await self._on_cleanup(web.Application())
-        self.url = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+            settle(fut, _CLOSING)
 
     @property
     def api_url(self) -> str:
         """``f"{api_url}/{method}"`` is what a client calls (the token is included)."""
-        if self.url is None:
-            raise RuntimeError("FakeZaloBot is not started")
-        return f"{self.url}/bot{self.token}"
+        return f"{self._require_url()}/bot{self.token}"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m bot.fakes.zalo_bot --port 8082``: serve until interrupted."""
-    parser = argparse.ArgumentParser(description="Fake Zalo Bot Platform API server")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8082)
+    parser = server_arguments("Fake Zalo Bot Platform API server", 8082)
     parser.add_argument("--token", default="1234567890:fake-zalo-bot-secret")
     parser.add_argument("--enforce-limits", action="store_true")
     parser.add_argument("--rate-per-second", type=float, default=20)
     parser.add_argument("--burst", type=int, default=20)
     parser.add_argument("--wrapped-webhooks", action="store_true")
     args = parser.parse_args(argv)
-
-    async def serve() -> None:
-        fake = FakeZaloBot(
+    serve(
+        lambda: FakeZaloBot(
             token=args.token,
             enforce_limits=args.enforce_limits,
             rate_per_second=args.rate_per_second,
             burst=args.burst,
             wrapped_webhooks=args.wrapped_webhooks,
-        )
-        url = await fake.start(args.host, args.port)
-        print(f"Fake Zalo Bot API on {url} (token {args.token})", flush=True)
-        print(f"  API base: {url}/bot<token>/<method>", flush=True)
-        print(f"  control API: {url}/_control/...", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            await fake.stop()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+        ),
+        args.host,
+        args.port,
+        lambda fake, url: (
+            f"Fake Zalo Bot API on {url} (token {args.token})",
+            f"  API base: {url}/bot<token>/<method>",
+            f"  control API: {url}/_control/...",
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -13,26 +13,32 @@ Run standalone with ``python -m bot.fakes.zalo_oa --port 8083``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
-import contextlib
 import hashlib
 import itertools
 import json
 import math
 import secrets
-import signal
 import time
-from bisect import bisect_right
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlencode
 
-from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
+from aiohttp import ClientError, web
 
+from bot.fakes._common import (
+    JSON_HEADERS,
+    Delivery,
+    FakeServer,
+    SentLog,
+    dumps,
+    json_response,
+    serve,
+    server_arguments,
+)
 from bot.fakes._telegram_params import ApiError, TokenBucket, parse_body
 from bot.fakes._zalo_oa_payloads import (
     EXPIRED_TOKEN,
@@ -63,21 +69,7 @@ VN_TZ = timezone(timedelta(hours=7))
 SIGNATURE_VARIANTS = frozenset({"valid", "bad", "app_secret", "oa_id", "missing"})
 # Events that do not count as the user interacting with the OA.
 _PASSIVE_EVENTS = frozenset({"unfollow", "user_received_message", "user_seen_message"})
-_JSON_HEADERS = {"Content-Type": "application/json"}
 _SIGNATURE_HEADER = "X-ZEvent-Signature"
-
-
-def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _json_response(
-    obj: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    all_headers = dict(_JSON_HEADERS)
-    if headers:
-        all_headers.update(headers)
-    return web.Response(body=_dumps(obj), status=status, headers=all_headers)
 
 
 def _control_error(description: str, status: int = 400) -> ApiError:
@@ -98,7 +90,6 @@ class _User:
         "id_by_app",
         "last_interaction",
         "query_payloads",
-        "sent",
     )
 
     def __init__(self, user_id: str, app_id: str) -> None:
@@ -107,10 +98,9 @@ class _User:
         self.display_name = f"Zalo User {user_id[-4:]}"
         self.follower = True
         self.last_interaction: float | None = None  # fake-clock epoch seconds
-        self.sent: list[dict[str, Any]] = []
         self.query_payloads: set[str] = set()
 
-    def info(self, now: float) -> dict[str, Any]:
+    def info(self, now: float, sent: int) -> dict[str, Any]:
         last = self.last_interaction
         return {
             "user_id": self.id,
@@ -119,7 +109,7 @@ class _User:
             "user_is_follower": self.follower,
             "last_interaction_ms": None if last is None else int(last * 1000),
             "last_interaction_seconds_ago": None if last is None else round(now - last, 3),
-            "sent": len(self.sent),
+            "sent": sent,
         }
 
 
@@ -154,8 +144,11 @@ def pkce_challenge(code_verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-class FakeZaloOA:
+class FakeZaloOA(FakeServer):
     """In-memory Zalo OA Open API v3 + OAuth v4 with a control API; see ``docs/fake-zalo-oa.md``."""
+
+    _label = "FakeZaloOA"
+    _sent_param = "user_id"
 
     def __init__(
         self,
@@ -173,24 +166,23 @@ class FakeZaloOA:
         webhook_timeout: float = 2.0,
         webhook_concurrency: int = 64,
     ) -> None:
+        super().__init__(
+            webhook_max_attempts=webhook_max_attempts,
+            webhook_retry_delay=webhook_retry_delay,
+            webhook_timeout=webhook_timeout,
+        )
         self.app_id = app_id
         self.oa_id = oa_id
         self.app_secret = app_secret
         self.oa_secret_key = oa_secret_key
         self.token_ttl_seconds = int(token_ttl_seconds)
         self.refresh_token_ttl_seconds = int(refresh_token_ttl_seconds)
-        self.webhook_max_attempts = max(1, webhook_max_attempts)
-        self.webhook_retry_delay = webhook_retry_delay
-        self.webhook_timeout = webhook_timeout
         self._webhook_concurrency = max(1, webhook_concurrency)
         self._webhook_semaphore = asyncio.Semaphore(self._webhook_concurrency)
         self._default_limits = (enforce_limits, int(requests_per_minute))
         seed = hashlib.sha256(f"{app_id}:{oa_id}:{app_secret}".encode()).hexdigest()
         self._initial_pair = (f"fakeAT-{seed[:40]}", f"fakeRT-{seed[24:64]}")
-        self._runner: web.AppRunner | None = None
-        self._http: ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.url: str | None = None
+        self._sent: SentLog[str] = SentLog("fake Zalo OA server", "to user", lambda: self._closing)
         self._reset_state()
 
     # ------------------------------------------------------------------ state
@@ -207,8 +199,6 @@ class FakeZaloOA:
         self._codes: dict[str, _AuthCode] = {}
         self._token_serial = itertools.count(1)
         self._revoked_below = 0  # access tokens with serial < this are expired
-        self._log: list[dict[str, Any]] = []
-        self._sent_waiters: dict[str | None, list[tuple[int, asyncio.Future[None]]]] = {}
         self.webhook_url: str | None = None
         self.webhook_attempts: deque[dict[str, Any]] = deque(maxlen=10_000)
         self._counters: dict[str, int] = dict.fromkeys(
@@ -255,14 +245,9 @@ class FakeZaloOA:
     def reset(self) -> None:
         """Forget users, tokens (except the initial pair), sent messages, webhook, stats,
         clock offset and limits."""
-        for task in list(self._tasks):
-            task.cancel()
-        waiters = self._sent_waiters
+        self._cancel_tasks()
         self._reset_state()
-        for entries in waiters.values():
-            for _target, fut in entries:
-                if not fut.done():
-                    fut.set_result(None)
+        self._sent.clear()
 
     # ------------------------------------------------------------------ clock
 
@@ -311,7 +296,7 @@ class FakeZaloOA:
     def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = dict(self._counters)
         result["users"] = len(self._users)
-        result["sent_records"] = len(self._log)
+        result["sent_records"] = len(self._sent)
         result["access_tokens"] = len(self._access)
         return result
 
@@ -404,27 +389,23 @@ class FakeZaloOA:
             user.display_name = display_name
         if follower is not None:
             user.follower = follower
-        return user.info(self.now())
+        return self._info(user, self.now())
 
     def user(self, user_id: str) -> dict[str, Any] | None:
         user = self._users.get(user_id)
-        return user.info(self.now()) if user else None
+        return self._info(user, self.now()) if user else None
+
+    def _info(self, user: _User, now: float) -> dict[str, Any]:
+        return user.info(now, self._sent.count(user.id))
 
     # ------------------------------------------------------------------ sent records
 
     def sent(self, user_id: str | None = None, *, since: int = 0) -> list[dict[str, Any]]:
         """Messages the OA sent, oldest first; ``since`` skips records with seq <= it."""
-        if user_id is None:
-            return self._log[max(0, since) :]
-        user = self._users.get(user_id)
-        if user is None:
-            return []
-        if since <= 0:
-            return list(user.sent)
-        return user.sent[bisect_right(user.sent, since, key=lambda r: r["seq"]) :]
+        return self._sent.sent(user_id, since)
 
     def last_seq(self) -> int:
-        return len(self._log)
+        return len(self._sent)
 
     async def wait_sent(
         self,
@@ -437,52 +418,7 @@ class FakeZaloOA:
         """Wait until ``sent(user_id, since=since)`` holds at least ``count`` records.
 
         Returns those records; raises ``TimeoutError`` (listing what was sent) on timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            if user_id is None:
-                have = len(self._log) - max(0, since)
-                target = len(self._log) + (count - have)
-            else:
-                user = self._users.get(user_id)
-                records = user.sent if user else []
-                start = bisect_right(records, since, key=lambda r: r["seq"]) if since > 0 else 0
-                have = len(records) - start
-                target = len(records) + (count - have)
-            if have >= count:
-                return self.sent(user_id, since=since)
-            if self._closing:
-                raise TimeoutError("fake Zalo OA server is stopping")
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                got = self.sent(user_id, since=since)
-                raise TimeoutError(
-                    f"waited {timeout}s for {count} sent record(s) to user {user_id}, "
-                    f"got {len(got)}: {got!r}"[:2000]
-                )
-            fut: asyncio.Future[None] = loop.create_future()
-            entry = (target, fut)
-            self._sent_waiters.setdefault(user_id, []).append(entry)
-            try:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(fut, remaining)
-            finally:
-                entries = self._sent_waiters.get(user_id)
-                if entries is not None and entry in entries:
-                    entries.remove(entry)
-
-    def _record(self, user: _User, record: dict[str, Any]) -> None:
-        record["seq"] = len(self._log) + 1
-        self._log.append(record)
-        user.sent.append(record)
-        if self._sent_waiters:
-            self._wake_sent(user.id, len(user.sent))
-            self._wake_sent(None, len(self._log))
-
-    def _wake_sent(self, key: str | None, have: int) -> None:
-        for target, fut in self._sent_waiters.get(key, ()):
-            if have >= target and not fut.done():
-                fut.set_result(None)
+        return await self._sent.wait(user_id, count, timeout, since)
 
     # ------------------------------------------------------------------ events (user side)
 
@@ -647,7 +583,7 @@ class FakeZaloOA:
         Returns ``{"event", "status", "attempts"}``; status is the last HTTP status (None
         without a webhook or when no attempt got an HTTP answer)."""
         envelope, variant = self._prepare(event, signature)
-        fut: asyncio.Future[tuple[int | None, int]] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Delivery] = asyncio.get_running_loop().create_future()
         self._dispatch(envelope, variant, fut)
         status, attempts = await fut
         return {"event": envelope, "status": status, "attempts": attempts}
@@ -661,7 +597,7 @@ class FakeZaloOA:
         self,
         event: dict[str, Any],
         variant: str,
-        waiter: asyncio.Future[tuple[int | None, int]] | None,
+        waiter: asyncio.Future[Delivery] | None,
     ) -> None:
         self._counters["events_injected"] += 1
         url = self.webhook_url
@@ -670,19 +606,9 @@ class FakeZaloOA:
             if waiter is not None:
                 waiter.set_result((None, 0))
             return
-        task = asyncio.get_running_loop().create_task(self._deliver(url, event, variant, waiter))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._deliver(url, event, variant, waiter))
 
     # ------------------------------------------------------------------ webhook delivery
-
-    def _client(self) -> ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = ClientSession(
-                connector=TCPConnector(limit=0),
-                timeout=ClientTimeout(total=self.webhook_timeout),
-            )
-        return self._http
 
     def _signature_header(self, variant: str, body: bytes, timestamp: str) -> str | None:
         if variant == "missing":
@@ -698,44 +624,34 @@ class FakeZaloOA:
         url: str,
         event: dict[str, Any],
         variant: str,
-        waiter: asyncio.Future[tuple[int | None, int]] | None,
+        waiter: asyncio.Future[Delivery] | None,
     ) -> None:
-        body = _dumps(event)
-        headers = dict(_JSON_HEADERS)
+        body = dumps(event)
+        headers = dict(JSON_HEADERS)
         header = self._signature_header(variant, body, str(event.get("timestamp", "")))
         if header is not None:
             headers[_SIGNATURE_HEADER] = header
         message = event.get("message")
         msg_id = message.get("msg_id") if isinstance(message, dict) else None
-        status: int | None = None
-        attempt = 0
-        try:
-            for attempt in range(1, self.webhook_max_attempts + 1):
-                started = time.monotonic()
-                status, error = await self._post(url, body, headers)
-                self._counters["webhook_attempts"] += 1
-                self.webhook_attempts.append(
-                    {
-                        "event_name": event.get("event_name"),
-                        "msg_id": msg_id,
-                        "timestamp": event.get("timestamp"),
-                        "attempt": attempt,
-                        "status": status,
-                        "error": error,
-                        "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
-                        "signature": variant,
-                    }
-                )
-                if error is None:
-                    self._counters["webhook_delivered"] += 1
-                    return
-                self._counters["webhook_failures"] += 1
-                if attempt < self.webhook_max_attempts:
-                    await asyncio.sleep(self.webhook_retry_delay * 2 ** (attempt - 1))
-            self._counters["webhook_gave_up"] += 1
-        finally:
-            if waiter is not None and not waiter.done():
-                waiter.set_result((status, attempt))
+
+        async def attempt_once(attempt: int) -> tuple[int | None, str | None]:
+            started = time.monotonic()
+            status, error = await self._post(url, body, headers)
+            self.webhook_attempts.append(
+                {
+                    "event_name": event.get("event_name"),
+                    "msg_id": msg_id,
+                    "timestamp": event.get("timestamp"),
+                    "attempt": attempt,
+                    "status": status,
+                    "error": error,
+                    "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+                    "signature": variant,
+                }
+            )
+            return status, error
+
+        await self._retry_delivery(attempt_once, waiter, delivered="webhook_delivered")
 
     async def _post(
         self, url: str, body: bytes, headers: dict[str, str]
@@ -782,8 +698,8 @@ class FakeZaloOA:
                 self._counters["invalid_params"] += 1
             elif exc.code == -233:
                 self._counters["unsupported_type"] += 1
-            return _json_response(exc.payload(), headers=headers)
-        return _json_response({"error": 0, "message": "Success", "data": data}, headers=headers)
+            return json_response(exc.payload(), headers=headers)
+        return json_response({"error": 0, "message": "Success", "data": data}, headers=headers)
 
     async def _read_json(self, request: web.Request) -> Any:
         body = await request.read()
@@ -837,7 +753,7 @@ class FakeZaloOA:
         }
         if msg.quote_message_id is not None:
             record["quote_message_id"] = msg.quote_message_id
-        self._record(user, record)
+        self._sent.add(user.id, record)
         # The documented placeholder; Zalo dropped real per-window quotas in 2026.
         quota = {"quota_type": "reply", "remain": "8", "total": "8"}
         return {
@@ -864,8 +780,8 @@ class FakeZaloOA:
         self._window(user)
         self._counters["reactions"] += 1
         message_id = _hex20()
-        self._record(
-            user,
+        self._sent.add(
+            user.id,
             {
                 "user_id": user.id,
                 "message_id": message_id,
@@ -945,7 +861,7 @@ class FakeZaloOA:
 
     async def _unknown_path(self, request: web.Request) -> web.Response:
         self._counters["unknown_paths"] += 1
-        return _json_response({"error": 404, "message": "Not Found"}, 404)
+        return json_response({"error": 404, "message": "Not Found"}, 404)
 
     # ------------------------------------------------------------------ OAuth v4
 
@@ -956,8 +872,8 @@ class FakeZaloOA:
             result = self._oauth_grant(request, body)
         except OAuthError as exc:
             self._counters["oauth_errors"] += 1
-            return _json_response(exc.payload())
-        return _json_response(result)
+            return json_response(exc.payload())
+        return json_response(result)
 
     def _oauth_grant(self, request: web.Request, body: bytes) -> dict[str, Any]:
         if request.content_type != "application/x-www-form-urlencoded":
@@ -1027,7 +943,7 @@ class FakeZaloOA:
         query = request.query
         redirect = query.get("redirect_uri", "")
         if query.get("app_id") != self.app_id or not redirect.startswith(("http://", "https://")):
-            return _json_response(
+            return json_response(
                 OAuthError(
                     "invalid_request", "app_id or redirect_uri", "Invalid parameter"
                 ).payload(),
@@ -1043,19 +959,6 @@ class FakeZaloOA:
         raise web.HTTPFound(f"{redirect}{sep}{urlencode(params)}")
 
     # ------------------------------------------------------------------ control API
-
-    async def _control_json(self, request: web.Request) -> Any:
-        body = await request.read()
-        if not body:
-            return {}
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise _control_error("control API body must be JSON") from None
-
-    @staticmethod
-    def _error_response(exc: ApiError) -> web.Response:
-        return _json_response(exc.payload(), exc.code)
 
     async def _control_object(self, request: web.Request) -> dict[str, Any]:
         data = await self._control_json(request)
@@ -1074,70 +977,26 @@ class FakeZaloOA:
             return self._error_response(_control_error(str(exc)))
         except ApiError as exc:
             return self._error_response(exc)
-        return _json_response({"ok": True, "url": self.webhook_url})
+        return json_response({"ok": True, "url": self.webhook_url})
 
     async def _c_get_webhook(self, request: web.Request) -> web.Response:
-        return _json_response(
+        return json_response(
             {"ok": True, "url": self.webhook_url, "attempts": list(self.webhook_attempts)}
         )
 
-    async def _c_post_updates(self, request: web.Request) -> web.Response:
+    def _control_event(self, spec: Any) -> tuple[dict[str, Any], str]:
         try:
-            data = await self._control_json(request)
-            items = data if isinstance(data, list) else [data]
-            prepared = [self.build_event(item) for item in items]
+            return self.build_event(spec)
         except ValueError as exc:
-            return self._error_response(_control_error(str(exc)))
-        except ApiError as exc:
-            return self._error_response(exc)
-        wait = request.query.get("wait", "").lower() in ("1", "true", "yes")
-        loop = asyncio.get_running_loop()
-        waiters: list[asyncio.Future[tuple[int | None, int]]] = []
-        for envelope, variant in prepared:
-            fut: asyncio.Future[tuple[int | None, int]] | None = None
-            if wait:
-                fut = loop.create_future()
-                waiters.append(fut)
-            self._dispatch(envelope, variant, fut)
-        result: dict[str, Any] = {"ok": True, "events": [envelope for envelope, _ in prepared]}
-        if wait:
-            outcomes = await asyncio.gather(*waiters)
-            result["webhook_status"] = [status for status, _ in outcomes]
-            result["attempts"] = [attempts for _, attempts in outcomes]
-        return _json_response(result)
+            raise _control_error(str(exc)) from None
 
-    async def _c_get_sent(self, request: web.Request) -> web.Response:
-        query = request.query
-        user_id = query.get("user_id") or None
-        try:
-            since = int(query.get("since") or 0)
-            wait_for = int(query["wait_for"]) if query.get("wait_for") else None
-            timeout = float(query.get("timeout") or 5)
-            limit = int(query["limit"]) if query.get("limit") else None
-        except ValueError:
-            return self._error_response(_control_error("since, wait_for, limit: integers"))
-        if wait_for is not None:
-            try:
-                records = await self.wait_sent(user_id, wait_for, timeout, since=since)
-            except TimeoutError:
-                return _json_response(
-                    {
-                        "ok": False,
-                        "error_code": 408,
-                        "description": f"Timed out waiting for {wait_for} record(s)",
-                        "result": self.sent(user_id, since=since),
-                        "last_seq": self.last_seq(),
-                    },
-                    408,
-                )
-        else:
-            records = self.sent(user_id, since=since)
-        if limit is not None:
-            records = records[:limit]
-        return _json_response({"ok": True, "result": records, "last_seq": self.last_seq()})
-
-    async def _c_get_stats(self, request: web.Request) -> web.Response:
-        return _json_response({"ok": True, "result": self.stats()})
+    async def _c_post_updates(self, request: web.Request) -> web.Response:
+        return await self._control_inject(
+            request,
+            self._control_event,
+            lambda prepared, fut: self._dispatch(*prepared, fut),
+            lambda prepared: {"events": [envelope for envelope, _ in prepared]},
+        )
 
     async def _c_post_limits(self, request: web.Request) -> web.Response:
         try:
@@ -1153,10 +1012,7 @@ class FakeZaloOA:
             return self._error_response(_control_error(str(exc)))
         except ApiError as exc:
             return self._error_response(exc)
-        return _json_response({"ok": True, "result": result})
-
-    async def _c_get_limits(self, request: web.Request) -> web.Response:
-        return _json_response({"ok": True, "result": self.limits()})
+        return json_response({"ok": True, "result": result})
 
     async def _c_post_clock(self, request: web.Request) -> web.Response:
         try:
@@ -1169,10 +1025,10 @@ class FakeZaloOA:
             return self._error_response(_control_error(str(exc)))
         except ApiError as exc:
             return self._error_response(exc)
-        return _json_response({"ok": True, "result": self.clock()})
+        return json_response({"ok": True, "result": self.clock()})
 
     async def _c_get_clock(self, request: web.Request) -> web.Response:
-        return _json_response({"ok": True, "result": self.clock()})
+        return json_response({"ok": True, "result": self.clock()})
 
     async def _c_post_users(self, request: web.Request) -> web.Response:
         try:
@@ -1201,7 +1057,7 @@ class FakeZaloOA:
             return self._error_response(_control_error(str(exc)))
         except ApiError as exc:
             return self._error_response(exc)
-        return _json_response({"ok": True, "result": result})
+        return json_response({"ok": True, "result": result})
 
     async def _c_get_users(self, request: web.Request) -> web.Response:
         user_id = request.query.get("user_id")
@@ -1210,11 +1066,12 @@ class FakeZaloOA:
             user = self._users.get(user_id)
             if user is None:
                 return self._error_response(_control_error("unknown user", 404))
-            return _json_response({"ok": True, "result": user.info(now)})
-        return _json_response({"ok": True, "result": [u.info(now) for u in self._users.values()]})
+            return json_response({"ok": True, "result": self._info(user, now)})
+        users = [self._info(u, now) for u in self._users.values()]
+        return json_response({"ok": True, "result": users})
 
     async def _c_post_expire(self, request: web.Request) -> web.Response:
-        return _json_response({"ok": True, "expired": self.expire_access_tokens()})
+        return json_response({"ok": True, "expired": self.expire_access_tokens()})
 
     async def _c_post_auth_code(self, request: web.Request) -> web.Response:
         try:
@@ -1227,23 +1084,19 @@ class FakeZaloOA:
                 raise _control_error("code_challenge must be a string")
         except ApiError as exc:
             return self._error_response(exc)
-        return _json_response(
+        return json_response(
             {"ok": True, "result": self.make_auth_code(verifier, code_challenge=challenge)}
         )
 
     async def _c_get_tokens(self, request: web.Request) -> web.Response:
         access, refresh = self.initial_tokens()
-        return _json_response({"ok": True, "access_token": access, "refresh_token": refresh})
-
-    async def _c_post_reset(self, request: web.Request) -> web.Response:
-        self.reset()
-        return _json_response({"ok": True})
+        return json_response({"ok": True, "access_token": access, "refresh_token": refresh})
 
     # ------------------------------------------------------------------ server
 
     def app(self) -> web.Application:
         """An aiohttp application serving the Open API, OAuth v4 and the control API."""
-        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app = self._new_app(client_max_size=4 * 1024 * 1024)
         self._webhook_semaphore = asyncio.Semaphore(self._webhook_concurrency)
         router = app.router
         router.add_post("/v3.0/oa/message/cs", self._route(self._h_send_cs))
@@ -1269,61 +1122,7 @@ class FakeZaloOA:
         router.add_post("/_control/reset", self._c_post_reset)
         router.add_route("*", "/v2.0/{tail:.*}", self._unknown_path)
         router.add_route("*", "/v3.0/{tail:.*}", self._unknown_path)
-        app.on_shutdown.append(self._on_shutdown)
-        app.on_cleanup.append(self._on_cleanup)
         return app
-
-    async def _on_shutdown(self, app: web.Application) -> None:
-        self._closing = True
-        for entries in self._sent_waiters.values():
-            for _target, fut in entries:
-                if not fut.done():
-                    fut.set_result(None)
-
-    async def _on_cleanup(self, app: web.Application) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0 = a free port); returns the base URL (for both the
-        Open API and the OAuth base settings)."""
-        if self._runner is not None:
-            raise RuntimeError("FakeZaloOA is already started")
-        self._closing = False
-        runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = runner.addresses[0][1] if runner.addresses else port
-        shown_host = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown_host}:{bound_port}"
-        return self.url
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-        else:
-            await self._on_cleanup(web.Application())
-        self.url = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     @property
     def api_base(self) -> str:
@@ -1334,11 +1133,6 @@ class FakeZaloOA:
     def oauth_base(self) -> str:
         """For ``ZALO_OA_OAUTH_BASE``."""
         return self._require_url()
-
-    def _require_url(self) -> str:
-        if self.url is None:
-            raise RuntimeError("FakeZaloOA is not started")
-        return self.url
 
 
 def _check_user_id(value: Any) -> str:
@@ -1351,9 +1145,7 @@ def _check_user_id(value: Any) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m bot.fakes.zalo_oa --port 8083``: serve until interrupted."""
-    parser = argparse.ArgumentParser(description="Fake Zalo OA Open API + OAuth v4 server")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8083)
+    parser = server_arguments("Fake Zalo OA Open API + OAuth v4 server", 8083)
     parser.add_argument("--app-id", default="3608465248940903967")
     parser.add_argument("--oa-id", default="388613280879808645")
     parser.add_argument("--app-secret", default="fake-app-secret")
@@ -1364,7 +1156,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--token-ttl-seconds", type=int, default=90000)
     args = parser.parse_args(argv)
 
-    async def serve() -> None:
+    def make() -> FakeZaloOA:
         fake = FakeZaloOA(
             app_id=args.app_id,
             oa_id=args.oa_id,
@@ -1376,25 +1168,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         if args.webhook:
             fake.set_webhook(args.webhook)
-        url = await fake.start(args.host, args.port)
-        access, refresh = fake.initial_tokens()
-        print(f"Fake Zalo OA on {url} (app_id {fake.app_id}, oa_id {fake.oa_id})", flush=True)
-        print(f"  ZALO_OA_API_BASE={url} ZALO_OA_OAUTH_BASE={url}", flush=True)
-        print(f"  access_token={access}", flush=True)
-        print(f"  refresh_token={refresh}", flush=True)
-        print(f"  control API: {url}/_control/...", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            await fake.stop()
+        return fake
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+    def banner(fake: FakeZaloOA, url: str) -> list[str]:
+        access, refresh = fake.initial_tokens()
+        return [
+            f"Fake Zalo OA on {url} (app_id {fake.app_id}, oa_id {fake.oa_id})",
+            f"  ZALO_OA_API_BASE={url} ZALO_OA_OAUTH_BASE={url}",
+            f"  access_token={access}",
+            f"  refresh_token={refresh}",
+            f"  control API: {url}/_control/...",
+        ]
+
+    serve(make, args.host, args.port, banner)
 
 
 if __name__ == "__main__":
