@@ -105,6 +105,13 @@ def cmd_locate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_relay(args: argparse.Namespace) -> int:
+    from bot.tips.relay import generate_key
+
+    print(generate_key())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="antq", description="ANTQ Connect: citizen-engagement bot for ANTQ."
@@ -149,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     chk = csub.add_parser("check", help="validate every content file")
     chk.add_argument("--root", help="content directory (default: the bundled library)")
     chk.set_defaults(func=cmd_content_check)
+
+    p = sub.add_parser("keys", help="generate keys")
+    ksub = p.add_subparsers(dest="keys_command", required=True)
+    relay = ksub.add_parser(
+        "relay", help="a new tip-relay key (put it first in TIP_RELAY_KEYS, keep the old ones)"
+    )
+    relay.set_defaults(func=cmd_keys_relay)
 
     p = sub.add_parser("locate", help='find the commune for an address: antq locate "TEXT" | -')
     p.add_argument("text", help='the address text, or "-" for one text per line on stdin')

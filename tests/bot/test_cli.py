@@ -134,3 +134,12 @@ def test_demo_runs_without_tokens_and_answers_a_resident(tmp_path: Path) -> None
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert not re.search(r"\d{6,}:[A-Za-z0-9_-]{20,}", banner + out), "a token was printed"
+
+
+def test_keys_relay_prints_a_working_key(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.tips.relay import RelayCipher
+
+    assert main(["keys", "relay"]) == 0
+    key = capsys.readouterr().out.strip()
+    cipher = RelayCipher(key)
+    assert cipher.open(cipher.seal("telegram", "1")) == ("telegram", "1")
