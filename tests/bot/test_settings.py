@@ -41,3 +41,9 @@ def test_the_example_file_as_is_gives_working_settings(tmp_path: Path) -> None:
     assert settings.commune_phones_file is None
     assert settings.telegram_token.get_secret_value() == ""
     assert settings.province_code == 52
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in readme]
+    assert missing == []
