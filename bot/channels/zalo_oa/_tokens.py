@@ -93,10 +93,15 @@ class TokenStore:
                 raise
 
     async def refresh_if_due(self) -> bool:
-        """Refresh when the access token expires within the margin (a scheduler job)."""
+        """Refresh when the access token expires within the margin (a scheduler job, every
+        30 minutes); also picks up a pair another process has renewed."""
         async with self.db.session() as session:
             row = await session.get(OAToken, self.app_id)
-        if row is None or row.expires_at - utcnow() > self.refresh_margin:
+        if row is None:
+            return False
+        if row.access_token != self._access:  # another process renewed it: use theirs
+            self._access = row.access_token
+        if row.expires_at - utcnow() > self.refresh_margin:
             return False
         await self.refresh(row.access_token)
         return True

@@ -246,3 +246,19 @@ async def test_the_zalo_bot_token_never_reaches_logs_or_errors() -> None:
         root.handlers[:], _, _ = saved
         root.setLevel(saved[1])
         logging.getLogger("httpx").setLevel(saved[2])
+
+
+async def test_another_process_picks_up_the_renewed_pair(database_url: str) -> None:
+    async with running_stack(database_url, zalo=True) as stack:
+        oa, store = stack.zalo_oa, stack.runtime.oa_tokens
+        assert oa is not None and store is not None
+        other_db = Database(database_url)
+        async with httpx.AsyncClient() as http:
+            other = TokenStore(
+                other_db, http, oauth_base=oa.url or "", app_id=oa.app_id, app_secret=oa.app_secret
+            )
+            await other.load()
+            renewed = await other.refresh(other.access_token)
+        await other_db.dispose()
+        await store.refresh_if_due()
+        assert store.access_token == renewed
