@@ -25,26 +25,18 @@ MAX_FEEDBACK_CHARS = 2000
 
 
 def record_event(
-    session: AsyncSession,
-    resident: Resident,
-    kind: str,
-    ref: str | None = None,
-    *,
-    anonymous: bool = False,
+    session: AsyncSession, resident: Resident, kind: str, ref: str | None = None
 ) -> None:
-    """An engagement event for the statistics.
-
-    `anonymous`: without the resident id, for everything about tips (a tap on "report a crime"
-    next to a resident id and a time would point at the tipster). Events are many and
-    write-only: they are buffered and written in one statement when the session commits
-    (see `bot.db.Database.session`)."""
+    """An engagement event for the statistics. Never for anything about tips (see
+    `handlers.TIP_PAYLOADS`). Events are many and write-only: they are buffered and written in
+    one statement when the session commits (see `bot.db.Database.session`)."""
     session.info.setdefault(PENDING_EVENTS, []).append(
         {
             "kind": kind,
             "ref": ref[:80] if ref else None,
             "channel": resident.channel,
             "commune_code": resident.commune_code,
-            "resident_id": None if anonymous else resident.id,
+            "resident_id": resident.id,
             "created_at": utcnow(),
         }
     )

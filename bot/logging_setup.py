@@ -5,7 +5,29 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["RedactTokens", "configure_logging"]
+__all__ = ["RedactTokens", "configure_logging", "quiet_libraries"]
+
+#: Libraries whose INFO/DEBUG lines carry request URLs (tokens), SQL parameters (chat ids,
+#: tip texts) or bodies: kept at WARNING whatever LOG_LEVEL says.
+QUIET_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "telegram",  # python-telegram-bot logs every call with its chat id and text at DEBUG
+    "aiohttp.access",
+    "aiohttp.client",
+    "apscheduler",
+    "alembic",
+    "aiosqlite",
+    "asyncpg",
+    "sqlalchemy.engine",
+    "sqlalchemy.pool",
+)
+
+
+def quiet_libraries() -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
 
 # Telegram tokens ("123456:AA…" in /bot<token>/ URLs) and any ?access_token= parameter.
 _PATTERNS = (
@@ -37,6 +59,4 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Per-request lines from the HTTP clients are noise at INFO (and carry URLs).
-    for name in ("httpx", "httpcore", "telegram.ext", "aiohttp.access", "apscheduler", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    quiet_libraries()

@@ -244,8 +244,13 @@ class WebChatMessage(SQLModel, table=True):
     """Messages the bot sent to a web-chat session, read by the page."""
 
     __tablename__ = "webchat_message"
+    # Ids only grow (the page asks for "messages after id N"); without AUTOINCREMENT SQLite
+    # would reuse the id of a read-once message that was deleted.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: str = Field(sa_column=Column(String(64), nullable=False, index=True))
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: Read once: deleted as soon as the page has fetched it (tip codes, PINs…).
+    private: bool = False
     created_at: datetime = _ts()

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     zalo_oa_max_buttons: int = 5
     zalo_oa_broadcast_rate: float = 60.0
 
+    # --- anonymous tip-offs ---------------------------------------------------------------
+    tip_relay_keys: SecretStr = SecretStr("")
+    tip_relay_retention_days: int = 90
+    tip_first_response_hours: float = 8.0
+    tip_urgent_response_hours: float = 4.0
+
     # --- staff alerts ---------------------------------------------------------------------
     staff_alert_telegram_chat_id: str = ""
 

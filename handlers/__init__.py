@@ -15,12 +15,15 @@ from handlers import (  # noqa: F401  (importing a flow registers its routes)
     report,
     settings,
     start,
+    tip_intake,
 )
 from handlers._router import router
 
 __all__ = ["TIP_PAYLOADS", "apologise", "handle"]
 
-#: Button payloads of the tip-off flows: their engagement events carry no resident id.
+#: Button payloads of the tip-off flows. They are not recorded as engagement events at all:
+#: even without a resident id, an event's time and its place in the id sequence, between the
+#: events of the resident who tapped, would point at the tipster. Tip figures come from `tip`.
 TIP_PAYLOADS = frozenset({"tip"})
 
 
@@ -52,9 +55,8 @@ async def handle(ctx: Context) -> None:
         return
     if ctx.payload:
         prefix = ctx.payload.split(":", 1)[0]
-        actions.record_event(
-            ctx.session, ctx.resident, "tap", prefix, anonymous=prefix in TIP_PAYLOADS
-        )
+        if prefix not in TIP_PAYLOADS:
+            actions.record_event(ctx.session, ctx.resident, "tap", prefix)
         if await router.run_payload(ctx, ctx.payload):
             return
         # A button from an old message that no longer means anything.

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from bot import actions
 from bot.core.context import Context
 from bot.core.types import Button
 from handlers._common import back_row
-from handlers._router import router
 from handlers.hotlines import hotline_lines
 
 __all__ = ["report"]
 
 
-@router.payload("tip")
 async def report(ctx: Context) -> None:
-    actions.record_event(ctx.session, ctx.resident, "report_info", anonymous=True)
+    """How to report by phone (also what "Report a crime" shows without a relay key)."""
     text = "\n".join(
         [
             ctx._("Reporting a crime"),

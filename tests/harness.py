@@ -22,9 +22,12 @@ from bot.fakes.zalo_bot import FakeZaloBot
 from bot.fakes.zalo_oa import FakeZaloOA
 from bot.runtime import TELEGRAM_WEBHOOK_PATH, ZALO_BOT_WEBHOOK_PATH, ZALO_OA_WEBHOOK_PATH, Runtime
 from bot.settings import Settings
+from bot.tips.relay import generate_key
 
 WEBHOOK_SECRET = "test-webhook-secret_0123456789"
 ZALO_BOT_SECRET = "test-zalo-bot-secret_0123456789"
+#: One relay key for the whole test run (tips are sealed with it).
+RELAY_KEY = generate_key()
 #: Records of the fake that are messages a resident sees (not callback answers, deletions…).
 MESSAGE_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendLocation"})
 
@@ -40,6 +43,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "telegram_webhook_secret": WEBHOOK_SECRET,
         "public_url": "",
         "province_police_phone": "069 3822 113",
+        "tip_relay_keys": RELAY_KEY,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

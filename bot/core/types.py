@@ -61,6 +61,8 @@ class Reply:
             data["buttons"] = [[[b.label, b.payload] for b in row] for row in self.buttons]
         if self.photo:
             data["photo"] = self.photo
+        if self.private:
+            data["private"] = True
         return data
 
     @classmethod
@@ -68,7 +70,12 @@ class Reply:
         rows = [
             [Button(label, payload) for label, payload in row] for row in data.get("buttons", [])
         ]
-        return cls(text=data["text"], buttons=rows, photo=data.get("photo"))
+        return cls(
+            text=data["text"],
+            buttons=rows,
+            photo=data.get("photo"),
+            private=bool(data.get("private", False)),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,16 @@ class RelayCipher:
             raise RelayKeyError("a relay record could not be opened") from exc
         return str(channel), str(chat_id)
 
+    def seal_text(self, text: str) -> str:
+        """Seal any text (a tip being written, kept in the conversation state)."""
+        return self._fernet.encrypt(text.encode()).decode()
+
+    def open_text(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except (InvalidToken, ValueError) as exc:
+            raise RelayKeyError("a sealed text could not be opened") from exc
+
     def rotate(self, sealed: bytes) -> bytes:
         """The record re-sealed under the newest key."""
         try:

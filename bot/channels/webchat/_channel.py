@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import col
 
 from bot.core.dispatch import Core
@@ -55,7 +55,9 @@ class WebChatChannel:
 
     async def send(self, chat_id: str, message: Reply) -> None:
         async with self.db.session() as session:
-            session.add(WebChatMessage(chat_id=chat_id, payload=message.to_json()))
+            session.add(
+                WebChatMessage(chat_id=chat_id, payload=message.to_json(), private=message.private)
+            )
         async with self._arrived:
             self._arrived.notify_all()
 
@@ -81,6 +83,11 @@ class WebChatChannel:
             )
             async with self.db.session() as session:
                 rows = (await session.execute(query)).scalars().all()
+                read_once = [r.id for r in rows if r.private]
+                if read_once:
+                    await session.execute(
+                        delete(WebChatMessage).where(col(WebChatMessage.id).in_(read_once))
+                    )
             remaining = deadline - loop.time()
             if rows or remaining <= 0 or self._closing:
                 return [{"id": r.id, **r.payload} for r in rows]

@@ -1,0 +1,301 @@
+"""Tố giác tội phạm: an anonymous tip, step by step (category, urgency, place, time, what
+happened), reviewed and sent; the resident keeps a code and a PIN.
+
+Privacy: every message of this flow is private (deleted from the outbox once delivered); the
+tip being written is kept sealed in the conversation state and dropped when the resident
+leaves the flow; nothing here writes the resident's id next to anything about the tip.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from functools import cache
+
+from bot.core.context import Context
+from bot.core.types import Button
+from bot.tips.actions import CATEGORIES, Draft, submit_tip
+from bot.tips.relay import RelayCipher, RelayKeyError
+from content.locality import lookup
+from handlers._common import main_menu
+from handlers._router import router
+from handlers.commune import commune_name
+from handlers.hotlines import hotline_lines
+from handlers.report import report
+
+__all__ = ["tip"]
+
+MAX_DETAIL = 500
+MAX_WHEN = 200
+MIN_DESCRIPTION = 10
+MAX_DESCRIPTION = 4000
+
+
+@cache
+def _cipher_for(keys: str) -> RelayCipher | None:
+    try:
+        return RelayCipher(keys)
+    except RelayKeyError:
+        return None
+
+
+def _cipher(ctx: Context) -> RelayCipher | None:
+    return _cipher_for(ctx.settings.tip_relay_keys.get_secret_value())
+
+
+def _category_label(ctx: Context, category: str) -> str:
+    _ = ctx._
+    labels = {
+        "drugs": _("Drugs"),
+        "theft": _("Theft, robbery"),
+        "gambling": _("Gambling"),
+        "loan_shark": _("Loan sharks (tín dụng đen)"),
+        "online_fraud": _("Online or phone fraud"),
+        "weapons": _("Weapons, explosives"),
+        "violence": _("Violence, abuse"),
+        "public_order": _("Public disorder"),
+        "other": _("Something else"),
+    }
+    return labels.get(category, category)
+
+
+def _load(ctx: Context, cipher: RelayCipher) -> Draft:
+    token = ctx.state_data.get("draft")
+    if not isinstance(token, str):
+        return Draft()
+    try:
+        return Draft(**json.loads(cipher.open_text(token)))
+    except (RelayKeyError, ValueError, TypeError):
+        return Draft()
+
+
+def _save(ctx: Context, cipher: RelayCipher, state: str, draft: Draft) -> None:
+    ctx.set_state(state, draft=cipher.seal_text(json.dumps(asdict(draft))))
+
+
+def _say(ctx: Context, text: str, buttons: list[list[Button]] | None = None) -> None:
+    ctx.reply(text, buttons, private=True)
+
+
+def _cancel_row(ctx: Context) -> list[Button]:
+    return [Button(ctx._("Cancel"), "cancel")]
+
+
+@router.payload("tip")
+async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
+    cipher = _cipher(ctx)
+    if cipher is None:  # no relay key configured: guidance to report by phone only
+        await report(ctx)
+        return
+    draft = _load(ctx, cipher) if ctx.state.startswith("tip:") else Draft()
+    if what == "":
+        _notice(ctx)
+    elif what == "go":
+        _ask_category(ctx, cipher)
+    elif what == "cat" and arg in CATEGORIES:
+        draft.category = arg
+        _save(ctx, cipher, "tip:urgent", draft)
+        _say(
+            ctx,
+            ctx._("Is it happening now, or is someone in danger?"),
+            [
+                [Button(ctx._("🚨 Yes, happening now"), "tip:urg:1")],
+                [Button(ctx._("No"), "tip:urg:0")],
+                _cancel_row(ctx),
+            ],
+        )
+    elif what == "urg" and draft.category:
+        draft.urgent = arg == "1"
+        if draft.urgent:
+            _say(
+                ctx,
+                "\n".join(
+                    [ctx._("🚨 Call 113 now, or your commune police:"), *hotline_lines(ctx)[:3]]
+                ),
+            )
+        _ask_place(ctx, cipher, draft)
+    elif what == "pl" and draft.category and arg.isdigit():
+        commune = int(arg)
+        draft.commune_code = commune if commune and commune_name(commune) else None
+        _save(ctx, cipher, "tip:detail", draft)
+        _say(
+            ctx,
+            ctx._(
+                "Where exactly? (village, street, a landmark…) Type it, or skip if you "
+                "would rather not say."
+            ),
+            [[Button(ctx._("Skip"), "tip:nodetail")], _cancel_row(ctx)],
+        )
+    elif what == "nodetail" and draft.category:
+        _ask_when(ctx, cipher, draft)
+    elif what == "t" and draft.category and arg in ("now", "today", "earlier"):
+        draft.occurred = arg
+        _ask_description(ctx, cipher, draft)
+    elif what == "redo" and draft.category:
+        _ask_description(ctx, cipher, draft)
+    elif what == "send" and draft.category and draft.description:
+        route = (ctx.resident.channel, ctx.resident.chat_id)
+        code, pin = await submit_tip(ctx.session, draft, route, cipher, ctx.settings)
+        ctx.clear_state()  # the draft goes with it
+        _say(
+            ctx,
+            ctx._(
+                "Thank you. Your report has been sent to the police.\n\n"
+                "Report code: {code}\nPIN: {pin}\n\n"
+                "Keep them to follow up (\"Follow a report\"); we will never show them again "
+                "and never repeat what you wrote. If officers need more details they will ask "
+                "here.",
+                code=code,
+                pin=pin,
+            ),
+        )
+        main_menu(ctx, ctx._("Main menu — choose what you need:"))
+    else:
+        _notice(ctx)
+
+
+def _notice(ctx: Context) -> None:
+    ctx.clear_state()
+    _say(
+        ctx,
+        ctx._(
+            "Report a crime anonymously\n\n"
+            "• We do not store or show who you are: officers see only what you write.\n"
+            "• What is not anonymous: the messaging app itself knows you wrote to this bot. "
+            "The web chat avoids that.\n"
+            "• In an emergency call 113 now.\n"
+            "• Reports with details that can be checked (place, time, what you saw) are the "
+            "ones that can be acted on."
+        ),
+        [
+            [Button(ctx._("Continue"), "tip:go")],
+            [Button(ctx._("☎️ Hotlines"), "hot")],
+            _cancel_row(ctx),
+        ],
+    )
+
+
+def _ask_category(ctx: Context, cipher: RelayCipher) -> None:
+    _save(ctx, cipher, "tip:category", Draft())
+    rows = [[Button(_category_label(ctx, c), f"tip:cat:{c}")] for c in CATEGORIES]
+    _say(ctx, ctx._("What is it about?"), [*rows, _cancel_row(ctx)])
+
+
+def _ask_place(ctx: Context, cipher: RelayCipher, draft: Draft) -> None:
+    _save(ctx, cipher, "tip:place", draft)
+    rows = []
+    own = commune_name(ctx.resident.commune_code)
+    if own:
+        rows.append([Button(own, f"tip:pl:{ctx.resident.commune_code}")])
+    rows.append([Button(ctx._("I don't know"), "tip:pl:0")])
+    _say(
+        ctx,
+        ctx._("In which commune or ward did it happen? Type its name."),
+        [*rows, _cancel_row(ctx)],
+    )
+
+
+def _ask_when(ctx: Context, cipher: RelayCipher, draft: Draft) -> None:
+    _save(ctx, cipher, "tip:when", draft)
+    _say(
+        ctx,
+        ctx._("When did it happen? Choose, or type a date or time."),
+        [
+            [Button(ctx._("Now / just now"), "tip:t:now"), Button(ctx._("Today"), "tip:t:today")],
+            [Button(ctx._("Earlier"), "tip:t:earlier")],
+            _cancel_row(ctx),
+        ],
+    )
+
+
+def _ask_description(ctx: Context, cipher: RelayCipher, draft: Draft) -> None:
+    _save(ctx, cipher, "tip:description", draft)
+    _say(
+        ctx,
+        ctx._(
+            "What happened? Describe it in one message: who, what, where exactly, vehicles, "
+            "times. Do not put yourself in danger to find out more."
+        ),
+        [_cancel_row(ctx)],
+    )
+
+
+@router.state("tip:place")
+async def place_typed(ctx: Context) -> None:
+    cipher = _cipher(ctx)
+    if cipher is None:
+        await report(ctx)
+        return
+    draft = _load(ctx, cipher)
+    candidates = lookup(ctx.text, ctx.settings.province_code, limit=4) if ctx.text else []
+    rows = [[Button(c.name, f"tip:pl:{c.code}")] for c in candidates]
+    rows.append([Button(ctx._("I don't know"), "tip:pl:0")])
+    text = (
+        ctx._("Which one?")
+        if candidates
+        else ctx._("I could not find that commune. Type the name again, or choose below.")
+    )
+    _save(ctx, cipher, "tip:place", draft)
+    _say(ctx, text, [*rows, _cancel_row(ctx)])
+
+
+@router.state("tip:detail")
+async def detail_typed(ctx: Context) -> None:
+    cipher = _cipher(ctx)
+    if cipher is None:
+        await report(ctx)
+        return
+    draft = _load(ctx, cipher)
+    draft.place_detail = ctx.text[:MAX_DETAIL]
+    _ask_when(ctx, cipher, draft)
+
+
+@router.state("tip:when")
+async def when_typed(ctx: Context) -> None:
+    cipher = _cipher(ctx)
+    if cipher is None:
+        await report(ctx)
+        return
+    draft = _load(ctx, cipher)
+    draft.occurred = ctx.text[:MAX_WHEN]
+    _ask_description(ctx, cipher, draft)
+
+
+@router.state("tip:description")
+async def description_typed(ctx: Context) -> None:
+    cipher = _cipher(ctx)
+    if cipher is None:
+        await report(ctx)
+        return
+    draft = _load(ctx, cipher)
+    if len(ctx.text) < MIN_DESCRIPTION:
+        _save(ctx, cipher, "tip:description", draft)
+        _say(ctx, ctx._("Please describe what happened in a few sentences."), [_cancel_row(ctx)])
+        return
+    draft.description = ctx.text[:MAX_DESCRIPTION]
+    _save(ctx, cipher, "tip:review", draft)
+    place = commune_name(draft.commune_code) or ctx._("not known")
+    if draft.place_detail:
+        place += f" — {draft.place_detail}"
+    when = {
+        "now": ctx._("Now / just now"),
+        "today": ctx._("Today"),
+        "earlier": ctx._("Earlier"),
+    }.get(draft.occurred, draft.occurred) or ctx._("not known")
+    summary = ctx._(
+        "Please check your report:\n\n• Type: {category}\n• Place: {place}\n• When: {when}\n"
+        "• What happened: {description}",
+        category=_category_label(ctx, draft.category),
+        place=place,
+        when=when,
+        description=draft.description,
+    )
+    _say(
+        ctx,
+        summary,
+        [
+            [Button(ctx._("✅ Send the report"), "tip:send")],
+            [Button(ctx._("✏️ Write it again"), "tip:redo")],
+            _cancel_row(ctx),
+        ],
+    )

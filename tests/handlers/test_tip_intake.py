@@ -1,0 +1,147 @@
+"""Filing an anonymous tip on every channel, then proving nothing ties it to its sender:
+not in any table, not in any log line."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import pytest
+from sqlalchemy import select, text
+from sqlmodel import SQLModel
+
+from bot.logging_setup import quiet_libraries
+from bot.models import Tip, TipRelay
+from bot.tips.relay import RelayCipher
+from tests.harness import (
+    RELAY_KEY,
+    Dialogue,
+    Stack,
+    TelegramResident,
+    WebResident,
+    WebStepper,
+    ZaloBotResident,
+    ZaloOAResident,
+    run_dialogue,
+    running_stack,
+)
+
+DESCRIPTION = "Có nhóm người mua bán ma túy tối nay, đi xe máy biển 77A-123.45 ở hẻm sau chợ."
+TIP_FLOW: Dialogue = [
+    ("/start", "Chọn ngôn ngữ"),
+    ("[🇻🇳 Tiếng Việt]", "xã/phường nào"),
+    ("[Bỏ qua]", "Menu chính"),
+    ("[🚨 Tố giác tội phạm]", ["Tố giác tội phạm ẩn danh", "ứng dụng nhắn tin"]),
+    ("[Tiếp tục]", "Vụ việc thuộc loại nào?"),
+    ("[Ma túy]", "đang xảy ra"),
+    ("[Không]", "xã/phường nào"),
+    ("phuong quy nhon dong", ["Nơi nào dưới đây?", "Phường Quy Nhơn Đông"]),
+    ("[Phường Quy Nhơn Đông]", "Cụ thể ở đâu"),
+    ("gần chợ, tổ 5", "khi nào"),
+    ("[Hôm nay]", "Chuyện gì đã xảy ra"),
+    ("ngắn", "vài câu"),
+    (DESCRIPTION, ["Vui lòng kiểm tra tin báo", "Ma túy", "Phường Quy Nhơn Đông — gần chợ, tổ 5"]),
+    ("[✅ Gửi tin báo]", ["Mã tin báo: TG-", "Mã PIN:", "Menu chính"]),
+]
+
+
+async def _all_rows(stack: Stack) -> dict[str, list[str]]:
+    """Every row of every table, as text."""
+    out: dict[str, list[str]] = {}
+    async with stack.runtime.db.session() as session:
+        for table in SQLModel.metadata.sorted_tables:
+            result = await session.execute(select(table))
+            out[table.name] = [repr(tuple(row)) for row in result.all()]
+    return out
+
+
+async def _file_tip(stack: Stack, channel: str) -> tuple[str, str]:
+    """Play the flow on `channel`; returns (chat id, confirmation text)."""
+    if channel == "telegram":
+        resident = TelegramResident(stack, 5555)
+        await run_dialogue(resident, TIP_FLOW)
+        return "5555", resident.last[0]["text"]
+    if channel == "zalo_bot":
+        zalo_bot = ZaloBotResident(stack, "0a1b2c3d4e5f60718293")
+        await run_dialogue(zalo_bot, TIP_FLOW)
+        return zalo_bot.chat_id, zalo_bot.last[0]
+    if channel == "zalo_oa":
+        oa = ZaloOAResident(stack, "6142494823000000001")
+        await run_dialogue(oa, TIP_FLOW)
+        return oa.user_id, oa.last[0]["text"]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        visitor = WebResident(http, stack.runtime.url)
+        await visitor.open()
+        await run_dialogue(WebStepper(visitor, stack.runtime), TIP_FLOW)
+        async with stack.runtime.db.session() as session:
+            chat = (await session.execute(text("SELECT chat_id FROM resident"))).scalar_one()
+        return str(chat), visitor.last[0]["text"]
+
+
+@pytest.mark.parametrize("channel", ["telegram", "zalo_bot", "zalo_oa", "web"])
+async def test_a_tip_leaves_no_trace_of_its_sender(
+    database_url: str, channel: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    quiet_libraries()  # as `antq run` does, whatever LOG_LEVEL says
+    async with running_stack(database_url, zalo=True) as stack:
+        chat_id, confirmation = await _file_tip(stack, channel)
+        code = confirmation.split("Mã tin báo: ")[1].split()[0]
+        pin = confirmation.split("Mã PIN: ")[1].split()[0]
+        async with stack.runtime.db.session() as session:
+            tip = (await session.execute(select(Tip))).scalar_one()
+            relay = (await session.execute(select(TipRelay))).scalar_one()
+        # the tip is whole, in the right commune's queue, urgent or not as answered
+        assert (tip.code, tip.category, tip.commune_code, tip.urgent) == (
+            code,
+            "drugs",
+            21601,
+            False,
+        )
+        assert tip.description == DESCRIPTION and tip.place_detail == "gần chợ, tổ 5"
+        assert tip.first_response_due is not None
+        # the way back opens only with the key
+        assert RelayCipher(RELAY_KEY).open(relay.sealed)[1] == chat_id
+        rows = await _all_rows(stack)
+        secrets = (code, pin, DESCRIPTION, "gần chợ, tổ 5")
+        for table, table_rows in rows.items():
+            for row in table_rows:
+                if table == "tip":
+                    assert chat_id not in row
+                    continue
+                # nothing about the tip anywhere else; the chat id only where it belongs
+                assert not any(s in row for s in secrets), (table, row)
+        # and not one log line carries the tip, its code, its PIN or names the sender with it
+        for record in caplog.records:
+            line = record.getMessage()
+            assert not any(s in line for s in secrets), line
+            assert chat_id not in line, line
+
+
+async def test_without_a_relay_key_the_bot_guides_to_the_phone(database_url: str) -> None:
+    async with running_stack(database_url, tip_relay_keys="") as stack:
+        await run_dialogue(
+            TelegramResident(stack, 5556),
+            [
+                ("/start", "Chọn ngôn ngữ"),
+                ("[🇻🇳 Tiếng Việt]", "xã/phường nào"),
+                ("[Bỏ qua]", "Menu chính"),
+                ("[🚨 Tố giác tội phạm]", ["gọi ngay 113", "Công an tỉnh"]),
+            ],
+        )
+
+
+async def test_urgent_tips_show_113_at_once(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        await run_dialogue(
+            TelegramResident(stack, 5557),
+            [
+                ("/start", "Chọn ngôn ngữ"),
+                ("[🇻🇳 Tiếng Việt]", "xã/phường nào"),
+                ("[Bỏ qua]", "Menu chính"),
+                ("[🚨 Tố giác tội phạm]", "ẩn danh"),
+                ("[Tiếp tục]", "loại nào"),
+                ("[Bạo lực, xâm hại]", "đang xảy ra"),
+                ("[🚨 Có, đang xảy ra]", ["gọi ngay 113", "📞 113", "xã/phường nào"]),
+            ],
+        )
