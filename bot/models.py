@@ -188,6 +188,9 @@ class Tip(SQLModel, table=True):
     updated_at: datetime = _ts()
     first_response_due: datetime | None = _ts(nullable=True)
     closed_at: datetime | None = _ts(nullable=True)
+    #: Wrong PINs in a row, and until when following up is locked after too many.
+    pin_failures: int = 0
+    pin_locked_until: datetime | None = _ts(nullable=True)
 
 
 class TipRelay(SQLModel, table=True):

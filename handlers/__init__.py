@@ -15,6 +15,7 @@ from handlers import (  # noqa: F401  (importing a flow registers its routes)
     report,
     settings,
     start,
+    tip_followup,
     tip_intake,
 )
 from handlers._router import router
@@ -24,7 +25,7 @@ __all__ = ["TIP_PAYLOADS", "apologise", "handle"]
 #: Button payloads of the tip-off flows. They are not recorded as engagement events at all:
 #: even without a resident id, an event's time and its place in the id sequence, between the
 #: events of the resident who tapped, would point at the tipster. Tip figures come from `tip`.
-TIP_PAYLOADS = frozenset({"tip"})
+TIP_PAYLOADS = frozenset({"tip", "tipf"})
 
 
 def apologise(ctx: Context) -> None:

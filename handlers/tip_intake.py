@@ -23,7 +23,7 @@ from handlers.commune import commune_name
 from handlers.hotlines import hotline_lines
 from handlers.report import report
 
-__all__ = ["tip"]
+__all__ = ["cipher_of", "tip"]
 
 MAX_DETAIL = 500
 MAX_WHEN = 200
@@ -39,7 +39,8 @@ def _cipher_for(keys: str) -> RelayCipher | None:
         return None
 
 
-def _cipher(ctx: Context) -> RelayCipher | None:
+def cipher_of(ctx: Context) -> RelayCipher | None:
+    """The relay cipher from settings, or None when tips are not configured."""
     return _cipher_for(ctx.settings.tip_relay_keys.get_secret_value())
 
 
@@ -83,7 +84,7 @@ def _cancel_row(ctx: Context) -> list[Button]:
 
 @router.payload("tip")
 async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
-    cipher = _cipher(ctx)
+    cipher = cipher_of(ctx)
     if cipher is None:  # no relay key configured: guidance to report by phone only
         await report(ctx)
         return
@@ -142,7 +143,7 @@ async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
             ctx._(
                 "Thank you. Your report has been sent to the police.\n\n"
                 "Report code: {code}\nPIN: {pin}\n\n"
-                "Keep them to follow up (\"Follow a report\"); we will never show them again "
+                'Keep them to follow up ("Follow a report"); we will never show them again '
                 "and never repeat what you wrote. If officers need more details they will ask "
                 "here.",
                 code=code,
@@ -169,6 +170,7 @@ def _notice(ctx: Context) -> None:
         ),
         [
             [Button(ctx._("Continue"), "tip:go")],
+            [Button(ctx._("🔎 Follow a report"), "tipf")],
             [Button(ctx._("☎️ Hotlines"), "hot")],
             _cancel_row(ctx),
         ],
@@ -222,7 +224,7 @@ def _ask_description(ctx: Context, cipher: RelayCipher, draft: Draft) -> None:
 
 @router.state("tip:place")
 async def place_typed(ctx: Context) -> None:
-    cipher = _cipher(ctx)
+    cipher = cipher_of(ctx)
     if cipher is None:
         await report(ctx)
         return
@@ -241,7 +243,7 @@ async def place_typed(ctx: Context) -> None:
 
 @router.state("tip:detail")
 async def detail_typed(ctx: Context) -> None:
-    cipher = _cipher(ctx)
+    cipher = cipher_of(ctx)
     if cipher is None:
         await report(ctx)
         return
@@ -252,7 +254,7 @@ async def detail_typed(ctx: Context) -> None:
 
 @router.state("tip:when")
 async def when_typed(ctx: Context) -> None:
-    cipher = _cipher(ctx)
+    cipher = cipher_of(ctx)
     if cipher is None:
         await report(ctx)
         return
@@ -263,7 +265,7 @@ async def when_typed(ctx: Context) -> None:
 
 @router.state("tip:description")
 async def description_typed(ctx: Context) -> None:
-    cipher = _cipher(ctx)
+    cipher = cipher_of(ctx)
     if cipher is None:
         await report(ctx)
         return

@@ -145,3 +145,56 @@ async def test_urgent_tips_show_113_at_once(database_url: str) -> None:
                 ("[🚨 Có, đang xảy ra]", ["gọi ngay 113", "📞 113", "xã/phường nào"]),
             ],
         )
+
+
+async def test_follow_up_from_another_account_with_code_and_pin(database_url: str) -> None:
+    from bot.models import TipMessage
+
+    async with running_stack(database_url) as stack:
+        author = TelegramResident(stack, 6001)
+        await run_dialogue(author, TIP_FLOW)
+        confirmation = author.last[0]["text"]
+        code = confirmation.split("Mã tin báo: ")[1].split()[0]
+        pin = confirmation.split("Mã PIN: ")[1].split()[0]
+        wrong = "000000" if pin != "000000" else "111111"
+        async with stack.runtime.db.session() as session:
+            tip = (await session.execute(select(Tip))).scalar_one()
+            session.add(TipMessage(tip_id=tip.id, kind="officer", text="Xe màu gì?"))
+            session.add(TipMessage(tip_id=tip.id, kind="note", text="ghi chú nội bộ"))
+        other = TelegramResident(stack, 6002)  # another account, another phone
+        opening = [
+            ("/start", "Chọn ngôn ngữ"),
+            ("[🇻🇳 Tiếng Việt]", "xã/phường nào"),
+            ("[Bỏ qua]", "Menu chính"),
+            ("[🚨 Tố giác tội phạm]", "ẩn danh"),
+        ]
+        await run_dialogue(
+            other,
+            [
+                *opening,
+                ("[🔎 Theo dõi tin báo]", "gõ mã tin báo"),
+                ("không phải mã", "không phải mã tin báo"),
+                (code.lower().replace("-", " "), "mã PIN 6 chữ số"),
+                (wrong, "không đúng"),
+                ("[🔎 Thử lại]", "gõ mã tin báo"),
+                (code, "mã PIN"),
+                (pin, [f"Tin báo {code}: Mới (chưa tiếp nhận)", "Xe màu gì?"]),
+            ],
+        )
+        answer = "\n".join(m.get("text") or "" for m in other.last)
+        assert "ghi chú nội bộ" not in answer and DESCRIPTION not in answer
+        # guessing is locked after five wrong PINs, even for the right one afterwards
+        for _ in range(5):
+            await run_dialogue(
+                other,
+                [
+                    ("[🏠 Menu chính]", "Menu chính"),
+                    ("[🚨 Tố giác tội phạm]", "ẩn danh"),
+                    ("[🔎 Theo dõi tin báo]", "gõ mã"),
+                    (code, "PIN"),
+                    (wrong, "không đúng"),
+                ],
+            )
+        await run_dialogue(
+            other, [("[🔎 Thử lại]", "gõ mã"), (code, "PIN"), (pin, "thử lại sau một giờ")]
+        )
