@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     tip_relay_retention_days: int = 90
     tip_first_response_hours: float = 8.0
     tip_urgent_response_hours: float = 4.0
+    tip_daily_limit: int = 5
 
     # --- staff alerts ---------------------------------------------------------------------
     staff_alert_telegram_chat_id: str = ""

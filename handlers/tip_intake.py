@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import datetime
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from bot.core.context import Context
 from bot.core.types import Button
 from bot.tips.actions import CATEGORIES, Draft, submit_tip
+from bot.tips.ratelimit import DailyLimit
 from bot.tips.relay import RelayCipher, RelayKeyError
 from content.locality import lookup
 from handlers._common import main_menu
@@ -29,6 +32,29 @@ MAX_DETAIL = 500
 MAX_WHEN = 200
 MIN_DESCRIPTION = 10
 MAX_DESCRIPTION = 4000
+
+
+@cache
+def _daily_limit(limit: int) -> DailyLimit:
+    return DailyLimit(limit)
+
+
+def _limited(ctx: Context) -> bool:
+    """True (and the resident is told) when they have sent as many tips today as allowed."""
+    limit = _daily_limit(ctx.settings.tip_daily_limit)
+    today = datetime.now(ZoneInfo(ctx.settings.timezone)).date()
+    if limit.allowed(ctx.resident.channel, ctx.resident.chat_id, today):
+        return False
+    ctx.clear_state()
+    _say(
+        ctx,
+        ctx._(
+            "You have sent many reports today. Please call your commune police or 113 if "
+            "something else happens."
+        ),
+        [[Button(ctx._("☎️ Hotlines"), "hot")], [Button(ctx._("🏠 Main menu"), "m")]],
+    )
+    return True
 
 
 @cache
@@ -92,7 +118,8 @@ async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
     if what == "":
         _notice(ctx)
     elif what == "go":
-        _ask_category(ctx, cipher)
+        if not _limited(ctx):
+            _ask_category(ctx, cipher)
     elif what == "cat" and arg in CATEGORIES:
         draft.category = arg
         _save(ctx, cipher, "tip:urgent", draft)
@@ -135,8 +162,12 @@ async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
     elif what == "redo" and draft.category:
         _ask_description(ctx, cipher, draft)
     elif what == "send" and draft.category and draft.description:
+        if _limited(ctx):
+            return
         route = (ctx.resident.channel, ctx.resident.chat_id)
         code, pin = await submit_tip(ctx.session, draft, route, cipher, ctx.settings)
+        today = datetime.now(ZoneInfo(ctx.settings.timezone)).date()
+        _daily_limit(ctx.settings.tip_daily_limit).count(*route, today)
         ctx.clear_state()  # the draft goes with it
         _say(
             ctx,

@@ -198,3 +198,19 @@ async def test_follow_up_from_another_account_with_code_and_pin(database_url: st
         await run_dialogue(
             other, [("[🔎 Thử lại]", "gõ mã"), (code, "PIN"), (pin, "thử lại sau một giờ")]
         )
+
+
+async def test_one_resident_cannot_flood_the_queue(database_url: str) -> None:
+    # a chat id no other test uses: the daily count lives in this process's memory
+    async with running_stack(database_url, tip_daily_limit=1) as stack:
+        resident = TelegramResident(stack, 7001 if "sqlite" in database_url else 7002)
+        await run_dialogue(resident, TIP_FLOW)
+        await run_dialogue(
+            resident,
+            [
+                ("[🚨 Tố giác tội phạm]", "ẩn danh"),
+                ("[Tiếp tục]", "đã gửi nhiều tin báo"),
+            ],
+        )
+        other = TelegramResident(stack, 7003 if "sqlite" in database_url else 7004)
+        await run_dialogue(other, TIP_FLOW[:5])  # others are not affected
