@@ -1,4 +1,5 @@
-"""Periodic clean-up, woken by APScheduler: old dedup records and web-chat transcripts.
+"""Periodic clean-up, woken by APScheduler: old dedup records, web-chat transcripts, and the
+sealed way back to tipsters of tips closed long enough ago.
 
 Telegram redelivers an update for at most a day and may reuse update ids after a week of
 silence, so dedup records are kept for 3 days: long enough to catch every redelivery, short
@@ -15,7 +16,7 @@ from sqlalchemy import CursorResult, delete
 from sqlmodel import col
 
 from bot.db import Database
-from bot.models import InboundUpdate, WebChatMessage, utcnow
+from bot.models import InboundUpdate, TipRelay, WebChatMessage, utcnow
 
 __all__ = ["INBOUND_RETENTION", "WEBCHAT_RETENTION", "prune", "start_scheduler"]
 
@@ -34,8 +35,19 @@ async def prune(db: Database) -> dict[str, int]:
         webchat = await session.execute(
             delete(WebChatMessage).where(col(WebChatMessage.created_at) < now - WEBCHAT_RETENTION)
         )
+        # the way back to a tipster, once its tip has been closed long enough
+        relays = await session.execute(
+            delete(TipRelay).where(
+                col(TipRelay.delete_after).is_not(None), col(TipRelay.delete_after) < now
+            )
+        )
     assert isinstance(inbound, CursorResult) and isinstance(webchat, CursorResult)
-    removed = {"inbound_update": inbound.rowcount, "webchat_message": webchat.rowcount}
+    assert isinstance(relays, CursorResult)
+    removed = {
+        "inbound_update": inbound.rowcount,
+        "webchat_message": webchat.rowcount,
+        "tip_relay": relays.rowcount,
+    }
     if any(removed.values()):
         log.info("housekeeping removed %s", removed)
     return removed

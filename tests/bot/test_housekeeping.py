@@ -25,7 +25,25 @@ async def test_prune_keeps_recent_dedup_records(db: Database) -> None:
         session.add(
             WebChatMessage(chat_id="w1", payload={"text": "x"}, created_at=now - timedelta(days=31))
         )
-    assert await prune(db) == {"inbound_update": 1, "webchat_message": 1}
+    assert await prune(db) == {"inbound_update": 1, "webchat_message": 1, "tip_relay": 0}
     async with db.session() as session:
         left = (await session.execute(select(InboundUpdate.update_id))).scalars().all()
     assert left == ["new"]
+
+
+async def test_relays_of_tips_closed_long_ago_are_deleted(db: Database) -> None:
+    from bot.models import Tip, TipRelay
+
+    now = utcnow()
+    async with db.session() as session:
+        for n, delete_after in enumerate((None, now + timedelta(days=1), now - timedelta(days=1))):
+            tip = Tip(code=f"TG-AAAAA{n + 2}", pin_hash="x", category="other", description="d")
+            session.add(tip)
+            await session.flush()
+            assert tip.id is not None
+            session.add(TipRelay(tip_id=tip.id, sealed=b"sealed", delete_after=delete_after))
+    removed = await prune(db)
+    assert removed["tip_relay"] == 1
+    async with db.session() as session:
+        left = (await session.execute(select(TipRelay.delete_after))).scalars().all()
+    assert None in left and len(left) == 2
