@@ -96,6 +96,16 @@ def _load(ctx: Context, cipher: RelayCipher) -> Draft:
         return Draft()
 
 
+async def _open_draft(ctx: Context) -> tuple[RelayCipher, Draft] | None:
+    """The cipher and the tip being written; None (and phone guidance shown) when tips are
+    not configured."""
+    cipher = cipher_of(ctx)
+    if cipher is None:
+        await report(ctx)
+        return None
+    return cipher, _load(ctx, cipher)
+
+
 def _save(ctx: Context, cipher: RelayCipher, state: str, draft: Draft) -> None:
     ctx.set_state(state, draft=cipher.seal_text(json.dumps(asdict(draft))))
 
@@ -255,11 +265,10 @@ def _ask_description(ctx: Context, cipher: RelayCipher, draft: Draft) -> None:
 
 @router.state("tip:place")
 async def place_typed(ctx: Context) -> None:
-    cipher = cipher_of(ctx)
-    if cipher is None:
-        await report(ctx)
+    opened = await _open_draft(ctx)
+    if opened is None:
         return
-    draft = _load(ctx, cipher)
+    cipher, draft = opened
     candidates = lookup(ctx.text, ctx.settings.province_code, limit=4) if ctx.text else []
     rows = [[Button(c.name, f"tip:pl:{c.code}")] for c in candidates]
     rows.append([Button(ctx._("I don't know"), "tip:pl:0")])
@@ -274,33 +283,30 @@ async def place_typed(ctx: Context) -> None:
 
 @router.state("tip:detail")
 async def detail_typed(ctx: Context) -> None:
-    cipher = cipher_of(ctx)
-    if cipher is None:
-        await report(ctx)
+    opened = await _open_draft(ctx)
+    if opened is None:
         return
-    draft = _load(ctx, cipher)
+    cipher, draft = opened
     draft.place_detail = ctx.text[:MAX_DETAIL]
     _ask_when(ctx, cipher, draft)
 
 
 @router.state("tip:when")
 async def when_typed(ctx: Context) -> None:
-    cipher = cipher_of(ctx)
-    if cipher is None:
-        await report(ctx)
+    opened = await _open_draft(ctx)
+    if opened is None:
         return
-    draft = _load(ctx, cipher)
+    cipher, draft = opened
     draft.occurred = ctx.text[:MAX_WHEN]
     _ask_description(ctx, cipher, draft)
 
 
 @router.state("tip:description")
 async def description_typed(ctx: Context) -> None:
-    cipher = cipher_of(ctx)
-    if cipher is None:
-        await report(ctx)
+    opened = await _open_draft(ctx)
+    if opened is None:
         return
-    draft = _load(ctx, cipher)
+    cipher, draft = opened
     if len(ctx.text) < MIN_DESCRIPTION:
         _save(ctx, cipher, "tip:description", draft)
         _say(ctx, ctx._("Please describe what happened in a few sentences."), [_cancel_row(ctx)])
