@@ -7,6 +7,7 @@ on the tip and lock it for a while, so PINs cannot be guessed.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -87,7 +88,8 @@ async def pin_typed(ctx: Context) -> None:
             ctx, ctx._("Too many wrong PINs for this code. Try again in an hour."), [back_row(ctx)]
         )
         return
-    if tip is None or not verify_pin(tip.pin_hash, ctx.text):
+    pin_ok = tip is not None and await asyncio.to_thread(verify_pin, tip.pin_hash, ctx.text)
+    if tip is None or not pin_ok:
         if tip is not None:
             tip.pin_failures += 1
             if tip.pin_failures >= MAX_PIN_FAILURES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -64,7 +65,8 @@ async def submit_tip(
     )
     tip = Tip(
         code=code,
-        pin_hash=hash_pin(pin),
+        # argon2 costs tens of milliseconds of CPU on purpose: not on the event loop
+        pin_hash=await asyncio.to_thread(hash_pin, pin),
         category=draft.category,
         commune_code=draft.commune_code,
         place_detail=draft.place_detail,
