@@ -15,6 +15,7 @@ import contextlib
 import json
 import signal
 import time
+from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable
@@ -223,7 +224,7 @@ class Webhook:
         self.last_error_message: str | None = None
 
 
-class FakeServer:
+class FakeServer(ABC):
     """Lifecycle and control-API plumbing of a fake platform server.
 
     A subclass builds its routes in :meth:`app` (with :meth:`_new_app`), keeps its state in
@@ -257,19 +258,23 @@ class FakeServer:
 
     # ------------------------------------------------------------------ to provide
 
+    @abstractmethod
     def app(self) -> web.Application:
-        raise NotImplementedError
+        """Provided by each fake."""
 
+    @abstractmethod
     def stats(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """Provided by each fake."""
 
+    @abstractmethod
     def limits(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """Provided by each fake."""
 
+    @abstractmethod
     def reset(self) -> None:
-        raise NotImplementedError
+        """Provided by each fake."""
 
-    def _on_closing(self) -> None:
+    def _on_closing(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Called when the server starts shutting down, before sent-log waiters wake."""
 
     # ------------------------------------------------------------------ server
