@@ -54,7 +54,8 @@ class Database:
         self.url = normalise_url(url)
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": echo}
+        # Errors and logs never show statement parameters: they hold chat ids and tip texts.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             db_path = parsed.database
             if db_path and db_path != ":memory:":

@@ -58,3 +58,18 @@ async def test_feedback_row_has_no_sender_column(db: Database) -> None:
     assert row.text == "Góp ý về đèn đường"
     columns = {c.key for c in sa_inspect(Feedback).columns}
     assert not columns & {"resident_id", "chat_id", "user_id", "name"}
+
+
+async def test_database_errors_never_show_parameters(db: Database) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    secret = "nội dung tin báo bí mật"
+    try:
+        async with db.session() as session:
+            session.add(Resident(channel="telegram", chat_id="dup", state_data={}))
+            session.add(Resident(channel="telegram", chat_id="dup", state_data={"x": secret}))
+    except IntegrityError as exc:
+        # (PostgreSQL's own detail may name the duplicate key; the parameters never appear)
+        assert secret not in str(exc) and "[parameters:" not in str(exc)
+    else:  # pragma: no cover - the unique constraint must refuse the second row
+        raise AssertionError("duplicate resident accepted")
