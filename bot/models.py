@@ -33,6 +33,7 @@ __all__ = [
     "Tip",
     "TipMessage",
     "TipPhoto",
+    "TipPhotoDraft",
     "TipRelay",
     "UTCDateTime",
     "WebChatMessage",
@@ -257,3 +258,22 @@ class WebChatMessage(SQLModel, table=True):
     #: Read once: deleted as soon as the page has fetched it (tip codes, PINs…).
     private: bool = False
     created_at: datetime = _ts()
+
+
+class TipPhotoDraft(SQLModel, table=True):
+    """A clean photo attached to a tip that is still being written.
+
+    Keyed by a random id that appears only inside the resident's sealed draft: no resident,
+    chat or tip column, so the table alone says nothing about who sent what. Moved to
+    `TipPhoto` when the tip is sent, deleted when it is cancelled, and pruned by housekeeping
+    a day after `created_at` when the draft was abandoned.
+    """
+
+    __tablename__ = "tip_photo_draft"
+
+    id: str = Field(sa_column=Column(String(32), primary_key=True))
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    mime: str = Field(sa_column=Column(String(32), nullable=False))
+    width: int
+    height: int
+    created_at: datetime = _ts(index=True)
