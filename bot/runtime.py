@@ -34,7 +34,7 @@ from bot.channels.zalo_oa import (
     ZaloOAClient,
     zalo_oa_webhook_handler,
 )
-from bot.core.channel import Channel
+from bot.core.channel import Channel, PhotoSource
 from bot.core.dispatch import Core
 from bot.core.limits import MAX_WEBHOOK_BODY_BYTES
 from bot.core.outbox import Outbox, insert_pending
@@ -44,6 +44,7 @@ from bot.housekeeping import start_scheduler
 from bot.migrate import upgrade_async
 from bot.models import utcnow
 from bot.settings import Settings
+from bot.tips.photo_fetch import PhotoPrefetch
 
 __all__ = [
     "TELEGRAM_WEBHOOK_PATH",
@@ -127,6 +128,7 @@ class Runtime:
             self.outbox,
             {name: ch.caps for name, ch in self.channels.items()},
             on_error=handlers.apologise,
+            prepare=PhotoPrefetch(self.db, self._photo_sources(), handlers.TIP_PHOTO_STATE),
         )
         self.app = web.Application(client_max_size=MAX_WEBHOOK_BODY_BYTES)
         self.app.router.add_get("/healthz", self._health)
@@ -174,6 +176,17 @@ class Runtime:
         await self._connect_zalo_bot()
         log.info("ANTQ Connect listening on %s (channels: %s)", self.url, ", ".join(self.channels))
         return self.url
+
+    def _photo_sources(self) -> dict[str, PhotoSource]:
+        """The channels residents can send tip photos on (the web chat has no upload)."""
+        sources: dict[str, PhotoSource] = {}
+        if self.telegram is not None:
+            sources["telegram"] = self.telegram
+        if self.zalo_bot is not None:
+            sources["zalo_bot"] = self.zalo_bot
+        if self.zalo_oa is not None:
+            sources["zalo_oa"] = self.zalo_oa
+        return sources
 
     async def _setup_telegram(self) -> None:
         s = self.settings

@@ -9,8 +9,11 @@ from bot.core.types import Capabilities, Inbound, Reply
 __all__ = [
     "Blocked",
     "Channel",
+    "DownloadError",
+    "DownloadTooLarge",
     "OutOfWindow",
     "PermanentFailure",
+    "PhotoSource",
     "RetryLater",
     "SendError",
     "TransientFailure",
@@ -57,3 +60,19 @@ class Channel(Protocol):
 
     async def acknowledge(self, inbound: Inbound) -> None:
         """Tell the platform a button press was handled (a no-op where not needed)."""
+
+
+class DownloadError(Exception):
+    """A photo or file the resident sent could not be fetched from the platform."""
+
+
+class DownloadTooLarge(DownloadError):
+    """It has more bytes than allowed: known from the platform's metadata, or cut off while
+    streaming once the limit was passed."""
+
+
+class PhotoSource(Protocol):
+    """A platform adapter that can fetch what residents send (`Inbound.photo_ids`)."""
+
+    async def download(self, ref: str, max_bytes: int) -> bytes:
+        """The bytes of `ref`; `DownloadTooLarge` beyond `max_bytes`, else `DownloadError`."""

@@ -28,11 +28,14 @@ from bot.db import Database, dialect_of
 from bot.models import InboundUpdate, Resident, utc_day, utcnow
 from bot.settings import Settings
 
-__all__ = ["Core", "Handler", "apology"]
+__all__ = ["Core", "Handler", "Prepare", "apology"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Context], Awaitable[None]]
+#: Work on an update that must happen before its transaction (network I/O, such as fetching
+#: a photo: see bot/tips/photo_fetch.py). It returns the update, possibly with more on it.
+Prepare = Callable[[Inbound], Awaitable[Inbound]]
 
 #: How long the process that wrote an outbox row has to send it before others may.
 SEND_LEASE = timedelta(seconds=30)
@@ -64,6 +67,7 @@ class Core:
         outbox: Outbox,
         capabilities: dict[str, Capabilities],
         on_error: Callable[[Context], None] | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -72,6 +76,7 @@ class Core:
         self.capabilities = capabilities
         #: What the resident is told when a handler fails (it must not fail itself).
         self.on_error = on_error or _apologise
+        self.prepare = prepare
         self._queue: list[tuple[Inbound, asyncio.Future[bool]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
@@ -80,8 +85,11 @@ class Core:
 
         Updates arriving while a transaction is running are handled together in the next one
         (group commit): the cost of a transaction is shared, and each caller still answers its
-        webhook only after its own update is durable.
+        webhook only after its own update is durable. `prepare` runs first, outside any
+        transaction, so its network I/O never holds up the batch.
         """
+        if self.prepare is not None:
+            inbound = await self.prepare(inbound)
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.append((inbound, future))
         if self._drainer is None or self._drainer.done():

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Button", "Capabilities", "Inbound", "InboundKind", "Location", "Reply"]
+__all__ = [
+    "Button",
+    "Capabilities",
+    "FetchedPhoto",
+    "Inbound",
+    "InboundKind",
+    "Location",
+    "Reply",
+]
 
 InboundKind = Literal[
     "text", "button", "location", "photo", "file", "unsupported", "follow", "unfollow"
@@ -16,6 +24,18 @@ InboundKind = Literal[
 class Location:
     latitude: float
     longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPhoto:
+    """A photo the resident sent, downloaded and re-encoded before the update's transaction
+    (bot/tips/photo_fetch.py): `content` is a metadata-free JPEG, or `problem` says why there
+    is none (a `bot.tips.photos.RejectReason`, "not_a_picture" or "download_failed")."""
+
+    content: bytes = field(default=b"", repr=False)
+    width: int = 0
+    height: int = 0
+    problem: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +53,12 @@ class Inbound:
     payload: str = ""
     location: Location | None = None
     photo_ids: tuple[str, ...] = ()
+    #: What the platform says about the photo or file: its size in bytes and declared type.
+    #: Hints to refuse early without downloading; the content decides what it really is.
+    file_size: int | None = None
+    file_mime: str = ""
+    #: Set before the transaction, only for photos sent at the tip's photo step.
+    fetched: FetchedPhoto | None = None
     language_hint: str | None = None
     #: Platform handle to acknowledge a button press (Telegram's callback query id).
     callback_id: str | None = None

@@ -302,6 +302,8 @@ class FakeTelegram(FakeServer):
         self._usernames: dict[str, int] = {}
         self._files: dict[str, _File] = {}
         self._file_paths: dict[str, _File] = {}
+        #: file_ids the bot downloaded from /file/bot<token>/<path>, in order.
+        self.downloads: list[str] = []
         self._file_counter = itertools.count(1)
         self._last_update_id = 0
         self._pending: deque[dict[str, Any]] = deque()
@@ -595,9 +597,31 @@ class FakeTelegram(FakeServer):
             message["photo"] = self._photo_sizes(self._store_file(raw, "photos", ".jpg"))
             if data.get("caption"):
                 message["caption"] = str(data["caption"])
+        elif "document_base64" in data:
+            try:
+                raw = base64.b64decode(str(data["document_base64"]), validate=True)
+            except (binascii.Error, ValueError):
+                raise bad_request("document_base64 is not valid base64") from None
+            name = str(data["file_name"]) if data.get("file_name") else None
+            mime = str(data["mime_type"]) if data.get("mime_type") else None
+            file = self._store_file(raw, "documents", "", name=name, mime_type=mime)
+            # a Document as Telegram sends it: file_name and mime_type only when known
+            document: dict[str, Any] = {
+                "file_id": file.file_id,
+                "file_unique_id": file.file_unique_id,
+                "file_size": file.size,
+            }
+            if name:
+                document["file_name"] = name
+            if mime:
+                document["mime_type"] = mime
+            message["document"] = document
+            if data.get("caption"):
+                message["caption"] = str(data["caption"])
         else:
             raise bad_request(
-                "shorthand needs one of text, callback_data, location or photo_base64"
+                "shorthand needs one of text, callback_data, location, photo_base64 or "
+                "document_base64"
             )
         if "reply_to_message_id" in data:
             replied = chat.messages.get(int(data["reply_to_message_id"]))
@@ -1022,6 +1046,7 @@ class FakeTelegram(FakeServer):
         file = self._file_paths.get(request.match_info["file_path"])
         if file is None or file.data is None:
             return json_response(ApiError(404, "Not Found").payload(), 404)
+        self.downloads.append(file.file_id)
         return web.Response(
             body=file.data, content_type=file.mime_type or "application/octet-stream"
         )

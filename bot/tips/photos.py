@@ -31,6 +31,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "ACCEPTED_FORMATS",
+    "MAX_BYTES",
+    "MAX_PIXELS",
     "CleanImage",
     "ImageRejected",
     "RejectReason",
@@ -48,6 +50,10 @@ RejectReason = Literal[
 #: Pillow format names we decode (a multi-picture JPEG, "MPO", counts as JPEG: its first
 #: picture is used). HEIC needs a plugin (pillow-heif) and is not accepted.
 ACCEPTED_FORMATS: Final = ("JPEG", "PNG", "WEBP", "GIF")
+
+#: Default limits of `clean_image`: bytes of the upload, and width x height from its header.
+MAX_BYTES: Final = 10 * 1024 * 1024
+MAX_PIXELS: Final = 40_000_000
 
 _JPEG_QUALITY: Final = 85
 _WHITE: Final = (255, 255, 255)
@@ -101,8 +107,8 @@ class ImageRejected(ValueError):
 def clean_image(
     data: bytes,
     *,
-    max_bytes: int = 10 * 1024 * 1024,
-    max_pixels: int = 40_000_000,
+    max_bytes: int = MAX_BYTES,
+    max_pixels: int = MAX_PIXELS,
     max_side: int = 2560,
 ) -> CleanImage:
     """Decode `data` and return an upright, metadata-free JPEG copy of its pixels.

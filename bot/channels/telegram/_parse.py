@@ -68,6 +68,8 @@ def parse_update(data: dict[str, Any]) -> Inbound | None:
             kind="photo",
             text=message.caption or "",
             photo_ids=(message.photo[-1].file_id,),
+            file_size=message.photo[-1].file_size,
+            file_mime="image/jpeg",
             **base,
         )
     if message.document is not None:
@@ -75,6 +77,8 @@ def parse_update(data: dict[str, Any]) -> Inbound | None:
             kind="file",
             text=message.caption or "",
             photo_ids=(message.document.file_id,),
+            file_size=message.document.file_size,
+            file_mime=message.document.mime_type or "",
             **base,
         )
     return Inbound(kind="unsupported", **base)

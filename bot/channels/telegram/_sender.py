@@ -9,7 +9,14 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.channels.telegram._aiohttp_request import AiohttpRequest
-from bot.core.channel import Blocked, PermanentFailure, RetryLater, TransientFailure
+from bot.core.channel import (
+    Blocked,
+    DownloadError,
+    DownloadTooLarge,
+    PermanentFailure,
+    RetryLater,
+    TransientFailure,
+)
 from bot.core.limits import TelegramLimit
 from bot.core.types import Capabilities, Inbound, Reply
 
@@ -95,3 +102,19 @@ class TelegramChannel:
         except TelegramError as exc:
             # Only the button's spinner depends on it; the reply itself is in the outbox.
             log.info("answerCallbackQuery failed: %s", exc)
+
+    async def download(self, ref: str, max_bytes: int) -> bytes:
+        """A file the resident sent: getFile first, whose `file_size` refuses a big file
+        before any byte of it is fetched (Telegram's file server serves at most 20 MB)."""
+        try:
+            file = await self.bot.get_file(ref)
+            if file.file_size is not None and file.file_size > max_bytes:
+                raise DownloadTooLarge(f"{file.file_size} bytes")
+            if not file.file_path:
+                raise DownloadError("no file_path: the file is not downloadable")
+            data = await file.download_as_bytearray()
+        except TelegramError as exc:  # the message names the error, never the file URL
+            raise DownloadError(exc.__class__.__name__) from None
+        if len(data) > max_bytes:
+            raise DownloadTooLarge(f"{len(data)} bytes")
+        return bytes(data)

@@ -43,6 +43,9 @@ class ZaloBotChannel:
         #: Zalo documents 429 "Quota exceeded" but no Retry-After: how long to pause then.
         self.retry_after = retry_after
 
+    async def download(self, ref: str, max_bytes: int) -> bytes:
+        return await self.client.download(ref, max_bytes)
+
     async def send(self, chat_id: str, message: Reply) -> None:
         try:
             if message.photo:

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from bot.core.download import fetch_capped
+
 __all__ = ["DEFAULT_BASE_URL", "ZaloBotClient", "ZaloBotError"]
 
 log = logging.getLogger(__name__)
@@ -114,3 +116,7 @@ class ZaloBotClient:
 
     async def send_chat_action(self, chat_id: str, action: str = "typing") -> Any:
         return await self.call("sendChatAction", {"chat_id": chat_id, "action": action})
+
+    async def download(self, url: str, max_bytes: int) -> bytes:
+        """An image a resident sent (`photo_url`, on Zalo's CDN), at most `max_bytes`."""
+        return await fetch_capped(self._http, url, max_bytes)

@@ -18,6 +18,7 @@ from bot.core.channel import (
     TransientFailure,
 )
 from bot.core.dispatch import Core
+from bot.core.download import fetch_capped
 from bot.core.limits import ZaloBotLimit
 from bot.core.request_body import parse_json, read_raw_body
 from bot.core.types import Capabilities, Inbound, Reply
@@ -52,6 +53,10 @@ class ZaloOAChannel:
         self.client = client
         self.caps = zalo_oa_capabilities(max_buttons)
         self.retry_after = retry_after
+
+    async def download(self, ref: str, max_bytes: int) -> bytes:
+        """An image a follower sent (`attachments[0].payload.url`, on Zalo's CDN)."""
+        return await fetch_capped(self.client.http, ref, max_bytes)
 
     def _message(self, reply: Reply) -> dict[str, Any]:
         message: dict[str, Any] = {}
