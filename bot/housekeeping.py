@@ -1,5 +1,6 @@
-"""Periodic clean-up, woken by APScheduler: old dedup records, web-chat transcripts, and the
-sealed way back to tipsters of tips closed long enough ago.
+"""Periodic clean-up, woken by APScheduler: old dedup records, web-chat transcripts, the
+sealed way back to tipsters of tips closed long enough ago, and the photos of tip drafts
+nobody sent.
 
 Telegram redelivers an update for at most a day and may reuse update ids after a week of
 silence, so dedup records are kept for 3 days: long enough to catch every redelivery, short
@@ -17,6 +18,7 @@ from sqlmodel import col
 
 from bot.db import Database
 from bot.models import InboundUpdate, TipRelay, WebChatMessage, utcnow
+from bot.tips.draft_photos import prune_abandoned
 
 __all__ = ["INBOUND_RETENTION", "WEBCHAT_RETENTION", "prune", "start_scheduler"]
 
@@ -41,12 +43,14 @@ async def prune(db: Database) -> dict[str, int]:
                 col(TipRelay.delete_after).is_not(None), col(TipRelay.delete_after) < now
             )
         )
+        draft_photos = await prune_abandoned(session, now)
     assert isinstance(inbound, CursorResult) and isinstance(webchat, CursorResult)
     assert isinstance(relays, CursorResult)
     removed = {
         "inbound_update": inbound.rowcount,
         "webchat_message": webchat.rowcount,
         "tip_relay": relays.rowcount,
+        "tip_photo_draft": draft_photos,
     }
     if any(removed.values()):
         log.info("housekeeping removed %s", removed)

@@ -19,13 +19,14 @@ from handlers import (  # noqa: F401  (importing a flow registers its routes)
     tip_intake,
 )
 from handlers._router import router
+from handlers.tip_intake import PHOTO_STATE as TIP_PHOTO_STATE
 
-__all__ = ["TIP_PAYLOADS", "apologise", "handle"]
+__all__ = ["TIP_PAYLOADS", "TIP_PHOTO_STATE", "apologise", "handle"]
 
 #: Button payloads of the tip-off flows. They are not recorded as engagement events at all:
 #: even without a resident id, an event's time and its place in the id sequence, between the
 #: events of the resident who tapped, would point at the tipster. Tip figures come from `tip`.
-TIP_PAYLOADS = frozenset({"tip", "tipf"})
+TIP_PAYLOADS = frozenset({"tip", "tipf", "tipa"})
 
 
 def apologise(ctx: Context) -> None:
@@ -63,7 +64,8 @@ async def handle(ctx: Context) -> None:
         # A button from an old message that no longer means anything.
         await menu.show_menu(ctx)
         return
-    if inbound.kind not in ("text", "button"):  # photos, files, stickers, protected users
+    if inbound.kind not in ("text", "button") and ctx.state not in router.media_states:
+        # photos (outside the tip's photo step), files, stickers, protected users
         await menu.unsupported(ctx)
         return
     state_handler = router.states.get(ctx.state)

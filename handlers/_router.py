@@ -20,6 +20,8 @@ class Router:
         self.payloads: dict[str, PayloadHandler] = {}
         self._max_args: dict[str, int] = {}
         self.states: dict[str, StateHandler] = {}
+        #: States whose handler also takes photos and files (others answer "unsupported").
+        self.media_states: set[str] = set()
 
     def command(self, *names: str) -> Callable[[StateHandler], StateHandler]:
         def register(fn: StateHandler) -> StateHandler:
@@ -39,9 +41,11 @@ class Router:
 
         return register
 
-    def state(self, name: str) -> Callable[[StateHandler], StateHandler]:
+    def state(self, name: str, *, media: bool = False) -> Callable[[StateHandler], StateHandler]:
         def register(fn: StateHandler) -> StateHandler:
             self.states[name] = fn
+            if media:
+                self.media_states.add(name)
             return fn
 
         return register

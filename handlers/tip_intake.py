@@ -1,9 +1,12 @@
 """Tố giác tội phạm: an anonymous tip, step by step (category, urgency, place, time, what
-happened), reviewed and sent; the resident keeps a code and a PIN.
+happened, optional photos), reviewed and sent; the resident keeps a code and a PIN.
 
 Privacy: every message of this flow is private (deleted from the outbox once delivered); the
 tip being written is kept sealed in the conversation state and dropped when the resident
 leaves the flow; nothing here writes the resident's id next to anything about the tip.
+Photos arrive already downloaded and re-encoded without metadata (bot/tips/photo_fetch.py);
+until the tip is sent they are kept under random ids that only the sealed draft lists
+(bot/tips/draft_photos.py).
 """
 
 from __future__ import annotations
@@ -14,9 +17,16 @@ from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlmodel import col
+
 from bot.core.context import Context
-from bot.core.types import Button
+from bot.core.types import Button, FetchedPhoto
+from bot.models import Tip
+from bot.tips import draft_photos
 from bot.tips.actions import CATEGORIES, Draft, submit_tip
+from bot.tips.draft_photos import MAX_PHOTOS
+from bot.tips.photos import MAX_BYTES
 from bot.tips.ratelimit import DailyLimit
 from bot.tips.relay import RelayCipher, RelayKeyError
 from content.locality import lookup
@@ -26,12 +36,16 @@ from handlers.commune import commune_name
 from handlers.hotlines import hotline_lines
 from handlers.report import report
 
-__all__ = ["cipher_of", "tip"]
+__all__ = ["PHOTO_STATE", "cipher_of", "discard_draft", "tip"]
 
 MAX_DETAIL = 500
 MAX_WHEN = 200
 MIN_DESCRIPTION = 10
 MAX_DESCRIPTION = 4000
+#: The step where photos are fetched and taken (bot/tips/photo_fetch.py downloads only here).
+PHOTO_STATE = "tip:photos"
+#: The photo step once `MAX_PHOTOS` are attached: further photos are refused undownloaded.
+PHOTOS_FULL_STATE = "tip:photos:full"
 
 
 @cache
@@ -118,6 +132,18 @@ def _cancel_row(ctx: Context) -> list[Button]:
     return [Button(ctx._("Cancel"), "cancel")]
 
 
+async def _discard_photos(ctx: Context, draft: Draft) -> None:
+    """The draft is being given up: its photos go at once, not a day later."""
+    await draft_photos.discard(ctx.session, draft.photos)
+
+
+async def discard_draft(ctx: Context) -> None:
+    """Delete the photos of the tip being written, if any (the resident cancelled)."""
+    cipher = cipher_of(ctx)
+    if cipher is not None and ctx.state.startswith("tip:"):
+        await _discard_photos(ctx, _load(ctx, cipher))
+
+
 @router.payload("tip")
 async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
     cipher = cipher_of(ctx)
@@ -126,8 +152,10 @@ async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
         return
     draft = _load(ctx, cipher) if ctx.state.startswith("tip:") else Draft()
     if what == "":
+        await _discard_photos(ctx, draft)
         _notice(ctx)
     elif what == "go":
+        await _discard_photos(ctx, draft)
         if not _limited(ctx):
             _ask_category(ctx, cipher)
     elif what == "cat" and arg in CATEGORIES:
@@ -171,11 +199,18 @@ async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
         _ask_description(ctx, cipher, draft)
     elif what == "redo" and draft.category:
         _ask_description(ctx, cipher, draft)
+    elif what == "review" and draft.category and draft.description:
+        _review(ctx, cipher, draft)
     elif what == "send" and draft.category and draft.description:
         if _limited(ctx):
             return
         route = (ctx.resident.channel, ctx.resident.chat_id)
         code, pin = await submit_tip(ctx.session, draft, route, cipher, ctx.settings)
+        if draft.photos:
+            found = await ctx.session.execute(select(col(Tip.id)).where(col(Tip.code) == code))
+            tip_id = found.scalar_one()
+            assert tip_id is not None  # submit_tip has flushed it
+            await draft_photos.attach_to_tip(ctx.session, tip_id, draft.photos)
         today = datetime.now(ZoneInfo(ctx.settings.timezone)).date()
         _daily_limit(ctx.settings.tip_daily_limit).count(*route, today)
         ctx.clear_state()  # the draft goes with it
@@ -193,6 +228,7 @@ async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
         )
         main_menu(ctx, ctx._("Main menu — choose what you need:"))
     else:
+        await _discard_photos(ctx, draft)
         _notice(ctx)
 
 
@@ -312,6 +348,96 @@ async def description_typed(ctx: Context) -> None:
         _say(ctx, ctx._("Please describe what happened in a few sentences."), [_cancel_row(ctx)])
         return
     draft.description = ctx.text[:MAX_DESCRIPTION]
+    _ask_photos(ctx, cipher, draft)
+
+
+def _ask_photos(ctx: Context, cipher: RelayCipher, draft: Draft) -> None:
+    full = len(draft.photos) >= MAX_PHOTOS
+    _save(ctx, cipher, PHOTOS_FULL_STATE if full else PHOTO_STATE, draft)
+    if full:
+        text = ctx._(
+            "You have attached {max} photos, the most a report can carry. Tap Done to "
+            "continue.",
+            max=MAX_PHOTOS,
+        )
+    elif draft.photos:
+        text = ctx._(
+            "You have attached {count} of {max} photos. Send another, or tap Done.",
+            count=len(draft.photos),
+            max=MAX_PHOTOS,
+        )
+    else:
+        text = ctx._(
+            "Do you have photos? Send up to {max} photos, or tap Skip.\n\n"
+            "We remove the location and camera details from photos before storing them, but "
+            "what a photo shows (a view from a window, say) can still point to who took it.",
+            max=MAX_PHOTOS,
+        )
+    _say(ctx, text, _photo_buttons(ctx, draft))
+
+
+def _photo_buttons(ctx: Context, draft: Draft) -> list[list[Button]]:
+    label = ctx._("Done") if draft.photos else ctx._("Skip")
+    return [[Button(label, "tip:review")], _cancel_row(ctx)]
+
+
+def _photo_problem(ctx: Context, problem: str) -> str:
+    """Why a photo was not attached, in words a resident can act on."""
+    _ = ctx._
+    if problem == "too_large":
+        return _(
+            "This photo is too large (more than {mb} MB). Please send a smaller photo.",
+            mb=MAX_BYTES // (1024 * 1024),
+        )
+    if problem == "too_many_pixels":
+        return _("This picture is too large to open safely. Please send a normal photo.")
+    if problem in ("not_an_image", "not_a_picture"):
+        return _("Only photos (JPEG, PNG or WebP) can be attached to a report, not other files.")
+    if problem == "unsupported_type":
+        return _(
+            "This picture format cannot be opened here (HEIC, for example). Please send it as "
+            "a normal photo rather than a file, or send a screenshot of it."
+        )
+    if problem == "corrupt":
+        return _("This photo seems to be damaged. Please send it again.")
+    return _("We could not receive this photo. Please send it again.")
+
+
+@router.state(PHOTO_STATE, media=True)
+@router.state(PHOTOS_FULL_STATE, media=True)
+async def photo_sent(ctx: Context) -> None:
+    opened = await _open_draft(ctx)
+    if opened is None:
+        return
+    cipher, draft = opened
+    buttons = _photo_buttons(ctx, draft)
+    if ctx.inbound.kind not in ("photo", "file"):  # typed text, a sticker…
+        _save(ctx, cipher, ctx.state, draft)
+        _say(ctx, ctx._("Please send a photo, or tap the button below."), buttons)
+        return
+    if len(draft.photos) >= MAX_PHOTOS:
+        _save(ctx, cipher, PHOTOS_FULL_STATE, draft)
+        _say(
+            ctx,
+            ctx._(
+                "A report can carry at most {max} photos; this one was not added. "
+                "Tap Done to continue.",
+                max=MAX_PHOTOS,
+            ),
+            buttons,
+        )
+        return
+    fetched = ctx.inbound.fetched or FetchedPhoto(problem="download_failed")
+    if fetched.problem or not fetched.content:
+        _save(ctx, cipher, ctx.state, draft)
+        kept = ctx._("What you wrote so far is kept.")
+        _say(ctx, f"{_photo_problem(ctx, fetched.problem)}\n{kept}", buttons)
+        return
+    draft.photos.append(draft_photos.keep(ctx.session, fetched))
+    _ask_photos(ctx, cipher, draft)
+
+
+def _review(ctx: Context, cipher: RelayCipher, draft: Draft) -> None:
     _save(ctx, cipher, "tip:review", draft)
     place = commune_name(draft.commune_code) or ctx._("not known")
     if draft.place_detail:
@@ -329,6 +455,7 @@ async def description_typed(ctx: Context) -> None:
         when=when,
         description=draft.description,
     )
+    summary += "\n" + ctx._("• Photos: {count}", count=len(draft.photos))
     _say(
         ctx,
         summary,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -41,6 +41,8 @@ class Draft:
     place_detail: str = ""
     occurred: str = ""
     description: str = ""
+    #: Random ids of its photos in `TipPhotoDraft` (bot/tips/draft_photos.py), in order.
+    photos: list[str] = field(default_factory=list)
 
 
 async def submit_tip(

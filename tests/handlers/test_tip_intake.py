@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 from bot.logging_setup import quiet_libraries
 from bot.models import Tip, TipRelay
 from bot.tips.relay import RelayCipher
+from tests.handlers.test_tip_photos import DONE, gps_jpeg, photo, send, vi
 from tests.harness import (
     RELAY_KEY,
     Dialogue,
@@ -26,6 +27,7 @@ from tests.harness import (
     running_stack,
 )
 
+ASK_PHOTOS = vi("Do you have photos? Send up to {max} photos, or tap Skip.")
 DESCRIPTION = "Có nhóm người mua bán ma túy tối nay, đi xe máy biển 77A-123.45 ở hẻm sau chợ."
 TIP_FLOW: Dialogue = [
     ("/start", "Chọn ngôn ngữ"),
@@ -40,7 +42,8 @@ TIP_FLOW: Dialogue = [
     ("gần chợ, tổ 5", "khi nào"),
     ("[Hôm nay]", "Chuyện gì đã xảy ra"),
     ("ngắn", "vài câu"),
-    (DESCRIPTION, ["Vui lòng kiểm tra tin báo", "Ma túy", "Phường Quy Nhơn Đông — gần chợ, tổ 5"]),
+    (DESCRIPTION, ASK_PHOTOS),
+    ("[Bỏ qua]", ["Vui lòng kiểm tra tin báo", "Ma túy", "Phường Quy Nhơn Đông — gần chợ, tổ 5"]),
     ("[✅ Gửi tin báo]", ["Mã tin báo: TG-", "Mã PIN:", "Menu chính"]),
 ]
 
@@ -57,9 +60,11 @@ async def _all_rows(stack: Stack) -> dict[str, list[str]]:
 
 async def _file_tip(stack: Stack, channel: str) -> tuple[str, str]:
     """Play the flow on `channel`; returns (chat id, confirmation text)."""
-    if channel == "telegram":
+    if channel == "telegram":  # with a photo on the way
         resident = TelegramResident(stack, 5555)
-        await run_dialogue(resident, TIP_FLOW)
+        await run_dialogue(resident, TIP_FLOW[:-2])
+        await send(resident, photo(gps_jpeg()))
+        await run_dialogue(resident, [(DONE, TIP_FLOW[-2][1]), TIP_FLOW[-1]])
         return "5555", resident.last[0]["text"]
     if channel == "zalo_bot":
         zalo_bot = ZaloBotResident(stack, "0a1b2c3d4e5f60718293")
