@@ -18,23 +18,30 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "AuditEntry",
+    "CommuneChat",
     "Event",
     "Feedback",
     "InboundUpdate",
     "OAToken",
     "OutboxMessage",
     "Resident",
+    "StaffCommune",
+    "StaffSession",
+    "StaffUser",
     "Tip",
     "TipMessage",
     "TipPhoto",
     "TipPhotoDraft",
     "TipRelay",
+    "TipShare",
     "UTCDateTime",
     "WebChatMessage",
     "utc_day",
@@ -192,6 +199,18 @@ class Tip(SQLModel, table=True):
     #: Wrong PINs in a row, and until when following up is locked after too many.
     pin_failures: int = 0
     pin_locked_until: datetime | None = _ts(nullable=True)
+    #: The officer working the tip.
+    assigned_to: int | None = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
+    #: This tip reports the same thing as another one.
+    duplicate_of: int | None = Field(default=None, foreign_key="tip.id", ondelete="SET NULL")
+    #: When an officer first took it up (a status change or a question to the tipster).
+    first_response_at: datetime | None = _ts(nullable=True)
+    #: When it was reported to the province administrators as overdue.
+    escalated_at: datetime | None = _ts(nullable=True)
+    #: Required when the tip is closed: what came of it.
+    outcome: str = Field(default="", sa_column=Column(String(2000), nullable=False, default=""))
+    #: Code, place and description folded (no diacritics, lower case) for the queue search.
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
 class TipRelay(SQLModel, table=True):
@@ -214,6 +233,8 @@ class TipMessage(SQLModel, table=True):
     tip_id: int = Field(foreign_key="tip.id", index=True, ondelete="CASCADE")
     kind: str = Field(sa_column=Column(String(12), nullable=False))  # tipster|officer|note
     text: str = Field(sa_column=Column(String(4000), nullable=False))
+    #: The staff account that wrote an officer question or a note (never set for the tipster).
+    author_id: int | None = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
     created_at: datetime = _ts()
 
 
@@ -276,4 +297,97 @@ class TipPhotoDraft(SQLModel, table=True):
     mime: str = Field(sa_column=Column(String(32), nullable=False))
     width: int
     height: int
+    created_at: datetime = _ts(index=True)
+
+
+# --- staff panel -----------------------------------------------------------------------------
+
+
+class StaffUser(SQLModel, table=True):
+    """An account of the staff panel: province administrator, commune officer or propaganda
+    staff. Passwords are argon2 hashes."""
+
+    __tablename__ = "staff_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    display_name: str = Field(default="", sa_column=Column(String(120), nullable=False))
+    role: str = Field(sa_column=Column(String(16), nullable=False))  # admin|officer|propaganda
+    password_hash: str = Field(sa_column=Column(String(200), nullable=False))
+    language: str = Field(default="vi", sa_column=Column(String(5), nullable=False))
+    #: Base32 TOTP secret once a second factor is set up.
+    totp_secret: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    active: bool = True
+    #: Wrong passwords in a row, and until when the account refuses logins after too many.
+    failed_logins: int = 0
+    locked_until: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+    last_login_at: datetime | None = _ts(nullable=True)
+
+
+class StaffCommune(SQLModel, table=True):
+    """A commune whose queue an officer works."""
+
+    __tablename__ = "staff_commune"
+
+    user_id: int = Field(foreign_key="staff_user.id", primary_key=True, ondelete="CASCADE")
+    commune_code: int = Field(primary_key=True)
+
+
+class StaffSession(SQLModel, table=True):
+    """A logged-in browser. The id is the SHA-256 of the cookie's token: a copy of the
+    database does not give anyone a session."""
+
+    __tablename__ = "staff_session"
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    user_id: int = Field(foreign_key="staff_user.id", index=True, ondelete="CASCADE")
+    csrf: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
+    expires_at: datetime = _ts(index=True)
+
+
+class CommuneChat(SQLModel, table=True):
+    """Where a commune's officers are alerted to new tips (a Telegram group, a Zalo chat)."""
+
+    __tablename__ = "commune_chat"
+
+    commune_code: int = Field(primary_key=True)
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    chat_id: str = Field(sa_column=Column(String(64), nullable=False))
+    updated_at: datetime = _ts()
+
+
+class TipShare(SQLModel, table=True):
+    """An "info only" copy of a tip for another commune: its officers can read, not act."""
+
+    __tablename__ = "tip_share"
+    __table_args__ = (UniqueConstraint("tip_id", "commune_code", name="uq_tip_share"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tip_id: int = Field(foreign_key="tip.id", index=True, ondelete="CASCADE")
+    commune_code: int = Field(index=True)
+    note: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    created_at: datetime = _ts()
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what in the staff panel, and when: every view and change of a tip."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_tip", "tip_id", "id"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    )
+    user_id: int | None = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
+    #: Kept as written, so the log still names an account that was renamed or deleted.
+    username: str = Field(sa_column=Column(String(64), nullable=False))
+    action: str = Field(sa_column=Column(String(32), nullable=False))
+    tip_id: int | None = None
+    #: The commune the tip belonged to at the time (which officers may read the entry).
+    commune_code: int | None = Field(default=None, index=True)
+    detail: str = Field(default="", sa_column=Column(String(1000), nullable=False))
     created_at: datetime = _ts(index=True)

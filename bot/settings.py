@@ -70,7 +70,17 @@ class Settings(BaseSettings):
     tip_relay_retention_days: int = 90
     tip_first_response_hours: float = 8.0
     tip_urgent_response_hours: float = 4.0
+    tip_working_hours: str = "07:30-11:30,13:30-17:00"
+    tip_working_days: str = "mon-fri"
+    tip_holidays_country: str = "VN"
     tip_daily_limit: int = 5
+
+    # --- staff panel (/admin) ---------------------------------------------------------------
+    admin_enabled: bool = True
+    admin_title: str = "ANTQ Connect"
+    admin_session_hours: float = 12.0
+    admin_session_idle_minutes: float = 120.0
+    admin_trust_forwarded: bool = False
 
     # --- staff alerts ---------------------------------------------------------------------
     staff_alert_telegram_chat_id: str = ""

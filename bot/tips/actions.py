@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,9 @@ from sqlmodel import col
 from bot.models import Tip, TipRelay, utcnow
 from bot.settings import Settings
 from bot.tips.codes import hash_pin, new_pin, new_tip_code
+from bot.tips.deadlines import WorkingTime
 from bot.tips.relay import RelayCipher
+from bot.tips.workflow import alert_new_tip, search_text
 
 __all__ = ["CATEGORIES", "Draft", "submit_tip"]
 
@@ -45,6 +48,28 @@ class Draft:
     photos: list[str] = field(default_factory=list)
 
 
+def working_time(settings: Settings) -> WorkingTime:
+    return _working_time(
+        settings.timezone,
+        settings.tip_working_hours,
+        settings.tip_working_days,
+        settings.tip_holidays_country,
+    )
+
+
+@cache
+def _working_time(timezone: str, periods: str, weekdays: str, country: str) -> WorkingTime:
+    return WorkingTime(timezone=timezone, periods=periods, weekdays=weekdays, country=country)
+
+
+def first_response_due(received: datetime, urgent: bool, settings: Settings) -> datetime:
+    """Urgent tips: clock hours (police are on duty around the clock); others: working
+    hours (TIP_WORKING_HOURS, TIP_WORKING_DAYS, public holidays)."""
+    if urgent:
+        return received + timedelta(hours=settings.tip_urgent_response_hours)
+    return working_time(settings).add_working_hours(received, settings.tip_first_response_hours)
+
+
 async def submit_tip(
     session: AsyncSession,
     draft: Draft,
@@ -62,9 +87,7 @@ async def submit_tip(
         raise RuntimeError("could not find a free tip code")
     pin = new_pin()
     now = utcnow()
-    hours = (
-        settings.tip_urgent_response_hours if draft.urgent else settings.tip_first_response_hours
-    )
+    due = first_response_due(now, draft.urgent, settings)
     tip = Tip(
         code=code,
         # argon2 costs tens of milliseconds of CPU on purpose: not on the event loop
@@ -78,10 +101,13 @@ async def submit_tip(
         status="new",
         created_at=now,
         updated_at=now,
-        first_response_due=now + timedelta(hours=hours),
+        first_response_due=due,
     )
+    tip.search_text = search_text(tip)
     session.add(tip)
     await session.flush()
     assert tip.id is not None
     session.add(TipRelay(tip_id=tip.id, sealed=cipher.seal(*route)))
+    # the commune's officers hear of it (no content); the sweeper sends it from any process
+    await alert_new_tip(session, tip, settings)
     return code, pin

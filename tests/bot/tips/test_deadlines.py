@@ -205,3 +205,15 @@ def test_a_calendar_without_working_days_is_an_error_not_a_hang() -> None:
     )
     with pytest.raises(ValueError, match="no working day"):
         nothing.add_working_hours(vn(2025, 3, 4, 8, 0), 1)
+
+
+def test_tips_are_due_in_working_hours_and_urgent_ones_in_clock_hours() -> None:
+    from bot.settings import Settings
+    from bot.tips.actions import first_response_due
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    # Friday 16:00 in Quy Nhơn (09:00 UTC): one hour left that day, seven on Monday
+    friday = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    # Monday: 07:30-11:30 (4 h), then 13:30-16:30 (3 h): 16:30 local is 09:30 UTC
+    assert first_response_due(friday, False, settings) == datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+    assert first_response_due(friday, True, settings) == friday + timedelta(hours=4)

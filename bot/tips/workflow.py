@@ -1,0 +1,408 @@
+"""Working a tip: statuses, assignment, transfer, duplicates, info copies, notes, questions to
+the tipster and their answers, officer alerts and escalation. HTTP-free: the staff panel and
+the bot call these, inside their own transaction.
+
+Every change is written to the audit log in the same transaction as the change itself.
+Messages to the tipster and the alerts are *private* outbox rows (deleted once delivered), so
+nothing sits in the outbox next to a chat id afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.core.outbox import Pending, insert_pending
+from bot.core.text import fold, normalise
+from bot.core.types import Button, Reply
+from bot.i18n import gettext
+from bot.models import (
+    AuditEntry,
+    CommuneChat,
+    Resident,
+    StaffUser,
+    Tip,
+    TipMessage,
+    TipRelay,
+    TipShare,
+    utcnow,
+)
+from bot.settings import Settings
+from bot.tips.relay import RelayCipher, RelayKeyError
+from content.locality import get_unit
+
+__all__ = [
+    "CLOSED",
+    "MAX_TEXT",
+    "STATUSES",
+    "WorkflowError",
+    "add_note",
+    "alert_new_tip",
+    "ask_tipster",
+    "assign",
+    "audit",
+    "commune_label",
+    "escalate_overdue",
+    "mark_duplicate",
+    "record_answer",
+    "search_text",
+    "set_status",
+    "share",
+    "transfer",
+]
+
+#: Mới → Đã tiếp nhận → Đang xác minh → one of the closed outcomes.
+STATUSES = ("new", "accepted", "verifying", "transferred", "resolved", "insufficient", "false")
+CLOSED = frozenset({"transferred", "resolved", "insufficient", "false"})
+MAX_TEXT = 4000
+#: Officer alerts wait at most this long for the sweeper (they are written already expired).
+_NO_LEASE = timedelta(0)
+
+
+#: Staff chats and panel labels are in Vietnamese.
+STAFF_LANGUAGE = "vi"
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
+
+def _staff(message: str) -> str:
+    return gettext(STAFF_LANGUAGE, message)
+
+
+class WorkflowError(ValueError):
+    """An action that cannot be done as asked; `str()` is an English message id."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, for the audit log."""
+
+    id: int | None
+    username: str
+
+    @classmethod
+    def of(cls, user: StaffUser) -> Actor:
+        return cls(user.id, user.username)
+
+
+SYSTEM = Actor(None, "system")
+
+
+def search_text(tip: Tip) -> str:
+    """What the queue search looks in, folded: code, place and what the tipster wrote."""
+    return fold(" ".join([tip.code, tip.place_detail, tip.occurred, tip.description]))[:10000]
+
+
+def commune_label(code: int | None) -> str:
+    if code is None:
+        return _staff(N_("Province triage"))
+    unit = get_unit(code)
+    return unit.name if unit else str(code)
+
+
+def audit(
+    session: AsyncSession,
+    actor: Actor | StaffUser,
+    action: str,
+    tip: Tip | None = None,
+    detail: str = "",
+) -> None:
+    who = actor if isinstance(actor, Actor) else Actor.of(actor)
+    session.add(
+        AuditEntry(
+            user_id=who.id,
+            username=who.username,
+            action=action,
+            tip_id=tip.id if tip is not None else None,
+            commune_code=tip.commune_code if tip is not None else None,
+            detail=detail[:1000],
+        )
+    )
+
+
+def _clean(text: str, limit: int = MAX_TEXT) -> str:
+    return normalise(text)[:limit]
+
+
+def _responded(tip: Tip) -> None:
+    now = utcnow()
+    tip.updated_at = now
+    if tip.first_response_at is None:
+        tip.first_response_at = now
+
+
+async def set_status(
+    session: AsyncSession,
+    tip: Tip,
+    status: str,
+    outcome: str,
+    actor: Actor,
+    settings: Settings,
+) -> None:
+    """Move the tip to `status`. A closed status needs an outcome note; closing starts the
+    countdown after which the way back to the tipster is deleted, reopening stops it."""
+    if status not in STATUSES:
+        raise WorkflowError(N_("Unknown status."))
+    outcome = _clean(outcome, 2000)
+    if status in CLOSED and not outcome:
+        raise WorkflowError(N_("Closing a tip needs an outcome note."))
+    if status == tip.status and (status not in CLOSED or outcome == tip.outcome):
+        return
+    before = tip.status
+    now = utcnow()
+    tip.status = status
+    if status != "new":
+        _responded(tip)
+    tip.updated_at = now
+    delete_after = None
+    if status in CLOSED:
+        closed_at = tip.closed_at if before in CLOSED and tip.closed_at is not None else now
+        tip.closed_at = closed_at
+        tip.outcome = outcome
+        delete_after = closed_at + timedelta(days=settings.tip_relay_retention_days)
+    else:
+        tip.closed_at = None
+    await session.execute(
+        update(TipRelay).where(col(TipRelay.tip_id) == tip.id).values(delete_after=delete_after)
+    )
+    audit(
+        session, actor, "status", tip, f"{before} → {status}" + (f": {outcome}" if outcome else "")
+    )
+
+
+async def assign(session: AsyncSession, tip: Tip, officer: StaffUser | None, actor: Actor) -> None:
+    tip.assigned_to = officer.id if officer is not None else None
+    tip.updated_at = utcnow()
+    audit(session, actor, "assign", tip, officer.username if officer is not None else "—")
+
+
+async def transfer(
+    session: AsyncSession,
+    tip: Tip,
+    commune_code: int | None,
+    reason: str,
+    actor: Actor,
+    settings: Settings,
+) -> list[Pending]:
+    """Move the tip to another commune's queue (None: province triage). The new commune is
+    alerted; the tip is unassigned, its first-response clock keeps running."""
+    reason = _clean(reason, 500)
+    if not reason:
+        raise WorkflowError(N_("A transfer needs a reason."))
+    if commune_code is not None and get_unit(commune_code) is None:
+        raise WorkflowError(N_("Unknown commune."))
+    if commune_code == tip.commune_code:
+        raise WorkflowError(N_("The tip is already in that queue."))
+    before = commune_label(tip.commune_code)
+    # written before the move, so the officers who had the tip can still read the entry
+    audit(session, actor, "transfer", tip, f"{before} → {commune_label(commune_code)}: {reason}")
+    tip.commune_code = commune_code
+    tip.assigned_to = None
+    tip.updated_at = utcnow()
+    audit(session, actor, "received", tip, f"{before} → {commune_label(commune_code)}: {reason}")
+    return await alert_new_tip(session, tip, settings)
+
+
+async def mark_duplicate(
+    session: AsyncSession, tip: Tip, original: Tip | None, actor: Actor
+) -> None:
+    """Mark `tip` as reporting the same thing as `original` (None: not a duplicate)."""
+    if original is not None and (original.id == tip.id or original.duplicate_of == tip.id):
+        raise WorkflowError(N_("A tip cannot be a duplicate of itself."))
+    tip.duplicate_of = original.id if original is not None else None
+    tip.updated_at = utcnow()
+    audit(session, actor, "duplicate", tip, original.code if original is not None else "—")
+
+
+async def share(
+    session: AsyncSession, tip: Tip, commune_code: int, note: str, actor: Actor
+) -> None:
+    """An "info only" copy for another commune: its officers may read the tip, not act."""
+    if get_unit(commune_code) is None:
+        raise WorkflowError(N_("Unknown commune."))
+    if commune_code == tip.commune_code:
+        raise WorkflowError(N_("The tip is already in that queue."))
+    exists = await session.execute(
+        select(col(TipShare.id)).where(
+            col(TipShare.tip_id) == tip.id, col(TipShare.commune_code) == commune_code
+        )
+    )
+    if exists.first() is not None:
+        raise WorkflowError(N_("That commune already has a copy."))
+    assert tip.id is not None
+    session.add(TipShare(tip_id=tip.id, commune_code=commune_code, note=_clean(note, 500)))
+    audit(session, actor, "share", tip, commune_label(commune_code))
+
+
+async def add_note(session: AsyncSession, tip: Tip, text: str, actor: Actor) -> None:
+    """An internal note: never shown to the tipster."""
+    text = _clean(text)
+    if not text:
+        raise WorkflowError(N_("The note is empty."))
+    assert tip.id is not None
+    session.add(TipMessage(tip_id=tip.id, kind="note", text=text, author_id=actor.id))
+    tip.updated_at = utcnow()
+    audit(session, actor, "note", tip)
+
+
+async def ask_tipster(
+    session: AsyncSession,
+    tip: Tip,
+    text: str,
+    actor: Actor,
+    cipher: RelayCipher,
+    lease: timedelta,
+) -> list[Pending]:
+    """Send an officer's question to the tipster through the bot, without anyone learning
+    who they are: the relay record is opened here, used for one private outbox row (deleted
+    once delivered) and forgotten."""
+    text = _clean(text)
+    if not text:
+        raise WorkflowError(N_("The question is empty."))
+    if tip.status in CLOSED:
+        raise WorkflowError(N_("The tip is closed; reopen it to ask the tipster."))
+    relay = await session.get(TipRelay, tip.id)
+    if relay is None:
+        raise WorkflowError(N_("The way back to this tipster has been deleted."))
+    try:
+        channel, chat_id = cipher.open(relay.sealed)
+    except RelayKeyError as exc:
+        raise WorkflowError(N_("The way back to this tipster cannot be opened.")) from exc
+    assert tip.id is not None
+    session.add(TipMessage(tip_id=tip.id, kind="officer", text=text, author_id=actor.id))
+    _responded(tip)
+    audit(session, actor, "ask", tip)
+    language = (
+        await session.execute(
+            select(col(Resident.language)).where(
+                col(Resident.channel) == channel, col(Resident.chat_id) == chat_id
+            )
+        )
+    ).scalar_one_or_none() or "vi"
+
+    def _(message: str) -> str:
+        return gettext(language, message)
+
+    reply = Reply(
+        text=_("An officer has a question about report {code}:").format(code=tip.code)
+        + f"\n\n{text}\n\n"
+        + _("Tap Answer to reply. The officer does not see who you are."),
+        buttons=[
+            [Button(_("✍️ Answer"), f"tipa:{tip.id}")],
+            [Button(_("🏠 Main menu"), "m")],
+        ],
+        private=True,
+    )
+    return await insert_pending(
+        session, [(channel, chat_id, reply.to_json())], lease, kind="private"
+    )
+
+
+async def record_answer(
+    session: AsyncSession, tip: Tip, text: str, settings: Settings
+) -> list[Pending]:
+    """The tipster's answer joins the thread; the commune's officers get a content-free
+    alert."""
+    assert tip.id is not None
+    session.add(TipMessage(tip_id=tip.id, kind="tipster", text=_clean(text)))
+    tip.updated_at = utcnow()
+    return await _alert(
+        session,
+        tip,
+        settings,
+        N_("The tipster answered on report {code} ({commune})."),
+    )
+
+
+async def alert_new_tip(session: AsyncSession, tip: Tip, settings: Settings) -> list[Pending]:
+    """ "Có tin báo mới trong hàng đợi của xã X — mã TG-…" to the commune's officer chat (or
+    the province's alert chat for triage): no content, a link to the panel."""
+    return await _alert(
+        session,
+        tip,
+        settings,
+        N_("🚨 New urgent report in the queue of {commune} — code {code}.")
+        if tip.urgent
+        else N_("New report in the queue of {commune} — code {code}."),
+    )
+
+
+async def _alert(
+    session: AsyncSession, tip: Tip, settings: Settings, message: str
+) -> list[Pending]:
+    target: tuple[str, str] | None = None
+    if tip.commune_code is not None:
+        chat = await session.get(CommuneChat, tip.commune_code)
+        if chat is not None:
+            target = (chat.channel, chat.chat_id)
+    elif settings.staff_alert_telegram_chat_id:
+        target = ("telegram", settings.staff_alert_telegram_chat_id)
+    if target is None:
+        return []
+    text = _staff(message).format(code=tip.code, commune=commune_label(tip.commune_code))
+    link = tip_link(settings, tip.code)
+    if link:
+        text += f"\n{link}"
+    # written with an expired lease: the sweeper sends it within seconds, from any process
+    # private: deleted once delivered, like everything that names a tip
+    return await insert_pending(session, [(*target, {"text": text})], _NO_LEASE, kind="private")
+
+
+def tip_link(settings: Settings, code: str) -> str:
+    base = settings.public_url.rstrip("/")
+    return f"{base}/admin/tips/{code}" if base else ""
+
+
+async def escalate_overdue(session: AsyncSession, settings: Settings) -> list[Tip]:
+    """Mark tips past their first-response deadline as escalated (once each) and alert the
+    province administrators; returns the tips escalated now."""
+    now = utcnow()
+    due = and_(
+        col(Tip.first_response_at).is_(None),
+        col(Tip.first_response_due) < now,
+        col(Tip.escalated_at).is_(None),
+        col(Tip.status).not_in(CLOSED),
+    )
+    # UPDATE … RETURNING claims each tip once, whichever process runs the job
+    claimed = (
+        (
+            await session.execute(
+                update(Tip).where(due).values(escalated_at=now).returning(col(Tip.id))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not claimed:
+        return []
+    tips = list(
+        (await session.execute(select(Tip).where(col(Tip.id).in_(claimed)).order_by(col(Tip.id))))
+        .scalars()
+        .all()
+    )
+    for tip in tips:
+        audit(session, SYSTEM, "escalate", tip)
+    if settings.staff_alert_telegram_chat_id:
+        lines = [_staff(N_("Reports past their first-response deadline:"))]
+        lines += [f"• {t.code} — {commune_label(t.commune_code)}" for t in tips[:30]]
+        if len(tips) > 30:
+            lines.append(f"… (+{len(tips) - 30})")
+        await insert_pending(
+            session,
+            [("telegram", settings.staff_alert_telegram_chat_id, {"text": "\n".join(lines)})],
+            _NO_LEASE,
+            kind="alert",
+        )
+    return tips
+
+
+async def delete_relay(session: AsyncSession, tip: Tip) -> None:
+    """Forget the way back to the tipster now (an administrator's decision)."""
+    await session.execute(delete(TipRelay).where(col(TipRelay.tip_id) == tip.id))
