@@ -112,6 +112,48 @@ def cmd_keys_relay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("Mật khẩu / password: ")
+    if getpass.getpass("Nhập lại / again: ") != first:
+        raise SystemExit("the two passwords differ")
+    return first
+
+
+def cmd_admin_create_user(args: argparse.Namespace) -> int:
+    from admin.accounts import AccountError, create_user_cli
+    from bot.db import Database
+    from bot.migrate import upgrade
+
+    settings = get_settings()
+    configure_logging("WARNING")
+    if settings.is_sqlite:  # the embedded default: make the database if it is not there yet
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.effective_database_url)
+    password = _read_password(args.password_stdin)
+
+    async def create() -> str:
+        db = Database(settings.effective_database_url)
+        try:
+            user = await create_user_cli(
+                db, args.username, password, args.role, args.name, args.commune
+            )
+            return user.username
+        finally:
+            await db.dispose()
+
+    try:
+        name = asyncio.run(create())
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"account {name!r} ({args.role}) created; log in at {settings.public_url or ''}/admin")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="antq", description="ANTQ Connect: citizen-engagement bot for ANTQ."
@@ -163,6 +205,20 @@ def build_parser() -> argparse.ArgumentParser:
         "relay", help="a new tip-relay key (put it first in TIP_RELAY_KEYS, keep the old ones)"
     )
     relay.set_defaults(func=cmd_keys_relay)
+
+    p = sub.add_parser("admin", help="staff panel accounts")
+    asub = p.add_subparsers(dest="admin_command", required=True)
+    create = asub.add_parser("create-user", help="make a staff account (e.g. the first admin)")
+    create.add_argument("username")
+    create.add_argument("--role", choices=("admin", "officer", "propaganda"), default="admin")
+    create.add_argument("--name", default="", help="display name")
+    create.add_argument(
+        "--commune", type=int, action="append", default=[], help="commune code (officers; repeat)"
+    )
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
+    create.set_defaults(func=cmd_admin_create_user)
 
     p = sub.add_parser("locate", help='find the commune for an address: antq locate "TEXT" | -')
     p.add_argument("text", help='the address text, or "-" for one text per line on stdin')

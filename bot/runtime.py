@@ -45,6 +45,7 @@ from bot.migrate import upgrade_async
 from bot.models import utcnow
 from bot.settings import Settings
 from bot.tips.photo_fetch import PhotoPrefetch
+from bot.tips.workflow import escalate_overdue
 
 __all__ = [
     "TELEGRAM_WEBHOOK_PATH",
@@ -153,6 +154,10 @@ class Runtime:
         if webchat is not None:
             secure = s.public_url.startswith("https://")
             self.app.add_routes(webchat_routes(self.core, webchat, secure_cookie=secure))
+        if s.admin_enabled:
+            from admin import Panel, create_app
+
+            self.app.add_subapp("/admin", create_app(Panel(self.db, s, self.outbox)))
         await self.outbox.start()
         self._scheduler = start_scheduler(self.db)
         if self.oa_tokens is not None:
@@ -166,6 +171,15 @@ class Runtime:
                 max_instances=1,
                 next_run_time=utcnow(),
             )
+        self._scheduler.add_job(
+            self._escalate,
+            "interval",
+            minutes=5,
+            id="tip-escalation",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=utcnow(),
+        )
         self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.host, s.port)
@@ -300,6 +314,14 @@ class Runtime:
         if self._oa_http is not None:
             await self._oa_http.aclose()
         await self.db.dispose()
+
+    async def _escalate(self) -> None:
+        """Tips past their first-response deadline go to the province administrators."""
+        async with self.db.session() as session:
+            tips = await escalate_overdue(session, self.settings)
+        if tips:
+            # their alert rows are written already expired: the sweeper sends them
+            log.warning("%d tips escalated as overdue", len(tips))
 
     def alert_staff(self, text: str) -> None:
         """An operational alert: always an ERROR log line; also a Telegram message to

@@ -30,7 +30,9 @@ def test_every_ui_string_in_the_code_is_in_the_template() -> None:
     found = set()
     for package in ("handlers", "bot", "admin"):
         for _file, _line, message, _comments, _ctx in extract_from_dir(
-            root / package, keywords={"_": None}
+            root / package,
+            method_map=[("**/templates/**.html", "jinja2"), ("**.py", "python")],
+            keywords={"_": None, "N_": None},
         ):
             found.add(message)
     assert found - template == set(), "run the pybabel extract/update commands in the README"

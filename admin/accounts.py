@@ -1,0 +1,289 @@
+"""Administrators' pages: staff accounts (roles, communes, passwords) and each commune's
+officer chat for new-tip alerts. Plus `create_user`, used by `antq admin create-user`."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from urllib.parse import quote
+
+from aiohttp import web
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from admin.app import DEPS, form, known_message, redirect, render, require_staff
+from admin.auth import (
+    ROLES,
+    Staff,
+    end_all_sessions,
+    hash_password,
+    password_problem,
+)
+from bot.db import Database
+from bot.models import CommuneChat, StaffCommune, StaffUser, utcnow
+from bot.tips.workflow import N_, audit
+from content.locality import get_unit, units
+
+__all__ = ["AccountError", "create_user", "setup"]
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+ALERT_CHANNELS = ("telegram", "zalo_bot", "zalo_oa")
+
+
+class AccountError(ValueError):
+    """Why an account cannot be saved (an English message id)."""
+
+
+def _admin(request: web.Request) -> Staff:
+    staff = require_staff(request)
+    if not staff.is_admin:
+        raise web.HTTPForbidden()
+    return staff
+
+
+async def _save_communes(session: AsyncSession, user: StaffUser, codes: list[int]) -> None:
+    assert user.id is not None
+    await session.execute(delete(StaffCommune).where(col(StaffCommune.user_id) == user.id))
+    for code in sorted(set(codes)):
+        if get_unit(code) is None:
+            raise AccountError(N_("Unknown commune."))
+        session.add(StaffCommune(user_id=user.id, commune_code=code))
+
+
+async def create_user(
+    session: AsyncSession,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str = "",
+    communes: list[int] | None = None,
+) -> StaffUser:
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise AccountError(
+            N_("User names are 2–64 characters: letters a–z, digits, dot, dash, underscore.")
+        )
+    if role not in ROLES:
+        raise AccountError(N_("Unknown role."))
+    problem = password_problem(password, username)
+    if problem:
+        raise AccountError(problem)
+    taken = await session.execute(
+        select(col(StaffUser.id)).where(col(StaffUser.username) == username)
+    )
+    if taken.first() is not None:
+        raise AccountError(N_("That user name is taken."))
+    user = StaffUser(
+        username=username,
+        display_name=display_name.strip()[:120],
+        role=role,
+        password_hash=await asyncio.to_thread(hash_password, password),
+    )
+    session.add(user)
+    await session.flush()
+    await _save_communes(session, user, communes or [])
+    return user
+
+
+async def create_user_cli(
+    db: Database,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str,
+    communes: list[int],
+) -> StaffUser:
+    async with db.session() as session:
+        user = await create_user(session, username, password, role, display_name, communes)
+        audit(session, user, "account_created", detail="antq admin create-user")
+    return user
+
+
+async def users_page(request: web.Request) -> web.StreamResponse:
+    _admin(request)
+    panel = request.app[DEPS]
+    async with panel.db.session() as session:
+        users = (
+            (await session.execute(select(StaffUser).order_by(col(StaffUser.username))))
+            .scalars()
+            .all()
+        )
+        assigned: dict[int, list[int]] = {}
+        for user_id, code in (
+            await session.execute(select(col(StaffCommune.user_id), col(StaffCommune.commune_code)))
+        ).all():
+            assigned.setdefault(user_id, []).append(code)
+    return render(
+        request,
+        "users.html",
+        users=users,
+        assigned=assigned,
+        names={c.code: c.name for c in units(panel.settings.province_code)},
+    )
+
+
+def _codes(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit()]
+
+
+async def user_form(request: web.Request) -> web.StreamResponse:
+    _admin(request)
+    panel = request.app[DEPS]
+    user_id = request.match_info.get("id", "new")
+    user = None
+    chosen: list[int] = []
+    if user_id != "new":
+        if not user_id.isdigit():
+            raise web.HTTPNotFound()
+        async with panel.db.session() as session:
+            user = await session.get(StaffUser, int(user_id))
+            if user is None:
+                raise web.HTTPNotFound()
+            chosen = list(
+                (
+                    await session.execute(
+                        select(col(StaffCommune.commune_code)).where(
+                            col(StaffCommune.user_id) == user.id
+                        )
+                    )
+                ).scalars()
+            )
+    return _user_form(request, user, chosen, "")
+
+
+def _user_form(
+    request: web.Request, user: StaffUser | None, chosen: list[int], error: str
+) -> web.Response:
+    panel = request.app[DEPS]
+    return render(
+        request,
+        "user.html",
+        status=400 if error else 200,
+        user=user,
+        chosen=set(chosen),
+        roles=ROLES,
+        communes=[(c.code, c.name) for c in units(panel.settings.province_code)],
+        error=error,
+    )
+
+
+async def user_save(request: web.Request) -> web.StreamResponse:
+    staff = _admin(request)
+    panel = request.app[DEPS]
+    data = await form(request)
+    user_id = request.match_info.get("id", "new")
+    communes = _codes(data.getall("communes", []))
+    try:
+        async with panel.db.session() as session:
+            if user_id == "new":
+                user = await create_user(
+                    session,
+                    data.get("username", ""),
+                    data.get("password", ""),
+                    data.get("role", ""),
+                    data.get("display_name", ""),
+                    communes,
+                )
+                audit(session, staff.user, "account_created", detail=user.username)
+            else:
+                found = await session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+                if found is None:
+                    raise web.HTTPNotFound()
+                user = found
+                if data.get("role") not in ROLES:
+                    raise AccountError(N_("Unknown role."))
+                if user.id == staff.id and (
+                    data.get("role") != "admin" or data.get("active") != "1"
+                ):
+                    raise AccountError(N_("You cannot demote or deactivate your own account."))
+                user.role = data["role"]
+                user.display_name = data.get("display_name", "").strip()[:120]
+                user.active = data.get("active") == "1"
+                await _save_communes(session, user, communes)
+                password = data.get("password", "")
+                changes = [f"role={user.role}", f"active={user.active}", f"communes={communes}"]
+                if password:
+                    problem = password_problem(password, user.username)
+                    if problem:
+                        raise AccountError(problem)
+                    user.password_hash = await asyncio.to_thread(hash_password, password)
+                    user.failed_logins, user.locked_until = 0, None
+                    changes.append("password reset")
+                if data.get("totp_off") == "1":
+                    user.totp_secret = None
+                    changes.append("two-step login off")
+                if password or not user.active or data.get("totp_off") == "1":
+                    assert user.id is not None
+                    await end_all_sessions(session, user.id)
+                audit(
+                    session,
+                    staff.user,
+                    "account_changed",
+                    detail=f"{user.username}: " + ", ".join(changes),
+                )
+    except AccountError as exc:
+        return _user_form(
+            request,
+            None if user_id == "new" else await _reload(request, user_id),
+            communes,
+            str(exc),
+        )
+    raise redirect("/admin/users")
+
+
+async def _reload(request: web.Request, user_id: str) -> StaffUser | None:
+    panel = request.app[DEPS]
+    async with panel.db.session() as session:
+        return await session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+
+
+async def chats_page(request: web.Request) -> web.StreamResponse:
+    _admin(request)
+    panel = request.app[DEPS]
+    async with panel.db.session() as session:
+        chats = {c.commune_code: c for c in (await session.execute(select(CommuneChat))).scalars()}
+    return render(
+        request,
+        "chats.html",
+        chats=chats,
+        channels=ALERT_CHANNELS,
+        communes=[(c.code, c.name) for c in units(panel.settings.province_code)],
+        error=known_message(request.query.get("error", "")),
+    )
+
+
+async def chats_save(request: web.Request) -> web.StreamResponse:
+    staff = _admin(request)
+    panel = request.app[DEPS]
+    data = await form(request)
+    code = data.get("commune", "")
+    channel = data.get("channel", "")
+    chat_id = data.get("chat_id", "").strip()
+    if not code.isdigit() or get_unit(int(code)) is None:
+        raise web.HTTPBadRequest()
+    async with panel.db.session() as session:
+        row = await session.get(CommuneChat, int(code))
+        if not chat_id:
+            if row is not None:
+                await session.delete(row)
+            audit(session, staff.user, "alert_chat", detail=f"{code}: —")
+        else:
+            if channel not in ALERT_CHANNELS or not re.fullmatch(r"-?[\w.:-]{1,64}", chat_id):
+                raise redirect("/admin/communes?error=" + quote(N_("The chat id is not valid.")))
+            if row is None:
+                row = CommuneChat(commune_code=int(code), channel=channel, chat_id=chat_id)
+                session.add(row)
+            row.channel, row.chat_id, row.updated_at = channel, chat_id, utcnow()
+            audit(session, staff.user, "alert_chat", detail=f"{code}: {channel}")
+    raise redirect(f"/admin/communes#c{code}")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/users", users_page)
+    app.router.add_get("/users/new", user_form)
+    app.router.add_post("/users/new", user_save)
+    app.router.add_get("/users/{id}", user_form)
+    app.router.add_post("/users/{id}", user_save)
+    app.router.add_get("/communes", chats_page)
+    app.router.add_post("/communes", chats_save)

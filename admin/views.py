@@ -1,0 +1,243 @@
+"""Logging in and out, the home page, and one's own account (password, language, TOTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import pyotp
+import segno
+from aiohttp import web
+from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from admin.app import (
+    DEPS,
+    LOGIN_CSRF_COOKIE,
+    STAFF,
+    form,
+    login_csrf,
+    redirect,
+    render,
+    require_staff,
+)
+from admin.auth import (
+    check_login,
+    end_all_sessions,
+    end_session,
+    hash_password,
+    new_session,
+    password_problem,
+    verify_totp,
+)
+from bot.i18n import LANGUAGES
+from bot.models import StaffUser, Tip, utcnow
+from bot.tips.workflow import CLOSED, N_, audit
+
+__all__ = ["setup"]
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    if request.get(STAFF) is not None:
+        raise redirect("/admin/")
+    response = web.Response()
+    token = login_csrf(request, response)
+    page = render(request, "login.html", login_token=token, error="", username="")
+    page.cookies.update(response.cookies)
+    if request.query.get("lang") in LANGUAGES:
+        page.set_cookie("antq_lang", request.query["lang"], path="/admin", samesite="Strict")
+    return page
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    panel = request.app[DEPS]
+    address = panel.client_address(request)
+    data = await form(request)
+    username = data.get("username", "")
+    if panel.throttle.blocked(address):
+        raise web.HTTPTooManyRequests()
+    async with panel.db.session() as session:
+        result = await check_login(
+            session, username, data.get("password", ""), data.get("totp", "")
+        )
+        token = None
+        if result.user is not None:
+            token = await new_session(session, result.user, panel.lifetime)
+            audit(session, result.user, "login")
+    if token is None:
+        if result.outcome != "totp":
+            panel.throttle.failed(address)
+        error = {
+            "locked": N_("Too many wrong passwords: this account is locked for 15 minutes."),
+            "totp": N_("Enter the 6-digit code from your authenticator app."),
+        }.get(result.outcome, N_("Wrong user name, password or code."))
+        response = web.Response()
+        login_token = login_csrf(request, response)
+        page = render(
+            request,
+            "login.html",
+            status=429 if result.outcome == "locked" else 401,
+            login_token=login_token,
+            error=error,
+            username=username[:64],
+        )
+        page.cookies.update(response.cookies)
+        return page
+    # a brand-new session id whatever cookie the browser came with: no session fixation
+    response = redirect("/admin/")
+    response.set_cookie(
+        panel.cookie_name,
+        token,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=panel.secure or request.secure,
+        max_age=int(panel.lifetime.total_seconds()),
+    )
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/admin")
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    panel = request.app[DEPS]
+    staff = request.get(STAFF)
+    if staff is not None:
+        async with panel.db.session() as session:
+            await end_session(session, staff.session_id)
+            audit(session, staff.user, "logout")
+    response = redirect("/admin/login")
+    response.del_cookie(panel.cookie_name, path="/")
+    raise response
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    if request.get(STAFF) is None:
+        raise redirect("/admin/login")
+    staff = require_staff(request)
+    panel = request.app[DEPS]
+    counts: dict[str, int] = {}
+    if staff.works_tips:
+        from admin.tips import scope
+
+        async with panel.db.session() as session:
+            base = select(func.count()).select_from(Tip).where(scope(staff))
+            open_ = base.where(col(Tip.status).not_in(CLOSED))
+            counts["open"] = (await session.execute(open_)).scalar_one()
+            counts["new"] = (
+                await session.execute(base.where(col(Tip.status) == "new"))
+            ).scalar_one()
+            counts["overdue"] = (
+                await session.execute(
+                    open_.where(
+                        col(Tip.first_response_at).is_(None),
+                        col(Tip.first_response_due) < utcnow(),
+                    )
+                )
+            ).scalar_one()
+    return render(request, "home.html", counts=counts)
+
+
+async def account_page(request: web.Request) -> web.StreamResponse:
+    require_staff(request)
+    return render(request, "account.html", message="", error="")
+
+
+async def account_update(request: web.Request) -> web.StreamResponse:
+    staff = require_staff(request)
+    panel = request.app[DEPS]
+    data = await form(request)
+    error = message = ""
+    async with panel.db.session() as session:
+        user = await session.get(StaffUser, staff.id)
+        assert user is not None
+        new = data.get("new_password", "")
+        if new:
+            result = await check_login(session, user.username, data.get("password", ""), "")
+            problem = password_problem(new, user.username)
+            if result.outcome not in ("ok", "totp"):
+                error = N_("The current password is not right.")
+            elif problem:
+                error = problem
+            elif new != data.get("new_password2", ""):
+                error = N_("The two new passwords differ.")
+            else:
+                user.password_hash = await asyncio.to_thread(hash_password, new)
+                await end_all_sessions(session, staff.id)
+                audit(session, user, "password")
+                message = N_("Password changed. Log in again with the new password.")
+        # a wrong current password counts towards the lock (check_login), nothing else is saved
+        if not error and data.get("language") in LANGUAGES:
+            user.language = data["language"]
+            message = message or N_("Saved.")
+    if message.startswith("Password changed"):
+        response = redirect("/admin/login")
+        response.del_cookie(panel.cookie_name, path="/")
+        raise response
+    return render(request, "account.html", message=message, error=error)
+
+
+async def totp_page(request: web.Request) -> web.StreamResponse:
+    staff = require_staff(request)
+    secret = pyotp.random_base32()
+    return _totp_form(request, staff.user.username, secret, "")
+
+
+def _totp_form(request: web.Request, username: str, secret: str, error: str) -> web.Response:
+    panel = request.app[DEPS]
+    uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=panel.settings.admin_title)
+    svg = io.BytesIO()
+    segno.make(uri, error="m").save(svg, kind="svg", scale=5, xmldecl=False, svgns=True)
+    return render(
+        request,
+        "totp.html",
+        secret=secret,
+        qr=Markup(svg.getvalue().decode()),  # generated by segno from our own data
+        error=error,
+    )
+
+
+async def totp_update(request: web.Request) -> web.StreamResponse:
+    staff = require_staff(request)
+    panel = request.app[DEPS]
+    data = await form(request)
+    async with panel.db.session() as session:
+        user = await session.get(StaffUser, staff.id)
+        assert user is not None
+        if data.get("action") == "off":
+            result = await check_login(session, user.username, data.get("password", ""), "")
+            if result.outcome not in ("ok", "totp"):  # the failure is counted and kept
+                return render(
+                    request, "account.html", message="", error=N_("The password is not right.")
+                )
+            user.totp_secret = None
+            audit(session, user, "totp_off")
+            message = N_("Two-step login is off.")
+        else:
+            secret = data.get("secret", "")
+            try:
+                valid = verify_totp(secret, data.get("code", ""))
+            except (ValueError, TypeError):  # a tampered secret
+                valid = False
+            if not valid:
+                return _totp_form(
+                    request,
+                    user.username,
+                    secret if len(secret) == 32 else pyotp.random_base32(),
+                    N_("The code is not right. Check the time on your phone and try again."),
+                )
+            user.totp_secret = secret
+            audit(session, user, "totp_on")
+            message = N_("Two-step login is on.")
+    return render(request, "account.html", message=message, error="")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/", home)
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/account", account_page)
+    app.router.add_post("/account", account_update)
+    app.router.add_get("/account/totp", totp_page)
+    app.router.add_post("/account/totp", totp_update)

@@ -1,0 +1,417 @@
+"""The tip queue and the tip page: who sees what, every action, the thread with the tipster,
+and the defences against hostile tip text."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import aiohttp
+import pytest
+from sqlalchemy import select, update
+
+from bot.models import AuditEntry, CommuneChat, OutboxMessage, Tip, TipMessage, TipRelay
+from bot.tips import workflow
+from tests.admin.conftest import Panel
+from tests.admin.panel import QN, QN_DONG, PanelClient, csrf_of, file_tip
+from tests.harness import TelegramResident, WebResident
+
+ACTIONS = {
+    "status": {"status": "accepted", "outcome": ""},
+    "assign": {"officer": ""},
+    "transfer": {"commune": str(QN), "reason": "sai địa bàn"},
+    "duplicate": {"original": ""},
+    "share": {"commune": str(QN), "note": "để biết"},
+    "note": {"text": "ghi chú"},
+    "ask": {"text": "Anh/chị thấy lúc mấy giờ?"},
+}
+
+
+async def _tip(panel: Panel, **fields: object) -> Tip:
+    return await file_tip(panel.stack.runtime.db, panel.stack.settings, **fields)
+
+
+async def _reload(panel: Panel, tip: Tip) -> Tip:
+    async with panel.stack.runtime.db.session() as session:
+        found = await session.get(Tip, tip.id)
+        assert found is not None
+        return found
+
+
+async def test_a_tip_is_only_in_its_communes_queue(panel: Panel) -> None:
+    tip = await _tip(panel)
+    triage = await _tip(panel, commune_code=None)
+    for username, sees, sees_triage in (
+        ("canbo_dong", True, False),
+        ("canbo_qn", False, False),
+        ("admin", True, True),
+    ):
+        client = await panel.logged_in(username)
+        html = await client.page("/admin/tips")
+        assert (tip.code in html, triage.code in html) == (sees, sees_triage), username
+        await client.close()
+    client = await panel.logged_in("tuyentruyen")
+    assert (await client.get("/admin/tips"))[0] == 403
+    assert tip.code not in await client.page("/admin/")
+    await client.close()
+
+
+@pytest.mark.parametrize("username", ["canbo_qn", "tuyentruyen"])
+async def test_other_communes_and_propaganda_get_403_everywhere(
+    panel: Panel, username: str
+) -> None:
+    tip = await _tip(panel)
+    client = await panel.logged_in(username)
+    try:
+        assert (await client.get(f"/admin/tips/{tip.code}"))[0] == 403
+        assert (await client.get(f"/admin/tips/{tip.code}/photos/1"))[0] == 403
+        token = csrf_of(await client.page("/admin/account"))
+        for action, data in ACTIONS.items():
+            status, _loc, _ = await client.post(
+                f"/admin/tips/{tip.code}/{action}", {**data, "csrf": token}
+            )
+            assert status == 403, action
+        assert (await client.get(f"/admin/audit?tip={tip.code}"))[0] == (
+            403 if username == "tuyentruyen" else 200
+        )
+    finally:
+        await client.close()
+    after = await _reload(panel, tip)
+    assert (after.status, after.commune_code, after.duplicate_of) == ("new", QN_DONG, None)
+    async with panel.stack.runtime.db.session() as session:
+        messages = (await session.execute(select(TipMessage))).scalars().all()
+        entries = (
+            (await session.execute(select(AuditEntry).where(AuditEntry.tip_id == tip.id)))
+            .scalars()
+            .all()
+        )
+    assert messages == [] and entries == []
+
+
+async def test_the_officer_asks_and_the_tipster_answers_through_the_bot(panel: Panel) -> None:
+    stack = panel.stack
+    tip = await _tip(panel, route=("telegram", "777001"))
+    resident = TelegramResident(stack, 777001)
+    officer = await panel.logged_in("canbo_dong")
+    try:
+        status, location, _ = await officer.post(
+            f"/admin/tips/{tip.code}/ask",
+            {"text": "Xe máy màu gì? <b>không in đậm</b>"},
+            csrf_from=f"/admin/tips/{tip.code}",
+        )
+        assert (status, location) == (303, f"/admin/tips/{tip.code}")
+        [question] = await stack.fake.wait_sent(777001, 1, timeout=10)
+        assert (
+            tip.code in question["text"]
+            and "Xe máy màu gì? <b>không in đậm</b>" in question["text"]
+        )
+        resident.seen = 1
+        resident.last = [question]
+        reply = await resident.step("[✍️ Trả lời]")
+        assert "Nhập câu trả lời" in reply
+        reply = await resident.step("Màu đỏ, biển 77A-123.45")
+        assert "đã được chuyển" in reply
+        html = await officer.page(f"/admin/tips/{tip.code}")
+        assert "Màu đỏ, biển" in html and "&lt;b&gt;không in đậm&lt;/b&gt;" in html
+        assert '<mark class="pii"' in html  # the plate in the answer is flagged
+    finally:
+        await officer.close()
+    after = await _reload(panel, tip)
+    assert after.first_response_at is not None
+    async with stack.runtime.db.session() as session:
+        # the question was a private message: nothing left in the outbox next to the chat id
+        rows = (
+            (await session.execute(select(OutboxMessage).where(OutboxMessage.chat_id == "777001")))
+            .scalars()
+            .all()
+        )
+    assert rows == []
+
+
+async def test_only_the_tipsters_chat_can_answer_with_the_button(panel: Panel) -> None:
+    """The web chat lets anyone post any payload: a forged "Answer" press from another chat
+    is asked for the code and PIN, and nothing joins the tip's thread."""
+    stack = panel.stack
+    tip = await _tip(panel, route=("telegram", "777001"))
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        stranger = WebResident(http, stack.runtime.url)
+        await stranger.open()
+        await stranger.send({"payload": f"tipa:{tip.id}"})
+        [answer] = await stranger.read(stack.runtime)
+        assert "TG-7K3M9Q" in answer["text"]  # "type its code (for example TG-7K3M9Q)"
+        await stranger.send({"text": "Tôi là người báo tin, xe màu xanh."})
+    async with stack.runtime.db.session() as session:
+        thread = (
+            (await session.execute(select(TipMessage).where(TipMessage.tip_id == tip.id)))
+            .scalars()
+            .all()
+        )
+    assert thread == []
+
+
+async def test_closing_needs_an_outcome_and_starts_forgetting_the_tipster(panel: Panel) -> None:
+    tip = await _tip(panel)
+    client = await panel.logged_in("canbo_dong")
+    page = f"/admin/tips/{tip.code}"
+    try:
+        status, location, _ = await client.post(
+            f"{page}/status", {"status": "resolved", "outcome": "  "}, csrf_from=page
+        )
+        assert status == 303 and "error=" in location
+        assert "Đóng tin báo cần" in await client.page(location)
+        assert (await _reload(panel, tip)).status == "new"
+        await client.post(
+            f"{page}/status",
+            {"status": "resolved", "outcome": "Đã bắt quả tang, lập biên bản."},
+            csrf_from=page,
+        )
+        closed = await _reload(panel, tip)
+        assert closed.status == "resolved" and closed.closed_at is not None
+        async with panel.stack.runtime.db.session() as session:
+            relay = await session.get(TipRelay, tip.id)
+        assert relay is not None and relay.delete_after is not None
+        assert relay.delete_after - closed.closed_at == timedelta(days=90)
+        # closed: no more questions to the tipster
+        status, location, _ = await client.post(
+            f"{page}/ask", {"text": "Còn gì nữa không?"}, csrf_from=page
+        )
+        assert "error=" in location
+        # reopened: the way back is kept again
+        await client.post(f"{page}/status", {"status": "verifying", "outcome": ""}, csrf_from=page)
+        async with panel.stack.runtime.db.session() as session:
+            relay = await session.get(TipRelay, tip.id)
+        assert relay is not None and relay.delete_after is None
+    finally:
+        await client.close()
+
+
+async def test_new_tips_and_transfers_alert_the_communes_chat_without_content(
+    panel: Panel,
+) -> None:
+    stack = panel.stack
+    async with stack.runtime.db.session() as session:
+        session.add(CommuneChat(commune_code=QN_DONG, channel="telegram", chat_id="990001"))
+        session.add(CommuneChat(commune_code=QN, channel="telegram", chat_id="990002"))
+    stack.fake.add_chat(990002)
+    tip = await _tip(panel, description="Nội dung bí mật về đường dây đánh bạc ở tổ 7.")
+    await stack.runtime.outbox.sweep_once()
+    [alert] = await stack.fake.wait_sent(990001, 1, timeout=10)
+    assert tip.code in alert["text"] and "Quy Nhơn Đông" in alert["text"]
+    assert "bí mật" not in alert["text"] and "đánh bạc" not in alert["text"]
+    client = await panel.logged_in("canbo_dong")
+    page = f"/admin/tips/{tip.code}"
+    try:
+        await client.post(
+            f"{page}/transfer",
+            {"commune": str(QN), "reason": "Xảy ra ở phường bên"},
+            csrf_from=page,
+        )
+        assert (await client.get(page))[0] == 403  # no longer theirs
+    finally:
+        await client.close()
+    await stack.runtime.outbox.sweep_once()
+    [alert] = await stack.fake.wait_sent(990002, 1, timeout=10)
+    assert tip.code in alert["text"] and "bí mật" not in alert["text"]
+    other = await panel.logged_in("canbo_qn")
+    assert tip.code in await other.page("/admin/tips")
+    await other.close()
+    async with stack.runtime.db.session() as session:
+        left = (await session.execute(select(OutboxMessage))).scalars().all()
+    assert left == []  # alerts are private rows too
+
+
+async def test_info_copy_duplicate_assign_and_notes(panel: Panel) -> None:
+    tip = await _tip(panel)
+    first = await _tip(panel, description="Tin báo trước đó về cùng một điểm bán ma túy.")
+    client = await panel.logged_in("canbo_dong")
+    page = f"/admin/tips/{tip.code}"
+    try:
+        await client.post(
+            f"{page}/share", {"commune": str(QN), "note": "để phối hợp"}, csrf_from=page
+        )
+        await client.post(f"{page}/duplicate", {"original": first.code.lower()}, csrf_from=page)
+        await client.post(
+            f"{page}/note", {"text": "Ghi chú nội bộ: đã cử tổ xác minh."}, csrf_from=page
+        )
+        html = await client.page(page)
+        assert first.code in html and "Ghi chú nội bộ" in html
+        status, location, _ = await client.post(
+            f"{page}/duplicate", {"original": tip.code}, csrf_from=page
+        )
+        assert "error=" in location  # not a duplicate of itself
+    finally:
+        await client.close()
+    reader = await panel.logged_in("canbo_qn")
+    try:
+        html = await reader.page(page)  # an information-only copy: readable…
+        assert "Bản gửi để biết" in html and "/ask" not in html
+        status, _loc, _ = await reader.post(f"{page}/note", {"text": "x"}, csrf_from=page)
+        assert status == 403  # …but not workable
+    finally:
+        await reader.close()
+    after = await _reload(panel, tip)
+    assert after.duplicate_of == first.id
+
+
+async def test_search_ignores_diacritics_and_filters_combine(panel: Panel) -> None:
+    drugs = await _tip(panel, description="Điểm bán ma túy đá ở Đống Đa, có người canh.")
+    urgent = await _tip(
+        panel, category="gambling", urgent=True, description="Sòng bạc xóc đĩa đang diễn ra."
+    )
+    async with panel.stack.runtime.db.session() as session:
+        await session.execute(
+            update(Tip)
+            .where(Tip.id == urgent.id)
+            .values(first_response_due=drugs.created_at - timedelta(hours=1))
+        )
+    client = await panel.logged_in("canbo_dong")
+    try:
+        for query, expected in (
+            ("ma tuy da", {drugs.code}),
+            ("DONG DA", {drugs.code}),
+            ("xoc dia", {urgent.code}),
+            ("Sòng BẠC", {urgent.code}),
+            (drugs.code.lower(), {drugs.code}),
+            ("100%_", set()),
+        ):
+            html = await client.page(f"/admin/tips?q={query}")
+            found = {t.code for t in (drugs, urgent) if t.code in html}
+            assert found == expected, query
+        assert urgent.code in await client.page("/admin/tips?overdue=1")
+        assert drugs.code not in await client.page("/admin/tips?overdue=1")
+        html = await client.page("/admin/tips?urgent=1&category=gambling&sort=due")
+        assert urgent.code in html and drugs.code not in html
+        assert drugs.code not in await client.page("/admin/tips?status=resolved")
+        assert (await client.get("/admin/tips?status=<x>&page=-3&sort=%27"))[0] == 200
+    finally:
+        await client.close()
+
+
+async def test_hostile_tip_text_is_shown_as_plain_text(panel: Panel) -> None:
+    xss = '<script>alert("x")</script><img src=x onerror=alert(1)>"\'><b>'
+    sqli = "'; DROP TABLE tip; -- và \" OR 1=1 --"
+    tip = await _tip(panel, description=f"{xss} {sqli}", place_detail="<iframe src=//evil>")
+    client = await panel.logged_in("canbo_dong")
+    try:
+        html = await client.page(f"/admin/tips/{tip.code}")
+        assert "<script>alert" not in html and "<img src=x" not in html and "<iframe" not in html
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+        assert "&#39;; DROP TABLE tip; -- và &#34; OR 1=1 --" in html
+        search = await client.page("/admin/tips?q=%27%3B+DROP+TABLE")
+        assert tip.code in search  # found by the injection text itself, as plain text
+        await client.post(
+            f"/admin/tips/{tip.code}/note", {"text": sqli}, csrf_from=f"/admin/tips/{tip.code}"
+        )
+    finally:
+        await client.close()
+    async with panel.stack.runtime.db.session() as session:
+        assert (await session.get(Tip, tip.id)) is not None
+        notes = (await session.execute(select(TipMessage.text))).scalars().all()
+    assert notes == [sqli.strip()]
+
+
+async def test_identifiers_in_the_tip_are_flagged(panel: Panel) -> None:
+    tip = await _tip(
+        panel, description="Đối tượng dùng số 0912 345 678, CCCD 052095001234, rất hung hãn."
+    )
+    client = await panel.logged_in("canbo_dong")
+    try:
+        html = await client.page(f"/admin/tips/{tip.code}")
+    finally:
+        await client.close()
+    assert '<mark class="pii" title="' in html
+    assert ">0912 345 678</mark>" in html and ">052095001234</mark>" in html
+
+
+async def test_every_view_and_change_is_audited(panel: Panel) -> None:
+    tip = await _tip(panel)
+    elsewhere = await _tip(panel, commune_code=QN)
+    client = await panel.logged_in("canbo_dong")
+    page = f"/admin/tips/{tip.code}"
+    await client.page(page)
+    await client.post(f"{page}/note", {"text": "đã xem"}, csrf_from=page)
+    await client.post(f"{page}/status", {"status": "accepted", "outcome": ""}, csrf_from=page)
+    html = await client.page("/admin/audit")
+    await client.close()
+    assert tip.code in html and elsewhere.code not in html
+    async with panel.stack.runtime.db.session() as session:
+        actions = (
+            await session.execute(
+                select(AuditEntry.action, AuditEntry.username)
+                .where(AuditEntry.tip_id == tip.id)
+                .order_by(AuditEntry.id)
+            )
+        ).all()
+    assert [a for a, _ in actions] == ["view", "view", "note", "view", "status"]
+    assert {u for _, u in actions} == {"canbo_dong"}
+    admin = await panel.logged_in("admin")
+    html = await admin.page("/admin/audit")
+    await admin.close()
+    assert "canbo_dong" in html
+
+
+async def test_overdue_tips_are_escalated_once(panel: Panel) -> None:
+    stack = panel.stack
+    tip = await _tip(panel)
+    answered = await _tip(panel)
+    async with stack.runtime.db.session() as session:
+        await session.execute(
+            update(Tip).values(first_response_due=tip.created_at - timedelta(minutes=1))
+        )
+        await session.execute(
+            update(Tip).where(Tip.id == answered.id).values(first_response_at=tip.created_at)
+        )
+    settings = stack.settings.model_copy(update={"staff_alert_telegram_chat_id": "990001"})
+    async with stack.runtime.db.session() as session:
+        escalated = await workflow.escalate_overdue(session, settings)
+    async with stack.runtime.db.session() as session:
+        again = await workflow.escalate_overdue(session, settings)
+    assert [t.code for t in escalated] == [tip.code] and again == []
+    await stack.runtime.outbox.sweep_once()
+    [alert] = await stack.fake.wait_sent(990001, 1, timeout=10)
+    assert tip.code in alert["text"] and answered.code not in alert["text"]
+    client = await panel.logged_in("canbo_dong")
+    html = await client.page("/admin/tips")
+    await client.close()
+    assert 'class="overdue' in html
+
+
+async def test_administrators_manage_accounts(panel: Panel) -> None:
+    admin = await panel.logged_in("admin")
+    try:
+        status, location, _ = await admin.post(
+            "/admin/users/new",
+            {
+                "username": "canbo_moi",
+                "display_name": "Cán bộ mới",
+                "role": "officer",
+                "communes": str(QN),
+                "password": "mật-khẩu-cán-bộ-mới",
+                "active": "1",
+            },
+        )
+        assert (status, location) == (303, "/admin/users")
+        status, _loc, _body = await admin.post(
+            "/admin/users/new",
+            {"username": "x y", "role": "officer", "password": "short", "active": "1"},
+        )
+        assert status == 400
+        newcomer = PanelClient.open(panel.url)
+        assert await newcomer.login("canbo_moi", "mật-khẩu-cán-bộ-mới") == 303
+        html = await admin.page("/admin/users")
+        user_id = html.split('href="/admin/users/', 2)[1].split('"')[0]
+        for line in html.split("<tr"):
+            if "canbo_moi" in line:
+                user_id = line.split('href="/admin/users/')[1].split('"')[0]
+        await admin.post(
+            f"/admin/users/{user_id}",
+            {"display_name": "Cán bộ mới", "role": "officer", "communes": str(QN)},
+        )  # no "active": deactivated
+        assert (await newcomer.get("/admin/"))[0] == 303  # logged out at once
+        assert await newcomer.login("canbo_moi", "mật-khẩu-cán-bộ-mới") == 401
+        await newcomer.close()
+    finally:
+        await admin.close()
+    officer = await panel.logged_in("canbo_dong")
+    assert (await officer.get("/admin/users"))[0] == 403
+    assert (await officer.get("/admin/communes"))[0] == 403
+    await officer.close()
