@@ -15,15 +15,15 @@ from sqlmodel import col
 
 from bot.core.context import Context
 from bot.core.types import Button
-from bot.models import Tip, TipMessage, TipRelay, utcnow
+from bot.models import Tip, TipMessage, utcnow
 from bot.tips.codes import normalise_code, verify_pin
 from bot.tips.relay import RelayKeyError
-from bot.tips.workflow import CLOSED, record_answer
+from bot.tips.workflow import ANSWER_STATE, CLOSED, record_answer
 from handlers._common import back_row
 from handlers._router import router
 from handlers.tip_intake import cipher_of
 
-__all__ = ["MAX_PIN_FAILURES", "answer_button", "follow_up"]
+__all__ = ["MAX_PIN_FAILURES", "follow_up"]
 
 MAX_PIN_FAILURES = 5
 MAX_ANSWER = 4000
@@ -121,43 +121,14 @@ async def pin_typed(ctx: Context) -> None:
         lines += ["", ctx._("Questions from the officers:"), *(f"• {q}" for q in questions)]
         if tip.status not in CLOSED and cipher is not None:
             # code and PIN were right: this chat may answer, whoever's account it is
-            ctx.set_state("tip:answer", tip=cipher.seal_text(str(tip.id)))
+            ctx.set_state(ANSWER_STATE, tip=cipher.seal_text(str(tip.id)))
             lines += ["", ctx._("To answer, type your answer now.")]
     else:
         lines += ["", ctx._("The officers have no questions for you at the moment.")]
     _say(ctx, "\n".join(lines), buttons)
 
 
-@router.payload("tipa")
-async def answer_button(ctx: Context, tip_id: str = "") -> None:
-    """"Answer" under an officer's question. Only the chat the tip came from may answer this
-    way (checked by opening the sealed route); anyone else is asked for the code and PIN."""
-    cipher = cipher_of(ctx)
-    relay = await ctx.session.get(TipRelay, int(tip_id)) if tip_id.isdigit() else None
-    route = None
-    if cipher is not None and relay is not None:
-        try:
-            route = cipher.open(relay.sealed)
-        except RelayKeyError:
-            route = None
-    tip = await ctx.session.get(Tip, relay.tip_id) if relay is not None else None
-    if (
-        cipher is None
-        or tip is None
-        or route != (ctx.resident.channel, ctx.resident.chat_id)
-        or tip.status in CLOSED
-    ):
-        await follow_up(ctx)
-        return
-    ctx.set_state("tip:answer", tip=cipher.seal_text(str(tip.id)))
-    _say(
-        ctx,
-        ctx._("Type your answer to the officer in one message."),
-        [[Button(ctx._("Cancel"), "m")]],
-    )
-
-
-@router.state("tip:answer")
+@router.state(ANSWER_STATE)
 async def answer_typed(ctx: Context) -> None:
     cipher = cipher_of(ctx)
     token = ctx.state_data.get("tip")
@@ -171,7 +142,7 @@ async def answer_typed(ctx: Context) -> None:
         _say(ctx, ctx._("This report can no longer be answered here."), [back_row(ctx)])
         return
     if not ctx.text:
-        ctx.set_state("tip:answer", tip=token)
+        ctx.set_state(ANSWER_STATE, tip=token)
         _say(ctx, ctx._("Please type your answer as text."), [[Button(ctx._("Cancel"), "m")]])
         return
     await record_answer(ctx.session, tip, ctx.text[:MAX_ANSWER], ctx.settings)

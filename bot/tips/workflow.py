@@ -18,7 +18,7 @@ from sqlmodel import col
 
 from bot.core.outbox import Pending, insert_pending
 from bot.core.text import fold, normalise
-from bot.core.types import Button, Reply
+from bot.core.types import Reply
 from bot.i18n import gettext
 from bot.models import (
     AuditEntry,
@@ -36,6 +36,7 @@ from bot.tips.relay import RelayCipher, RelayKeyError
 from content.locality import get_unit
 
 __all__ = [
+    "ANSWER_STATE",
     "CLOSED",
     "MAX_TEXT",
     "STATUSES",
@@ -63,6 +64,10 @@ MAX_TEXT = 4000
 _NO_LEASE = timedelta(0)
 
 
+#: The conversation state in which a tipster's next message answers an officer.
+ANSWER_STATE = "tip:answer"
+#: Officer questions fit one message on every platform (Zalo: 2,000 characters).
+MAX_QUESTION = 1500
 #: Staff chats and panel labels are in Vietnamese.
 STAFF_LANGUAGE = "vi"
 
@@ -70,6 +75,9 @@ STAFF_LANGUAGE = "vi"
 def N_(message: str) -> str:
     """Marks a message for extraction; it is translated where it is shown."""
     return message
+
+
+_ = N_
 
 
 def _staff(message: str) -> str:
@@ -263,9 +271,11 @@ async def ask_tipster(
     """Send an officer's question to the tipster through the bot, without anyone learning
     who they are: the relay record is opened here, used for one private outbox row (deleted
     once delivered) and forgotten."""
-    text = _clean(text)
+    text = normalise(text)
     if not text:
         raise WorkflowError(N_("The question is empty."))
+    if len(text) > MAX_QUESTION:
+        raise WorkflowError(N_("The question is too long: at most 1,500 characters."))
     if tip.status in CLOSED:
         raise WorkflowError(N_("The tip is closed; reopen it to ask the tipster."))
     relay = await session.get(TipRelay, tip.id)
@@ -279,25 +289,36 @@ async def ask_tipster(
     session.add(TipMessage(tip_id=tip.id, kind="officer", text=text, author_id=actor.id))
     _responded(tip)
     audit(session, actor, "ask", tip)
-    language = (
+    resident = (
         await session.execute(
-            select(col(Resident.language)).where(
-                col(Resident.channel) == channel, col(Resident.chat_id) == chat_id
-            )
+            select(Resident)
+            .where(col(Resident.channel) == channel, col(Resident.chat_id) == chat_id)
+            .with_for_update()
         )
-    ).scalar_one_or_none() or "vi"
+    ).scalar_one_or_none()
+    language = resident.language if resident is not None else "vi"
+    if resident is not None:
+        # The tipster's next message is the answer. The tip is named only sealed, as drafts
+        # are; numbered choices of an earlier message no longer apply.
+        keep = {
+            k: v for k, v in resident.state_data.items() if k.startswith("_") and k != "_choices"
+        }
+        resident.state = ANSWER_STATE
+        resident.state_data = {**keep, "tip": cipher.seal_text(str(tip.id))}
 
-    def _(message: str) -> str:
+    def tr(message: str) -> str:
         return gettext(language, message)
 
     reply = Reply(
-        text=_("An officer has a question about report {code}:").format(code=tip.code)
+        text=tr(_("An officer has a question about report {code}:")).format(code=tip.code)
         + f"\n\n{text}\n\n"
-        + _("Tap Answer to reply. The officer does not see who you are."),
-        buttons=[
-            [Button(_("✍️ Answer"), f"tipa:{tip.id}")],
-            [Button(_("🏠 Main menu"), "m")],
-        ],
+        + tr(
+            _(
+                "Type your answer now, in one message: it goes only to the officers, who do "
+                "not see who you are. Later, answer through “Follow a report” with your code "
+                "and PIN."
+            )
+        ),
         private=True,
     )
     return await insert_pending(

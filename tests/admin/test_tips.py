@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import aiohttp
 import pytest
 from sqlalchemy import select, update
 
-from bot.models import AuditEntry, CommuneChat, OutboxMessage, Tip, TipMessage, TipRelay
+from bot.models import AuditEntry, Resident, CommuneChat, OutboxMessage, Tip, TipMessage, TipRelay
 from bot.tips import workflow
 from tests.admin.conftest import Panel
 from tests.admin.panel import QN, QN_DONG, PanelClient, csrf_of, file_tip
-from tests.harness import TelegramResident, WebResident
+from tests.harness import TelegramResident, run_dialogue
 
 ACTIONS = {
     "status": {"status": "accepted", "outcome": ""},
@@ -91,6 +90,7 @@ async def test_the_officer_asks_and_the_tipster_answers_through_the_bot(panel: P
     stack = panel.stack
     tip = await _tip(panel, route=("telegram", "777001"))
     resident = TelegramResident(stack, 777001)
+    await run_dialogue(resident, [("/start", "Chọn ngôn ngữ"), ("[🇻🇳 Tiếng Việt]", "xã/phường")])
     officer = await panel.logged_in("canbo_dong")
     try:
         status, location, _ = await officer.post(
@@ -99,15 +99,13 @@ async def test_the_officer_asks_and_the_tipster_answers_through_the_bot(panel: P
             csrf_from=f"/admin/tips/{tip.code}",
         )
         assert (status, location) == (303, f"/admin/tips/{tip.code}")
-        [question] = await stack.fake.wait_sent(777001, 1, timeout=10)
+        [question] = await stack.fake.wait_sent(777001, 1, timeout=10, since=resident.seen)
         assert (
             tip.code in question["text"]
             and "Xe máy màu gì? <b>không in đậm</b>" in question["text"]
         )
-        resident.seen = 1
-        resident.last = [question]
-        reply = await resident.step("[✍️ Trả lời]")
-        assert "Nhập câu trả lời" in reply
+        assert "nhập câu trả lời ngay" in question["text"]
+        resident._new_messages()
         reply = await resident.step("Màu đỏ, biển 77A-123.45")
         assert "đã được chuyển" in reply
         html = await officer.page(f"/admin/tips/{tip.code}")
@@ -118,34 +116,48 @@ async def test_the_officer_asks_and_the_tipster_answers_through_the_bot(panel: P
     after = await _reload(panel, tip)
     assert after.first_response_at is not None
     async with stack.runtime.db.session() as session:
-        # the question was a private message: nothing left in the outbox next to the chat id
-        rows = (
-            (await session.execute(select(OutboxMessage).where(OutboxMessage.chat_id == "777001")))
-            .scalars()
-            .all()
-        )
-    assert rows == []
+        # the question and the thanks were private: nothing of them stays next to the chat id
+        rows = (await session.execute(select(OutboxMessage))).scalars().all()
+    assert not [r for r in rows if tip.code in repr(r.payload) or "Xe máy" in repr(r.payload)]
+    assert not [r for r in rows if "đã được chuyển" in repr(r.payload)]
 
 
-async def test_only_the_tipsters_chat_can_answer_with_the_button(panel: Panel) -> None:
-    """The web chat lets anyone post any payload: a forged "Answer" press from another chat
-    is asked for the code and PIN, and nothing joins the tip's thread."""
+async def test_a_question_puts_only_the_tipsters_chat_in_answer_mode(panel: Panel) -> None:
+    """Only the chat the tip came from is asked; another resident's words never join the
+    thread, and the tipster's state names the tip only sealed."""
     stack = panel.stack
     tip = await _tip(panel, route=("telegram", "777001"))
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        stranger = WebResident(http, stack.runtime.url)
-        await stranger.open()
-        await stranger.send({"payload": f"tipa:{tip.id}"})
-        [answer] = await stranger.read(stack.runtime)
-        assert "TG-7K3M9Q" in answer["text"]  # "type its code (for example TG-7K3M9Q)"
-        await stranger.send({"text": "Tôi là người báo tin, xe màu xanh."})
+    for chat in (777001, 990001):  # both have talked to the bot before
+        await TelegramResident(stack, chat).step("/start")
+    officer = await panel.logged_in("canbo_dong")
+    page = f"/admin/tips/{tip.code}"
+    await officer.post(f"{page}/ask", {"text": "Lúc mấy giờ?"}, csrf_from=page)
+    await officer.close()
+    stranger = TelegramResident(stack, 990001)
+    await stranger.step("Tôi là người báo tin, lúc 9 giờ.")
     async with stack.runtime.db.session() as session:
         thread = (
-            (await session.execute(select(TipMessage).where(TipMessage.tip_id == tip.id)))
+            (await session.execute(select(TipMessage.kind).where(TipMessage.tip_id == tip.id)))
             .scalars()
             .all()
         )
-    assert thread == []
+        tipster = (
+            await session.execute(select(Resident).where(Resident.chat_id == "777001"))
+        ).scalar_one()
+    assert thread == ["officer"]
+    assert tipster.state == "tip:answer" and str(tip.id) != tipster.state_data["tip"]
+    assert tip.code not in repr(tipster.state_data)
+    # a question longer than one Zalo message is refused, not cut
+    officer = await panel.logged_in("canbo_dong")
+    status, location, _ = await officer.post(f"{page}/ask", {"text": "x" * 1600}, csrf_from=page)
+    await officer.close()
+    async with stack.runtime.db.session() as session:
+        questions = (
+            (await session.execute(select(TipMessage.text).where(TipMessage.kind == "officer")))
+            .scalars()
+            .all()
+        )
+    assert "error=" in location and questions == ["Lúc mấy giờ?"]
 
 
 async def test_closing_needs_an_outcome_and_starts_forgetting_the_tipster(panel: Panel) -> None:
