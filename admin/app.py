@@ -191,7 +191,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     response.headers.setdefault("Content-Security-Policy", _CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on our own
+    # forms, which the CSRF check refuses
+    response.headers["Referrer-Policy"] = "same-origin"
     if not request.path.startswith("/admin/static/"):
         response.headers["Cache-Control"] = "no-store"
     return response

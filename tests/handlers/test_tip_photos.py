@@ -17,7 +17,7 @@ from aiohttp import web
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.i18n import gettext
+from bot.i18n import gettext, translations
 from bot.models import Tip, TipPhoto, TipPhotoDraft
 from tests.harness import Stack, TelegramResident, run_dialogue, running_stack
 
@@ -38,8 +38,11 @@ TO_PHOTOS = [
 
 
 def vi(msgid: str) -> str:
-    """What residents read for `msgid`, up to its first placeholder."""
-    return gettext("vi", msgid).split("{")[0]
+    """What residents read for the message starting with `msgid`, up to its first
+    placeholder."""
+    catalog: dict[object, str] = translations("vi")._catalog  # type: ignore[attr-defined]
+    full = next(k for k in catalog if isinstance(k, str) and k and k.startswith(msgid))
+    return gettext("vi", full).split("{")[0]
 
 
 ASK = vi("Do you have photos? Send up to {max} photos, or tap Skip.")
