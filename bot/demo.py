@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import secrets
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,7 @@ from bot.fakes.zalo_bot import FakeZaloBot
 from bot.fakes.zalo_oa import FakeZaloOA
 from bot.runtime import ZALO_OA_WEBHOOK_PATH, Runtime, random_secret
 from bot.settings import Settings
+from bot.tips.relay import generate_key
 
 __all__ = ["run_demo"]
 
@@ -65,8 +68,49 @@ def demo_settings(base: Settings, port: int, fakes: Fakes) -> Settings:
             "zalo_oa_api_base": fakes.zalo_oa_url,
             "zalo_oa_oauth_base": fakes.zalo_oa_url,
             "webchat_enabled": True,
+            "admin_enabled": True,
+            "tip_relay_keys": base.tip_relay_keys
+            if base.tip_relay_keys.get_secret_value()
+            else SecretStr(_demo_file(base, "demo-relay.key", generate_key)),
         }
     )
+
+
+def _demo_file(base: Settings, name: str, make: Callable[[], str]) -> str:
+    """A value kept in DATA_DIR across demo runs (made on the first run)."""
+    path = base.data_dir / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(make() + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+#: Staff accounts of the demo: (user name, role, communes). Phường Quy Nhơn Đông is 21601.
+DEMO_STAFF: tuple[tuple[str, str, list[int]], ...] = (
+    ("admin", "admin", []),
+    ("canbo", "officer", [21601]),
+    ("tuyentruyen", "propaganda", []),
+)
+#: The fake Telegram chat where Phường Quy Nhơn Đông's officers are alerted to new tips.
+DEMO_OFFICER_CHAT = 900001
+
+
+async def _demo_staff(runtime: Runtime, password: str) -> None:
+    """The demo's staff accounts and alert chat, made once."""
+    from sqlalchemy import func, select
+
+    from admin.accounts import create_user
+    from bot.models import CommuneChat, StaffUser
+
+    async with runtime.db.session() as session:
+        if (await session.execute(select(func.count()).select_from(StaffUser))).scalar_one():
+            return
+        for username, role, communes in DEMO_STAFF:
+            await create_user(session, username, password, role, username, communes)
+        session.add(
+            CommuneChat(commune_code=21601, channel="telegram", chat_id=str(DEMO_OFFICER_CHAT))
+        )
 
 
 def _show(text: str, labels: list[str]) -> None:
@@ -157,10 +201,15 @@ async def run_demo(base: Settings, args: argparse.Namespace) -> int:
     try:
         url = await runtime.start()
         fakes.zalo_oa.set_webhook(url + ZALO_OA_WEBHOOK_PATH)  # set in the OA console for real
+        fakes.telegram.add_chat(DEMO_OFFICER_CHAT)
+        password = _demo_file(base, "demo-staff-password", lambda: secrets.token_urlsafe(12))
+        await _demo_staff(runtime, password)
         tg, zb, oa = fakes.telegram_url, fakes.zalo_bot_url, fakes.zalo_oa_url
         print(
             "\nANTQ Connect demo is running (no tokens, SQLite, fake platforms on loopback).\n"
             f"  Web chat (open in a browser):  {url}/chat\n"
+            f"  Staff panel:                   {url}/admin  (admin / canbo / tuyentruyen, "
+            f"password {password})\n"
             f"  Fake Telegram Bot API:         {tg}  (control API: docs/fake-telegram.md)\n"
             f"  Fake Zalo Bot API:             {zb}  (docs/fake-zalo-bot.md)\n"
             f"  Fake Zalo OA:                  {oa}  (docs/fake-zalo-oa.md)\n"

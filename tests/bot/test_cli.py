@@ -128,12 +128,69 @@ def test_demo_runs_without_tokens_and_answers_a_resident(tmp_path: Path) -> None
             assert "Chọn ngôn ngữ" in sent["result"][0]["text"]
             page = client.get(f"http://127.0.0.1:{port}/chat")
             assert page.status_code == 200 and "Trò chuyện" in page.text
+            # the staff panel, with the demo accounts the banner names
+            password = banner.split("password ", 1)[1].split(")", 1)[0]
+            login = client.get(f"http://127.0.0.1:{port}/admin/login")
+            token = login.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            response = client.post(
+                f"http://127.0.0.1:{port}/admin/login",
+                data={"username": "canbo", "password": password, "csrf": token},
+            )
+            assert response.status_code == 303
+            assert "Xin chào" in client.get(f"http://127.0.0.1:{port}/admin/").text
         assert (tmp_path / "demo.sqlite3").exists()
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert not re.search(r"\d{6,}:[A-Za-z0-9_-]{20,}", banner + out), "a token was printed"
+
+
+def test_admin_create_user(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    env.update({"DATA_DIR": str(tmp_path), "DATABASE_URL": ""})
+    command = [*ANTQ, "admin", "create-user", "truongcongan", "--password-stdin"]
+    done = subprocess.run(
+        command,
+        env=env,
+        cwd=tmp_path,
+        input="một-mật-khẩu-dài-2026\n",
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "truongcongan" in done.stdout
+    again = subprocess.run(
+        command,
+        env=env,
+        cwd=tmp_path,
+        input="một-mật-khẩu-dài-2026\n",
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert again.returncode == 2 and "taken" in again.stderr
+    short = subprocess.run(
+        [
+            *ANTQ,
+            "admin",
+            "create-user",
+            "canbo",
+            "--role",
+            "officer",
+            "--commune",
+            "21601",
+            "--password-stdin",
+        ],
+        env=env,
+        cwd=tmp_path,
+        input="ngắn\n",
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert short.returncode == 2 and "10 characters" in short.stderr
 
 
 def test_keys_relay_prints_a_working_key(capsys: pytest.CaptureFixture[str]) -> None:
