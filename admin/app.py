@@ -263,7 +263,10 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise web.HTTPBadRequest()
         if not _same_origin(request):
             raise web.HTTPForbidden()
-        data = await request.post()
+        try:
+            data = await request.post()
+        except (UnicodeDecodeError, ValueError) as exc:  # invalid UTF-8, a broken multipart
+            raise web.HTTPBadRequest() from exc
         sent = data.get("csrf")
         staff: Staff | None = request.get(STAFF)
         if request.path == "/admin/login" or staff is None:

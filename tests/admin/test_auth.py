@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pyotp
 from sqlalchemy import select
 from yarl import URL
@@ -232,3 +234,33 @@ async def test_password_change_logs_out_everywhere(panel: Panel) -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_huge_and_malformed_posts_get_a_clear_answer(panel: Panel) -> None:
+    client = await panel.logged_in("admin")
+    try:
+        token = csrf_of(await client.page("/admin/account"))
+        huge = f"csrf={token}&language=en&filler=".encode() + b"x" * 3_000_000
+        async with client.http.post(
+            client.base + "/admin/account",
+            data=io.BytesIO(huge),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            allow_redirects=False,
+        ) as response:
+            assert response.status == 413 and "quá lớn" in await response.text()
+        async with client.http.post(
+            client.base + "/admin/account", json={"csrf": token}, allow_redirects=False
+        ) as response:
+            assert response.status == 400
+        async with client.http.post(
+            client.base + "/admin/account",
+            data=b"csrf=%FF%FE&language=\xff",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            allow_redirects=False,
+        ) as response:
+            assert response.status in (400, 403)
+        assert (await client.get("/admin/tips/%00%FF"))[0] == 404
+        assert (await client.get("/admin/tips/TG-7K3M9Q/photos/abc"))[0] == 404
+        assert "Xin chào" in await client.page("/admin/")  # and the panel still works
+    finally:
+        await client.close()

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.models import AuditEntry, Resident, CommuneChat, OutboxMessage, Tip, TipMessage, TipRelay
+from bot.models import AuditEntry, CommuneChat, OutboxMessage, Resident, Tip, TipMessage, TipRelay
 from bot.tips import workflow
 from tests.admin.conftest import Panel
 from tests.admin.panel import QN, QN_DONG, PanelClient, csrf_of, file_tip
@@ -149,7 +149,7 @@ async def test_a_question_puts_only_the_tipsters_chat_in_answer_mode(panel: Pane
     assert tip.code not in repr(tipster.state_data)
     # a question longer than one Zalo message is refused, not cut
     officer = await panel.logged_in("canbo_dong")
-    status, location, _ = await officer.post(f"{page}/ask", {"text": "x" * 1600}, csrf_from=page)
+    _status, location, _ = await officer.post(f"{page}/ask", {"text": "x" * 1600}, csrf_from=page)
     await officer.close()
     async with stack.runtime.db.session() as session:
         questions = (
@@ -241,6 +241,14 @@ async def test_info_copy_duplicate_assign_and_notes(panel: Panel) -> None:
             f"{page}/share", {"commune": str(QN), "note": "để phối hợp"}, csrf_from=page
         )
         await client.post(f"{page}/duplicate", {"original": first.code.lower()}, csrf_from=page)
+        html = await client.page(page)
+        officer_id = html.split('name="officer">', 1)[1].split('value="')[2].split('"')[0]
+        await client.post(f"{page}/assign", {"officer": officer_id}, csrf_from=page)
+        # only officers of the tip's commune (and administrators) can be given the tip
+        status, location, _ = await client.post(
+            f"{page}/assign", {"officer": "9999"}, csrf_from=page
+        )
+        assert "error=" in location
         await client.post(
             f"{page}/note", {"text": "Ghi chú nội bộ: đã cử tổ xác minh."}, csrf_from=page
         )
@@ -261,7 +269,7 @@ async def test_info_copy_duplicate_assign_and_notes(panel: Panel) -> None:
     finally:
         await reader.close()
     after = await _reload(panel, tip)
-    assert after.duplicate_of == first.id
+    assert after.duplicate_of == first.id and after.assigned_to == int(officer_id)
 
 
 async def test_search_ignores_diacritics_and_filters_combine(panel: Panel) -> None:
