@@ -435,3 +435,34 @@ async def test_administrators_manage_accounts(panel: Panel) -> None:
     assert (await officer.get("/admin/users"))[0] == 403
     assert (await officer.get("/admin/communes"))[0] == 403
     await officer.close()
+
+
+async def test_the_tipster_answers_from_another_account_with_code_and_pin(panel: Panel) -> None:
+    from tests.handlers.test_tip_intake import TIP_FLOW
+
+    stack = panel.stack
+    author = TelegramResident(stack, 777001)
+    await run_dialogue(author, TIP_FLOW)
+    confirmation = author.last[0]["text"]
+    code = confirmation.split("Mã tin báo: ")[1].split()[0]
+    pin = confirmation.split("Mã PIN: ")[1].split()[0]
+    officer = await panel.logged_in("canbo_dong")
+    page = f"/admin/tips/{code}"
+    await officer.post(f"{page}/ask", {"text": "Có ai khác chứng kiến không?"}, csrf_from=page)
+    other = TelegramResident(stack, 990001)  # the tipster's other phone
+    await run_dialogue(
+        other,
+        [
+            ("/start", "Chọn ngôn ngữ"),
+            ("[🇻🇳 Tiếng Việt]", "xã/phường nào"),
+            ("[Bỏ qua]", "Menu chính"),
+            ("[🚨 Tố giác tội phạm]", "ẩn danh"),
+            ("[🔎 Theo dõi tin báo]", "gõ mã tin báo"),
+            (code, "mã PIN"),
+            (pin, ["Có ai khác chứng kiến không?", "nhập câu trả lời"]),
+            ("Có, chủ quán nước đối diện.", "đã được chuyển"),
+        ],
+    )
+    html = await officer.page(page)
+    await officer.close()
+    assert "Có, chủ quán nước đối diện." in html
