@@ -244,7 +244,7 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
     return await handler(request)
 
 
-_PUBLIC = frozenset({"/admin/login", "/admin/healthz"})
+_PUBLIC = frozenset({"/admin/login"})
 
 
 def _same_origin(request: web.Request) -> bool:

@@ -419,6 +419,8 @@ async def act(request: web.Request) -> web.StreamResponse:
         panel.outbox.send_soon(pending)
     if error:
         raise redirect(f"/admin/tips/{code}?error={quote(error)}#actions")
+    if action == "transfer" and not staff.is_admin:
+        raise redirect("/admin/tips")  # most likely no longer in this officer's queues
     raise redirect(f"/admin/tips/{code}")
 
 
