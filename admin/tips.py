@@ -486,8 +486,9 @@ async def _apply(
         cipher = panel.cipher()
         if cipher is None or panel.outbox is None:
             raise WorkflowError(N_("Messages to tipsters are not configured."))
+        capabilities = {name: channel.caps for name, channel in panel.outbox.channels.items()}
         pending = await workflow.ask_tipster(
-            session, tip, data.get("text", ""), actor, cipher, panel.outbox.lease
+            session, tip, data.get("text", ""), actor, cipher, panel.outbox.lease, capabilities
         )
     return pending
 

@@ -26,7 +26,7 @@ __all__ = ["TIP_PAYLOADS", "TIP_PHOTO_STATE", "apologise", "handle"]
 #: Button payloads of the tip-off flows. They are not recorded as engagement events at all:
 #: even without a resident id, an event's time and its place in the id sequence, between the
 #: events of the resident who tapped, would point at the tipster. Tip figures come from `tip`.
-TIP_PAYLOADS = frozenset({"tip", "tipf"})
+TIP_PAYLOADS = frozenset({"tip", "tipf", "tipa"})
 
 
 def apologise(ctx: Context) -> None:

@@ -12,6 +12,7 @@ __all__ = ["fallback", "help_command", "show_menu", "unsupported"]
 
 #: Words residents type instead of pressing a button, folded (no diacritics, lower case).
 _INTENTS: dict[str, tuple[str, ...]] = {
+    "tipa": ("tra loi", "answer"),  # an officer's question (handlers.tip_followup)
     "m": ("menu", "trang chu", "bat dau", "quay lai", "home", "main menu"),
     "hot": ("duong day nong", "hotline", "so dien thoai", "goi cong an", "sdt"),
     "tip": ("to giac", "bao tin", "to cao", "report"),

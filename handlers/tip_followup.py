@@ -18,12 +18,18 @@ from bot.core.types import Button
 from bot.models import Tip, TipMessage, utcnow
 from bot.tips.codes import normalise_code, verify_pin
 from bot.tips.relay import RelayKeyError
-from bot.tips.workflow import ANSWER_STATE, CLOSED, record_answer
+from bot.tips.workflow import (
+    ANSWER_PAYLOAD,
+    ANSWER_STATE,
+    CLOSED,
+    awaiting_answer,
+    record_answer,
+)
 from handlers._common import back_row
 from handlers._router import router
 from handlers.tip_intake import cipher_of
 
-__all__ = ["MAX_PIN_FAILURES", "follow_up"]
+__all__ = ["MAX_PIN_FAILURES", "answer", "follow_up"]
 
 MAX_PIN_FAILURES = 5
 MAX_ANSWER = 4000
@@ -126,6 +132,24 @@ async def pin_typed(ctx: Context) -> None:
     else:
         lines += ["", ctx._("The officers have no questions for you at the moment.")]
     _say(ctx, "\n".join(lines), buttons)
+
+
+@router.payload(ANSWER_PAYLOAD)
+async def answer(ctx: Context) -> None:
+    """ "Answer" under an officer's question, or "trả lời" typed: the tip this chat sent with
+    the latest question, found through the sealed routes; else the code and PIN are asked."""
+    cipher = cipher_of(ctx)
+    route = (ctx.resident.channel, ctx.resident.chat_id)
+    tip = await awaiting_answer(ctx.session, route, cipher) if cipher is not None else None
+    if cipher is None or tip is None:
+        await follow_up(ctx)
+        return
+    ctx.set_state(ANSWER_STATE, tip=cipher.seal_text(str(tip.id)))
+    _say(
+        ctx,
+        ctx._("Type your answer to the officer in one message."),
+        [[Button(ctx._("Cancel"), "m")]],
+    )
 
 
 @router.state(ANSWER_STATE)

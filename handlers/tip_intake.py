@@ -356,8 +356,7 @@ def _ask_photos(ctx: Context, cipher: RelayCipher, draft: Draft) -> None:
     _save(ctx, cipher, PHOTOS_FULL_STATE if full else PHOTO_STATE, draft)
     if full:
         text = ctx._(
-            "You have attached {max} photos, the most a report can carry. Tap Done to "
-            "continue.",
+            "You have attached {max} photos, the most a report can carry. Tap Done to continue.",
             max=MAX_PHOTOS,
         )
     elif draft.photos:

@@ -9,16 +9,17 @@ nothing sits in the outbox next to a chat id afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core.outbox import Pending, insert_pending
 from bot.core.text import fold, normalise
-from bot.core.types import Reply
+from bot.core.types import Button, Capabilities, Reply
 from bot.i18n import gettext
 from bot.models import (
     AuditEntry,
@@ -36,6 +37,7 @@ from bot.tips.relay import RelayCipher, RelayKeyError
 from content.locality import get_unit
 
 __all__ = [
+    "ANSWER_PAYLOAD",
     "ANSWER_STATE",
     "CLOSED",
     "MAX_TEXT",
@@ -46,6 +48,7 @@ __all__ = [
     "ask_tipster",
     "assign",
     "audit",
+    "awaiting_answer",
     "commune_label",
     "escalate_overdue",
     "mark_duplicate",
@@ -64,8 +67,11 @@ MAX_TEXT = 4000
 _NO_LEASE = timedelta(0)
 
 
-#: The conversation state in which a tipster's next message answers an officer.
+#: The conversation state in which a tipster's next message answers an officer (entered only
+#: for that next message: after "Answer", or after the code and PIN).
 ANSWER_STATE = "tip:answer"
+#: The "Answer" button under an officer's question; typing "trả lời" does the same.
+ANSWER_PAYLOAD = "tipa"
 #: Officer questions fit one message on every platform (Zalo: 2,000 characters).
 MAX_QUESTION = 1500
 #: Staff chats and panel labels are in Vietnamese.
@@ -267,6 +273,7 @@ async def ask_tipster(
     actor: Actor,
     cipher: RelayCipher,
     lease: timedelta,
+    capabilities: Mapping[str, Capabilities],
 ) -> list[Pending]:
     """Send an officer's question to the tipster through the bot, without anyone learning
     who they are: the relay record is opened here, used for one private outbox row (deleted
@@ -289,41 +296,73 @@ async def ask_tipster(
     session.add(TipMessage(tip_id=tip.id, kind="officer", text=text, author_id=actor.id))
     _responded(tip)
     audit(session, actor, "ask", tip)
-    resident = (
+    language = (
         await session.execute(
-            select(Resident)
-            .where(col(Resident.channel) == channel, col(Resident.chat_id) == chat_id)
-            .with_for_update()
+            select(col(Resident.language)).where(
+                col(Resident.channel) == channel, col(Resident.chat_id) == chat_id
+            )
         )
-    ).scalar_one_or_none()
-    language = resident.language if resident is not None else "vi"
-    if resident is not None:
-        # The tipster's next message is the answer. The tip is named only sealed, as drafts
-        # are; numbered choices of an earlier message no longer apply.
-        keep = {
-            k: v for k, v in resident.state_data.items() if k.startswith("_") and k != "_choices"
-        }
-        resident.state = ANSWER_STATE
-        resident.state_data = {**keep, "tip": cipher.seal_text(str(tip.id))}
+    ).scalar_one_or_none() or "vi"
+    # Nothing is stored on the tipster's side (no state, no choice naming the tip): "Answer"
+    # or typing "trả lời" finds the tip again by opening the sealed routes (handlers).
+    caps = capabilities.get(channel)
+    buttons = caps is not None and caps.buttons
 
     def tr(message: str) -> str:
         return gettext(language, message)
 
+    how = (
+        tr(
+            _(
+                "To answer, tap “✍️ Answer” (or type “trả lời”). "
+                "The officer does not see who you are."
+            )
+        )
+        if buttons
+        else tr(_("To answer, type “trả lời”. The officer does not see who you are."))
+    )
     reply = Reply(
         text=tr(_("An officer has a question about report {code}:")).format(code=tip.code)
-        + f"\n\n{text}\n\n"
-        + tr(
-            _(
-                "Type your answer now, in one message: it goes only to the officers, who do "
-                "not see who you are. Later, answer through “Follow a report” with your code "
-                "and PIN."
-            )
-        ),
+        + f"\n\n{text}\n\n{how}",
+        buttons=[[Button(tr(_("✍️ Answer")), ANSWER_PAYLOAD)], [Button(tr(_("🏠 Main menu")), "m")]]
+        if buttons
+        else [],
         private=True,
     )
     return await insert_pending(
         session, [(channel, chat_id, reply.to_json())], lease, kind="private"
     )
+
+
+async def awaiting_answer(
+    session: AsyncSession, route: tuple[str, str], cipher: RelayCipher, limit: int = 5000
+) -> Tip | None:
+    """The open tip sent from `route` (channel, chat id) with the latest officer question, if
+    any: found by opening the sealed routes of open tips with questions, so nothing stored
+    says which chat is waiting to answer which tip."""
+    latest = (
+        select(col(TipMessage.tip_id), func.max(col(TipMessage.id)).label("last"))
+        .where(col(TipMessage.kind) == "officer")
+        .group_by(col(TipMessage.tip_id))
+        .subquery()
+    )
+    rows = (
+        await session.execute(
+            select(col(TipRelay.tip_id), col(TipRelay.sealed))
+            .join(latest, latest.c.tip_id == col(TipRelay.tip_id))
+            .join(Tip, col(Tip.id) == col(TipRelay.tip_id))
+            .where(col(Tip.status).not_in(CLOSED))
+            .order_by(latest.c.last.desc())
+            .limit(limit)
+        )
+    ).all()
+    for tip_id, sealed in rows:
+        try:
+            if cipher.open(sealed) == route:
+                return await session.get(Tip, tip_id)
+        except RelayKeyError:
+            continue
+    return None
 
 
 async def record_answer(

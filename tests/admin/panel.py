@@ -14,8 +14,15 @@ from bot.models import Tip
 from bot.settings import Settings
 from bot.tips.actions import Draft, submit_tip
 from bot.tips.relay import RelayCipher
+from tests.harness import (
+    Stack,
+    TelegramResident,
+    WebStepper,
+    ZaloBotResident,
+    ZaloOAResident,
+)
 
-__all__ = ["PASSWORD", "PanelClient", "add_staff", "csrf_of", "file_tip"]
+__all__ = ["PASSWORD", "PanelClient", "add_staff", "csrf_of", "file_tip", "receive"]
 
 PASSWORD = "mật-khẩu-đủ-dài-2026"
 #: Phường Quy Nhơn Đông and Phường Quy Nhơn (Gia Lai, after 1 July 2025).
@@ -106,3 +113,22 @@ class PanelClient:
             if c.key == name:
                 return c.value
         return None
+
+
+async def receive(resident: object, stack: Stack) -> str:
+    """What reached `resident` without them writing (an officer's question), as text; their
+    view of the chat moves on, so a button in it can be pressed next."""
+    await stack.runtime.outbox.flush()
+    if isinstance(resident, TelegramResident):
+        return "\n".join(m.get("text") or "" for m in resident._new_messages())
+    if isinstance(resident, ZaloOAResident):
+        return resident._new()
+    if isinstance(resident, WebStepper):
+        return "\n".join(m.get("text", "") for m in await resident.resident.read(stack.runtime))
+    assert isinstance(resident, ZaloBotResident)
+    sent = resident.fake.sent(resident.chat_id)
+    new, resident.seen = sent[resident.seen :], len(sent)
+    texts = [m.get("text") or "" for m in new]
+    if texts:
+        resident.last = texts
+    return "\n".join(texts)

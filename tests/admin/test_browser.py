@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 from sqlalchemy import select
 
 from bot.models import Tip
-from tests.admin.panel import PASSWORD, QN, QN_DONG, PanelClient, add_staff
+from tests.admin.panel import PASSWORD, QN, QN_DONG, PanelClient, add_staff, receive
 from tests.browser import DESKTOP, PHONE, browser_page
 from tests.handlers.test_tip_intake import TIP_FLOW
 from tests.harness import (
@@ -96,9 +96,12 @@ async def test_a_tip_is_worked_in_the_browser_and_the_tipster_answers(
             await expect(page.locator(".thread .officer")).to_contain_text("Xe máy màu gì")
             await stack.runtime.outbox.flush()
 
-            reply = await resident.step(ANSWER)
-            assert "Cán bộ có câu hỏi về tin báo" in reply and "Xe máy màu gì, mấy giờ?" in reply
-            assert "đã được chuyển đến cán bộ" in reply
+            question = await receive(resident, stack)
+            assert "Cán bộ có câu hỏi về tin báo" in question
+            assert "Xe máy màu gì, mấy giờ?" in question
+            reply = await resident.step("trả lời" if channel == "zalo_bot" else "[✍️ Trả lời]")
+            assert "Nhập câu trả lời" in reply
+            assert "đã được chuyển đến cán bộ" in await resident.step(ANSWER)
 
             await page.reload()
             await expect(page.locator(".thread .tipster")).to_contain_text(ANSWER)

@@ -104,8 +104,9 @@ async def test_the_officer_asks_and_the_tipster_answers_through_the_bot(panel: P
             tip.code in question["text"]
             and "Xe máy màu gì? <b>không in đậm</b>" in question["text"]
         )
-        assert "nhập câu trả lời ngay" in question["text"]
+        assert "Để trả lời, bấm" in question["text"]
         resident._new_messages()
+        assert "Nhập câu trả lời" in await resident.step("[✍️ Trả lời]")
         reply = await resident.step("Màu đỏ, biển 77A-123.45")
         assert "đã được chuyển" in reply
         html = await officer.page(f"/admin/tips/{tip.code}")
@@ -122,42 +123,51 @@ async def test_the_officer_asks_and_the_tipster_answers_through_the_bot(panel: P
     assert not [r for r in rows if "đã được chuyển" in repr(r.payload)]
 
 
-async def test_a_question_puts_only_the_tipsters_chat_in_answer_mode(panel: Panel) -> None:
-    """Only the chat the tip came from is asked; another resident's words never join the
-    thread, and the tipster's state names the tip only sealed."""
+async def test_answering_stores_no_marker_and_only_the_tipsters_chat_can(panel: Panel) -> None:
+    """A question leaves nothing on the tipster's side (a state saying "awaiting an answer"
+    would itself point at the tipster): "trả lời" finds the tip by opening the sealed routes.
+    Another resident typing it is asked for a code, and their words never join the thread."""
     stack = panel.stack
     tip = await _tip(panel, route=("telegram", "777001"))
-    for chat in (777001, 990001):  # both have talked to the bot before
-        await TelegramResident(stack, chat).step("/start")
+    onboarding = [
+        ("/start", "Chọn ngôn ngữ"),
+        ("[🇻🇳 Tiếng Việt]", "xã/phường nào"),
+        ("[Bỏ qua]", "Menu chính"),
+    ]
+    for chat in (777001, 990001):  # both use the bot
+        await run_dialogue(TelegramResident(stack, chat), onboarding)
     officer = await panel.logged_in("canbo_dong")
     page = f"/admin/tips/{tip.code}"
     await officer.post(f"{page}/ask", {"text": "Lúc mấy giờ?"}, csrf_from=page)
+    # a question longer than one Zalo message is refused, not cut
+    _status, location, _ = await officer.post(f"{page}/ask", {"text": "x" * 1600}, csrf_from=page)
+    assert "error=" in location
     await officer.close()
+    await stack.runtime.outbox.flush()
+    async with stack.runtime.db.session() as session:
+        states = (
+            await session.execute(select(Resident.chat_id, Resident.state, Resident.state_data))
+        ).all()
+    assert {chat: state for chat, state, _ in states} == {"777001": "", "990001": ""}
+    assert not [d for *_, d in states if "tip" in d]
+
     stranger = TelegramResident(stack, 990001)
+    assert "gõ mã tin báo" in await stranger.step("trả lời")
     await stranger.step("Tôi là người báo tin, lúc 9 giờ.")
+    tipster = TelegramResident(stack, 777001)
+    tipster.seen = len(stack.fake.sent(777001))
+    assert "Nhập câu trả lời" in await tipster.step("tra loi")
+    assert "đã được chuyển" in await tipster.step("Khoảng 21 giờ.")
     async with stack.runtime.db.session() as session:
         thread = (
-            (await session.execute(select(TipMessage.kind).where(TipMessage.tip_id == tip.id)))
-            .scalars()
-            .all()
-        )
-        tipster = (
-            await session.execute(select(Resident).where(Resident.chat_id == "777001"))
-        ).scalar_one()
-    assert thread == ["officer"]
-    assert tipster.state == "tip:answer" and str(tip.id) != tipster.state_data["tip"]
-    assert tip.code not in repr(tipster.state_data)
-    # a question longer than one Zalo message is refused, not cut
-    officer = await panel.logged_in("canbo_dong")
-    _status, location, _ = await officer.post(f"{page}/ask", {"text": "x" * 1600}, csrf_from=page)
-    await officer.close()
-    async with stack.runtime.db.session() as session:
-        questions = (
-            (await session.execute(select(TipMessage.text).where(TipMessage.kind == "officer")))
-            .scalars()
-            .all()
-        )
-    assert "error=" in location and questions == ["Lúc mấy giờ?"]
+            await session.execute(
+                select(TipMessage.kind, TipMessage.text).where(TipMessage.tip_id == tip.id)
+            )
+        ).all()
+    assert [tuple(row) for row in thread] == [
+        ("officer", "Lúc mấy giờ?"),
+        ("tipster", "Khoảng 21 giờ."),
+    ]
 
 
 async def test_closing_needs_an_outcome_and_starts_forgetting_the_tipster(panel: Panel) -> None:
