@@ -98,3 +98,15 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     yield database
     await database.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_daily_tip_limit() -> Iterator[None]:
+    """The per-resident daily tip limit is counted in memory, per process (nothing stored may
+    say who tipped): in one pytest process every test starts from zero, as a new process
+    would, instead of inheriting the chats of earlier tests."""
+    from handlers.tip_intake import _daily_limit
+
+    _daily_limit.cache_clear()
+    yield
+    _daily_limit.cache_clear()
