@@ -26,7 +26,7 @@ from bot.core.outbox import Outbox
 from bot.db import Database
 from bot.i18n import LANGUAGES, format_datetime, format_number, gettext
 from bot.settings import Settings
-from bot.tips.relay import RelayCipher, RelayKeyError
+from bot.tips.relay import RelayCipher, cipher_for
 from bot.tips.workflow import N_, STAFF_LANGUAGE
 
 __all__ = [
@@ -73,7 +73,7 @@ class Panel:
         return timedelta(minutes=self.settings.admin_session_idle_minutes)
 
     def cipher(self) -> RelayCipher | None:
-        return _cipher(self.settings.tip_relay_keys.get_secret_value())
+        return cipher_for(self.settings.tip_relay_keys.get_secret_value())
 
     def client_address(self, request: web.Request) -> str:
         if self.settings.admin_trust_forwarded:
@@ -81,14 +81,6 @@ class Panel:
             if forwarded:
                 return forwarded.split(",")[-1].strip()[:64]
         return request.remote or "?"
-
-
-@cache
-def _cipher(keys: str) -> RelayCipher | None:
-    try:
-        return RelayCipher(keys)
-    except RelayKeyError:
-        return None
 
 
 DEPS = web.AppKey("panel", Panel)

@@ -100,10 +100,6 @@ class Staff:
         return self.user.id
 
     @property
-    def role(self) -> str:
-        return self.user.role
-
-    @property
     def is_admin(self) -> bool:
         return self.user.role == "admin"
 

@@ -28,7 +28,7 @@ from bot.tips.actions import CATEGORIES, Draft, submit_tip
 from bot.tips.draft_photos import MAX_PHOTOS
 from bot.tips.photos import MAX_BYTES
 from bot.tips.ratelimit import DailyLimit
-from bot.tips.relay import RelayCipher, RelayKeyError
+from bot.tips.relay import RelayCipher, RelayKeyError, cipher_for
 from content.locality import lookup
 from handlers._common import main_menu
 from handlers._router import router
@@ -71,17 +71,9 @@ def _limited(ctx: Context) -> bool:
     return True
 
 
-@cache
-def _cipher_for(keys: str) -> RelayCipher | None:
-    try:
-        return RelayCipher(keys)
-    except RelayKeyError:
-        return None
-
-
 def cipher_of(ctx: Context) -> RelayCipher | None:
     """The relay cipher from settings, or None when tips are not configured."""
-    return _cipher_for(ctx.settings.tip_relay_keys.get_secret_value())
+    return cipher_for(ctx.settings.tip_relay_keys.get_secret_value())
 
 
 def _category_label(ctx: Context, category: str) -> str:

@@ -9,10 +9,11 @@ can be rotated without losing the way back to open tips (`rotate` re-seals a rec
 from __future__ import annotations
 
 import json
+from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-__all__ = ["RelayCipher", "RelayKeyError", "generate_key"]
+__all__ = ["RelayCipher", "RelayKeyError", "cipher_for", "generate_key"]
 
 
 class RelayKeyError(ValueError):
@@ -61,3 +62,12 @@ class RelayCipher:
             return self._fernet.rotate(sealed)
         except InvalidToken as exc:
             raise RelayKeyError("a relay record could not be opened") from exc
+
+
+@cache
+def cipher_for(keys: str) -> RelayCipher | None:
+    """The cipher for TIP_RELAY_KEYS, made once; None when tips are not configured."""
+    try:
+        return RelayCipher(keys)
+    except RelayKeyError:
+        return None

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -461,8 +461,3 @@ async def escalate_overdue(session: AsyncSession, settings: Settings) -> list[Ti
             kind="alert",
         )
     return tips
-
-
-async def delete_relay(session: AsyncSession, tip: Tip) -> None:
-    """Forget the way back to the tipster now (an administrator's decision)."""
-    await session.execute(delete(TipRelay).where(col(TipRelay.tip_id) == tip.id))
