@@ -26,7 +26,10 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "AuditEntry",
+    "Campaign",
+    "CampaignRun",
     "CommuneChat",
+    "Delivery",
     "Event",
     "Feedback",
     "InboundUpdate",
@@ -391,3 +394,91 @@ class AuditEntry(SQLModel, table=True):
     commune_code: int | None = Field(default=None, index=True)
     detail: str = Field(default="", sa_column=Column(String(1000), nullable=False))
     created_at: datetime = _ts(index=True)
+
+
+# --- campaigns -----------------------------------------------------------------------------
+
+
+class Campaign(SQLModel, table=True):
+    """A message propaganda staff plan: content, audience, schedule, status.
+
+    Status: draft → (approval) → scheduled → sending → done; paused and cancelled at any time.
+    A recurring campaign goes back to scheduled after each run until its rule is over.
+    """
+
+    __tablename__ = "campaign"
+    __table_args__ = (Index("ix_campaign_due", "status", "next_run_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    text_vi: str = Field(sa_column=Column(String(4000), nullable=False))
+    #: Empty: English-speaking residents get the Vietnamese text.
+    text_en: str = Field(default="", sa_column=Column(String(4000), nullable=False, default=""))
+    #: An image sent before the text (a URL the platforms can fetch), or empty.
+    image_url: str = Field(default="", sa_column=Column(String(1000), nullable=False, default=""))
+    #: Content items (ids in the library) offered as buttons under the message.
+    items: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: {"communes": [codes], "channels": [names], "languages": ["vi", "en"]}; empty = all.
+    audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: `bot.campaigns.schedule.Schedule.to_json()`.
+    schedule: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="draft", sa_column=Column(String(16), nullable=False))
+    #: The built-in template it was made from ("ngay-hoi-19-8"), if any, and its step.
+    template: str = Field(default="", sa_column=Column(String(40), nullable=False, default=""))
+    next_run_at: datetime | None = _ts(nullable=True)
+    created_by: int | None = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
+    approved_by: int | None = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
+    approved_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class CampaignRun(SQLModel, table=True):
+    """One sending of a campaign (a recurring campaign has one per occurrence). Made once per
+    (campaign, occurrence) whichever process gets there first."""
+
+    __tablename__ = "campaign_run"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "scheduled_for", name="uq_campaign_run"),
+        Index("ix_campaign_run_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    scheduled_for: datetime = _ts()
+    #: sending | paused | done | cancelled
+    status: str = Field(default="sending", sa_column=Column(String(16), nullable=False))
+    total: int = 0
+    started_at: datetime = _ts()
+    finished_at: datetime | None = _ts(nullable=True)
+
+
+class Delivery(SQLModel, table=True):
+    """One campaign message to one resident: made when the run starts (unique per run and
+    resident), claimed by one sender at a time, its outcome recorded.
+
+    Status: pending → sending → sent | failed | blocked | out_of_window; `interrupted` when
+    the sender died between claiming and recording (never sent again: nobody gets a campaign
+    twice); `cancelled` when the campaign was cancelled first."""
+
+    __tablename__ = "campaign_delivery"
+    __table_args__ = (
+        UniqueConstraint("run_id", "resident_id", name="uq_delivery_run_resident"),
+        Index("ix_delivery_claim", "status", "channel", "next_attempt_at"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    )
+    run_id: int = Field(foreign_key="campaign_run.id", index=True, ondelete="CASCADE")
+    resident_id: int = Field(foreign_key="resident.id", ondelete="CASCADE")
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    chat_id: str = Field(sa_column=Column(String(64), nullable=False))
+    language: str = Field(default="vi", sa_column=Column(String(5), nullable=False))
+    status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    lease_until: datetime | None = _ts(nullable=True)
+    error: str = Field(default="", sa_column=Column(String(300), nullable=False, default=""))
+    sent_at: datetime | None = _ts(nullable=True)

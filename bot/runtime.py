@@ -14,6 +14,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import handlers
+from bot.campaigns.engine import CampaignSender, QuietHours
 from bot.channels.telegram import (
     TelegramChannel,
     TelegramPoller,
@@ -94,6 +95,7 @@ class Runtime:
     zalo_bot: ZaloBotChannel | None = field(init=False, default=None)
     zalo_oa: ZaloOAChannel | None = field(init=False, default=None)
     oa_tokens: TokenStore | None = field(init=False, default=None)
+    campaigns: CampaignSender | None = field(init=False, default=None)
     _oa_http: httpx.AsyncClient | None = field(init=False, default=None)
     _oa_secrets: dict[str, str] = field(init=False, default_factory=dict)
     _runner: web.AppRunner | None = field(init=False, default=None)
@@ -159,7 +161,25 @@ class Runtime:
 
             self.app.add_subapp("/admin", create_app(Panel(self.db, s, self.outbox)))
         await self.outbox.start()
+        self.campaigns = CampaignSender(
+            self.db,
+            self.channels,
+            self.outbox.pacers,
+            self.outbox,
+            QuietHours.parse(s.campaign_quiet_hours, s.timezone),
+        )
+        await self.campaigns.start()
         self._scheduler = start_scheduler(self.db)
+        # APScheduler only wakes the engine; the work is claimed in the database
+        self._scheduler.add_job(
+            self.campaigns.tick,
+            "interval",
+            seconds=10,
+            id="campaigns",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=utcnow(),
+        )
         if self.oa_tokens is not None:
             # Renew well before the 25-hour expiry; failures are logged as errors by the store.
             self._scheduler.add_job(
@@ -300,6 +320,8 @@ class Runtime:
     async def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
+        if self.campaigns is not None:
+            await self.campaigns.stop()
         for poller in self._pollers:
             await poller.stop()
         if self.webchat is not None:

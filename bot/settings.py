@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     admin_session_idle_minutes: float = 120.0
     admin_trust_forwarded: bool = False
 
+    # --- campaigns ---------------------------------------------------------------------------
+    campaign_approval_required: bool = True
+    campaign_quiet_hours: str = "21:00-07:00"
+
     # --- staff alerts ---------------------------------------------------------------------
     staff_alert_telegram_chat_id: str = ""
 

@@ -69,3 +69,11 @@ async def _item(ctx: Context, item_id: str, page: str) -> None:
         "\n".join(parts),
         [back_row(ctx, f"lib:t:{item.topic}:{page or 0}", ctx._("⬅️ Back to the list"))],
     )
+
+
+@router.payload("cmp")
+async def campaign_item(ctx: Context, campaign_id: str = "", item_id: str = "") -> None:
+    """A content item offered under a campaign message: counted as that campaign's tap."""
+    if campaign_id.isdigit():
+        actions.record_event(ctx.session, ctx.resident, "campaign_tap", campaign_id)
+    await _item(ctx, item_id, "0")

@@ -186,6 +186,16 @@ class Outbox:
             if self._tails.get(key) is asyncio.current_task():
                 del self._tails[key]
 
+    def paused_for(self, channel: str) -> float:
+        """Seconds the platform asked us to wait (a 429), counted from now; 0 if none."""
+        return max(0.0, self._paused_until[channel] - asyncio.get_running_loop().time())
+
+    def pause(self, channel: str, seconds: float) -> None:
+        """Hold every send to `channel` (replies, broadcasts, campaigns) for `seconds`."""
+        until = asyncio.get_running_loop().time() + seconds
+        self._paused_until[channel] = max(self._paused_until[channel], until)
+        log.warning("%s asked to retry after %ss", channel, seconds)
+
     async def _send_one(self, row: Pending) -> bool:
         """Send a row; True to go on with the chat's next message."""
         channel = self.channels.get(row.channel)
@@ -207,10 +217,7 @@ class Outbox:
             try:
                 await channel.send(row.chat_id, message)
             except RetryLater as exc:
-                self._paused_until[row.channel] = max(
-                    self._paused_until[row.channel], loop.time() + exc.seconds
-                )
-                log.warning("%s asked to retry after %ss", row.channel, exc.seconds)
+                self.pause(row.channel, exc.seconds)
                 continue
             except Blocked:
                 await self._finish(row, "blocked", "blocked by the resident")
