@@ -75,6 +75,8 @@ LEASE = timedelta(seconds=60)
 #: How long a batch should last at the platform's pace, in seconds.
 BATCH_SECONDS = 1.0
 MAX_BATCH = 500
+#: Sending loops per channel when the platform's pace allows full batches.
+WORKERS = 4
 IDLE_WAIT = 2.0
 
 
@@ -295,7 +297,13 @@ class CampaignSender:
     async def start(self) -> None:
         for name in self.channels:
             self._wake[name] = asyncio.Event()
-            self._tasks.append(asyncio.create_task(self._loop(name), name=f"campaigns-{name}"))
+            # Unpaced (a platform's paid tier, or a fast fake), several batches are in flight
+            # at once so the database round trips overlap the sending; paced, one is enough
+            # and keeps what a crash can interrupt to about a second's worth.
+            workers = WORKERS if self._batch_size(name) >= MAX_BATCH else 1
+            for n in range(workers):
+                task = asyncio.create_task(self._loop(name), name=f"campaigns-{name}-{n}")
+                self._tasks.append(task)
 
     async def stop(self) -> None:
         for task in self._tasks:
