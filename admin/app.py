@@ -53,6 +53,8 @@ class Panel:
     db: Database
     settings: Settings
     outbox: Outbox | None = None
+    #: The campaign sender (`bot.campaigns.engine.CampaignSender`), woken when a campaign is due.
+    campaigns: Any = None
     throttle: AddressThrottle = field(default_factory=AddressThrottle)
 
     @property
@@ -292,12 +294,13 @@ def login_csrf(request: web.Request, response: web.StreamResponse) -> str:
 
 
 def create_app(panel: Panel) -> web.Application:
-    from admin import accounts, tips, views
+    from admin import accounts, campaigns, tips, views
 
     app = web.Application(middlewares=[security_headers, errors, sessions, csrf])
     app[DEPS] = panel
     views.setup(app)
     tips.setup(app)
     accounts.setup(app)
+    campaigns.setup(app)
     app.router.add_static("/static/", STATIC)
     return app
