@@ -156,11 +156,6 @@ class Runtime:
         if webchat is not None:
             secure = s.public_url.startswith("https://")
             self.app.add_routes(webchat_routes(self.core, webchat, secure_cookie=secure))
-        if s.admin_enabled:
-            from admin import Panel, create_app
-
-            self.app.add_subapp("/admin", create_app(Panel(self.db, s, self.outbox)))
-        await self.outbox.start()
         self.campaigns = CampaignSender(
             self.db,
             self.channels,
@@ -168,6 +163,12 @@ class Runtime:
             self.outbox,
             QuietHours.parse(s.campaign_quiet_hours, s.timezone),
         )
+        if s.admin_enabled:
+            from admin import Panel, create_app
+
+            panel = Panel(self.db, s, self.outbox, campaigns=self.campaigns)
+            self.app.add_subapp("/admin", create_app(panel))
+        await self.outbox.start()
         await self.campaigns.start()
         self._scheduler = start_scheduler(self.db)
         # APScheduler only wakes the engine; the work is claimed in the database

@@ -64,7 +64,7 @@ def save(
     """Create or update a campaign from validated fields (title, text_vi, text_en,
     image_url, items, communes, channels, languages, schedule: a `Schedule`)."""
     if campaign is not None and campaign.status not in EDITABLE:
-        raise CampaignError(N_("Pause the campaign before editing it."))
+        raise CampaignError(N_("This campaign can no longer be edited: duplicate it to change it."))
     title = normalise(str(fields.get("title", "")), keep_newlines=False)[:200]
     text_vi = normalise(str(fields.get("text_vi", "")))
     text_en = normalise(str(fields.get("text_en", "")))

@@ -78,6 +78,8 @@ MAX_BATCH = 500
 #: Sending loops per channel when the platform's pace allows full batches.
 WORKERS = 4
 IDLE_WAIT = 2.0
+#: Longest platform pause (429) a claimed batch waits out; longer, it is handed back.
+MAX_INLINE_PAUSE = 10.0
 
 
 @dataclass(frozen=True)
@@ -292,6 +294,7 @@ class CampaignSender:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _wake: dict[str, asyncio.Event] = field(default_factory=dict)
     _messages: dict[tuple[int, str, str], list[Reply]] = field(default_factory=dict)
+    _ticking: set[asyncio.Task[None]] = field(default_factory=set)
     sent_count: int = 0
 
     async def start(self) -> None:
@@ -314,19 +317,30 @@ class CampaignSender:
         self._tasks.clear()
 
     def wake(self) -> None:
+        """Something may be due now (a campaign approved for "now", resumed): start runs
+        without waiting for the scheduler's next tick, and wake the sending loops."""
         for event in self._wake.values():
             event.set()
+        if not self._ticking:
+            task = asyncio.get_running_loop().create_task(self.tick())
+            self._ticking.add(task)
+            task.add_done_callback(self._ticking.discard)
 
     async def tick(self) -> None:
         """What the scheduler calls: start due runs, close finished ones, recover."""
         async with self.db.session() as session:
-            await recover_interrupted(session)
+            interrupted = await recover_interrupted(session)
             started = await start_due(session, list(self.channels))
         async with self.db.session() as session:
-            await finish_runs(session)
+            finished = await finish_runs(session)
+        if interrupted:
+            log.warning("%d campaign deliveries interrupted by a stopped sender", interrupted)
+        if finished:
+            log.info("campaign runs finished: %s", finished)
         if started:
             log.info("campaign runs started: %s", started)
-            self.wake()
+            for event in self._wake.values():
+                event.set()
 
     async def _loop(self, channel: str) -> None:
         while True:
@@ -427,6 +441,8 @@ class CampaignSender:
         """(status, error) for one delivery: sent, blocked, out_of_window, failed, retry."""
         pacer = self.pacers.get(channel)
         wait = self.outbox.paused_for(channel)
+        if wait > MAX_INLINE_PAUSE:  # hand it back rather than hold the claim past its lease
+            return "defer", f"{wait:.0f}"
         if wait > 0:
             await asyncio.sleep(wait)
         messages = await self._message(delivery.run_id, delivery.language, channel)
@@ -437,7 +453,7 @@ class CampaignSender:
                 await self.channels[channel].send(delivery.chat_id, message)
         except RetryLater as exc:
             self.outbox.pause(channel, exc.seconds)
-            return "retry", f"429: retry after {exc.seconds:g}s"
+            return "defer", f"{exc.seconds:g}"
         except Blocked:
             return "blocked", "blocked by the resident"
         except OutOfWindow as exc:
@@ -456,7 +472,11 @@ class CampaignSender:
         retries: list[tuple[_Claimed, str]] = []
         blocked: list[str] = []
         errors: dict[int, str] = {}
+        deferred: list[tuple[int, float]] = []
         for delivery, (status, error) in zip(claimed, outcomes, strict=True):
+            if status == "defer":  # the platform asked us to wait: not a failed attempt
+                deferred.append((delivery.id, float(error)))
+                continue
             if status == "retry":
                 retries.append((delivery, error))
                 continue
@@ -465,24 +485,39 @@ class CampaignSender:
                 errors[delivery.id] = error
             if status == "blocked":
                 blocked.append(delivery.chat_id)
+        # Only rows still ours (`sending`): were this batch ever slower than its lease, a
+        # row recovered as `interrupted` meanwhile keeps that status.
+        ours = col(Delivery.status) == "sending"
         async with self.db.session() as session:
             for status, ids in by_status.items():
                 values: dict[str, Any] = {"status": status, "lease_until": None}
                 if status == "sent":
                     values["sent_at"] = now
                 await session.execute(
-                    update(Delivery).where(col(Delivery.id).in_(ids)).values(**values)
+                    update(Delivery).where(col(Delivery.id).in_(ids), ours).values(**values)
+                )
+            for delivery_id, seconds in deferred:
+                await session.execute(
+                    update(Delivery)
+                    .where(col(Delivery.id) == delivery_id, ours)
+                    .values(
+                        status="pending",
+                        lease_until=None,
+                        next_attempt_at=now + timedelta(seconds=max(seconds, 1.0)),
+                    )
                 )
             for delivery_id, error in errors.items():
                 await session.execute(
-                    update(Delivery).where(col(Delivery.id) == delivery_id).values(error=error)
+                    update(Delivery)
+                    .where(col(Delivery.id) == delivery_id, ours)
+                    .values(error=error)
                 )
             for delivery, error in retries:
                 attempts = delivery.attempts + 1
                 give_up = attempts >= MAX_ATTEMPTS
                 await session.execute(
                     update(Delivery)
-                    .where(col(Delivery.id) == delivery.id)
+                    .where(col(Delivery.id) == delivery.id, ours)
                     .values(
                         status="failed" if give_up else "pending",
                         attempts=attempts,

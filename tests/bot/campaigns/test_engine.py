@@ -245,3 +245,21 @@ def test_quiet_hours() -> None:
     assert lunch.quiet_until(datetime(2026, 8, 19, 5, 0, tzinfo=UTC)) == datetime(
         2026, 8, 19, 6, 30, tzinfo=UTC
     )
+
+
+async def test_429s_pause_the_platform_and_every_message_still_goes_once(
+    database_url: str,
+) -> None:
+    """Our pace far above the platform's: its 429s pause the whole platform, the deliveries
+    concerned wait their turn (not counted as failed attempts), and all arrive once."""
+    async with running_stack(database_url, zalo=True, **FAST) as stack:
+        chats = await _residents(stack, {"telegram": 60})
+        stack.fake.set_limits(enforce=True, rate_per_second=20, burst=5)
+        await _campaign(stack.runtime.db)
+        await _until_done(stack)
+        assert stack.fake.stats()["rate_limited"] > 0
+        received = _received(stack)
+        assert {chat: received[chat] for chat in chats} == {chat: 1 for chat in chats}
+        async with stack.runtime.db.session() as session:
+            statuses = Counter((await session.execute(select(Delivery.status))).scalars().all())
+        assert statuses == {"sent": 60}
