@@ -309,12 +309,14 @@ class CampaignSender:
                 self._tasks.append(task)
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._ticking]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._ticking]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.sent_count:
+            log.info("campaign sender stopped: %d campaign messages sent", self.sent_count)
 
     def wake(self) -> None:
         """Something may be due now (a campaign approved for "now", resumed): start runs
