@@ -73,6 +73,10 @@ async def test_private_replies_leave_no_row_once_delivered(database_url: str) ->
             "ordinary again",
         ]
         async with stack.runtime.db.session() as session:
-            rows = (await session.execute(select(OutboxMessage))).scalars().all()
+            rows = (
+                (await session.execute(select(OutboxMessage).order_by(OutboxMessage.id)))
+                .scalars()
+                .all()
+            )
         assert [r.payload["text"] for r in rows] == ["ordinary", "ordinary again"]
         assert all("TG-7K3M9Q" not in str(r.payload) for r in rows)
