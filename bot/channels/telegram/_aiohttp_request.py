@@ -17,6 +17,9 @@ from telegram.request import BaseRequest, RequestData
 __all__ = ["AiohttpRequest"]
 
 
+_JSON = {"Content-Type": "application/json"}
+
+
 class AiohttpRequest(BaseRequest):
     """One aiohttp ClientSession with a bounded connection pool, reused for every call."""
 
@@ -77,6 +80,7 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
         )
         data: Any = None
+        headers: dict[str, str] | None = None
         if request_data is not None:
             files = request_data.multipart_data
             if files:
@@ -90,9 +94,14 @@ class AiohttpRequest(BaseRequest):
                     )
                 data = form
             else:
-                data = request_data.json_parameters
+                # A JSON body (the Bot API takes one): cheaper to build than a urlencoded
+                # form, which aiohttp makes through FormData for every call.
+                data = request_data.json_payload
+                headers = _JSON
         try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as resp:
+            async with self._session.request(
+                method, url, data=data, headers=headers, timeout=timeout
+            ) as resp:
                 return resp.status, await resp.read()
         except TimeoutError as exc:
             raise TimedOut from exc
