@@ -5,6 +5,8 @@
    zero 429s.
 2. **Ceiling**: 100,000 subscribers with the fake's limit lifted and the engine's pacing
    off: how many messages per second one process gets out, on SQLite and on PostgreSQL.
+3. **Bare client**: a plain aiohttp client sending as fast as it can to the same fake — what
+   the fake and the machine allow at all, to read the ceiling against.
 
     python bench/broadcast.py [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
 
@@ -219,12 +221,33 @@ async def one_run(
         await runtime.stop()
 
 
+async def bare_client(fake: FakeProcess, messages: int) -> float:
+    """What a bare aiohttp client (no database, no bot library) gets out of the same fake:
+    the ceiling the fake and this machine allow, to read the engine's figure against."""
+    import aiohttp
+
+    chats = [50_000_000 + i for i in range(messages)]
+    fake.reset(chats, None)
+    url = f"{fake.url}/bot{TOKEN}/sendMessage"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=128)) as http:
+        gate = asyncio.Semaphore(512)
+
+        async def one(chat: int) -> None:
+            async with gate, http.post(url, json={"chat_id": chat, "text": TEXT}) as response:
+                await response.read()
+
+        started = time.monotonic()
+        await asyncio.gather(*(one(chat) for chat in chats))
+        return messages / (time.monotonic() - started)
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--postgres", help="PostgreSQL URL for the ceiling on PostgreSQL too")
     parser.add_argument("--paced", type=int, default=3000)
     parser.add_argument("--ceiling", type=int, default=100_000)
     parser.add_argument("--limit", type=float, default=30.0, help="the fake's messages/s")
+    parser.add_argument("--bare", type=int, default=100_000, help="messages of the bare client")
     parser.add_argument(
         "--pace", type=float, default=29.7, help="our pacing for the paced run (messages/s)"
     )
@@ -254,6 +277,9 @@ async def main() -> int:
                 cleanup()
             results[f"ceiling_{kind}"] = ceiling
             log(f"ceiling on {kind}: {ceiling}")
+        log(f"bare aiohttp client: {args.bare:,} messages to the same fake")
+        results["bare_client_messages_per_second"] = round(await bare_client(fake, args.bare), 1)
+        log(f"bare aiohttp client: {results['bare_client_messages_per_second']}/s")
     finally:
         fake.close()
     results["total_seconds"] = round(time.monotonic() - began, 1)

@@ -173,7 +173,7 @@ class Runtime:
         self._scheduler = start_scheduler(self.db)
         # APScheduler only wakes the engine; the work is claimed in the database
         self._scheduler.add_job(
-            self.campaigns.tick,
+            self.campaigns.scheduled,
             "interval",
             seconds=10,
             id="campaigns",
