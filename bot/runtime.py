@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 from aiohttp import web
@@ -100,7 +102,7 @@ class Runtime:
     _oa_secrets: dict[str, str] = field(init=False, default_factory=dict)
     _runner: web.AppRunner | None = field(init=False, default=None)
     _pollers: list[Poller] = field(init=False, default_factory=list)
-    _background: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+    _background: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
     _scheduler: AsyncIOScheduler | None = field(init=False, default=None)
 
     async def start(self) -> str:
@@ -184,7 +186,7 @@ class Runtime:
         if self.oa_tokens is not None:
             # Renew well before the 25-hour expiry; failures are logged as errors by the store.
             self._scheduler.add_job(
-                self.oa_tokens.refresh_if_due,
+                self._owned(self.oa_tokens.refresh_if_due, "oa-token"),
                 "interval",
                 minutes=30,
                 id="oa-token",
@@ -193,7 +195,7 @@ class Runtime:
                 next_run_time=utcnow(),
             )
         self._scheduler.add_job(
-            self._escalate,
+            self._owned(self._escalate, "tip-escalation"),
             "interval",
             minutes=5,
             id="tip-escalation",
@@ -318,9 +320,34 @@ class Runtime:
         else:
             log.warning("PUBLIC_URL is empty: register the Zalo Bot webhook yourself")
 
+    def _owned(
+        self, work: Callable[[], Coroutine[Any, Any, Any]], name: str
+    ) -> Callable[[], Awaitable[None]]:
+        """A scheduler job that runs `work` as this runtime's own task (one at a time), so
+        `stop` can wait for it before closing the database: a job still holding a
+        connection while the pool is disposed could hang the shutdown."""
+
+        async def job() -> None:
+            if any(task.get_name() == name for task in self._background):
+                return
+            task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(work(), name=name)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            task.add_done_callback(_log_failure)
+
+        return job
+
     async def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
+        # scheduled work and alerts being written: a few seconds to finish, then cancelled
+        if self._background:
+            _done, late = await asyncio.wait(set(self._background), timeout=5)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self.campaigns is not None:
             await self.campaigns.stop()
         for poller in self._pollers:
@@ -372,6 +399,11 @@ class Runtime:
         if self.settings.webchat_enabled:
             raise web.HTTPFound("/chat")
         return web.Response(text="ANTQ Connect")
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("scheduled %s failed", task.get_name(), exc_info=task.exception())
 
 
 def random_secret() -> str:

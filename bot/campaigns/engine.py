@@ -305,7 +305,7 @@ class CampaignSender:
             self._wake[name] = asyncio.Event()
             # Unpaced (a platform's paid tier, or a fast fake), several batches are in flight
             # at once so the database round trips overlap the sending; paced, one is enough
-            # and keeps what a crash can interrupt to about a second's worth.
+            # and keeps what a crash can interrupt to a fifth of a second's worth.
             pacer = self.pacers.get(name)
             workers = WORKERS if pacer is None or pacer.interval <= 1 / FAST_RATE else 1
             for n in range(workers):
@@ -328,7 +328,7 @@ class CampaignSender:
         for event in self._wake.values():
             event.set()
         if not self._ticking:
-            task = asyncio.get_running_loop().create_task(self.tick())
+            task = asyncio.get_running_loop().create_task(self._tick_logged())
             self._ticking.add(task)
             task.add_done_callback(self._ticking.discard)
 
@@ -338,8 +338,14 @@ class CampaignSender:
         crash)."""
         self.wake()
 
+    async def _tick_logged(self) -> None:
+        try:
+            await self.tick()
+        except Exception:  # the next tick tries again
+            log.exception("campaign tick failed")
+
     async def tick(self) -> None:
-        """What the scheduler calls: start due runs, close finished ones, recover."""
+        """Recover a dead sender's claims, start due runs, close finished ones."""
         async with self.db.session() as session:
             interrupted = await recover_interrupted(session)
             started = await start_due(session, list(self.channels))
