@@ -298,6 +298,7 @@ class CampaignSender:
     _wake: dict[str, asyncio.Event] = field(default_factory=dict)
     _messages: dict[tuple[int, str, str], list[Reply]] = field(default_factory=dict)
     _ticking: set[asyncio.Task[None]] = field(default_factory=set)
+    _stopping: bool = False
     sent_count: int = 0
 
     async def start(self) -> None:
@@ -313,6 +314,7 @@ class CampaignSender:
                 self._tasks.append(task)
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in [*self._tasks, *self._ticking]:
             task.cancel()
         for task in [*self._tasks, *self._ticking]:
@@ -361,7 +363,7 @@ class CampaignSender:
                 event.set()
 
     async def _loop(self, channel: str) -> None:
-        while True:
+        while not self._stopping:
             try:
                 quiet_until = self.quiet.quiet_until(utcnow())
                 sent = 0 if quiet_until is not None else await self.send_batch(channel)
@@ -372,8 +374,11 @@ class CampaignSender:
                 sent = 0
             if sent == 0:
                 event = self._wake[channel]
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that arrives as the event is set, and `stop` would wait forever
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), IDLE_WAIT)
+                    async with asyncio.timeout(IDLE_WAIT):
+                        await event.wait()
                 event.clear()
 
     def _batch_size(self, channel: str) -> int:

@@ -283,9 +283,12 @@ class Outbox:
                 )
 
     async def _flusher(self) -> None:
-        while True:
+        while not self._stopping:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that arrives as the event is set, and `stop` would wait forever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_wanted.wait(), timeout=0.05)
+                async with asyncio.timeout(0.05):
+                    await self._flush_wanted.wait()
             self._flush_wanted.clear()
             try:
                 await self._flush()
