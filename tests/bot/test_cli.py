@@ -93,8 +93,27 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports (the demo's fakes take tg_port + 1, + 2)."""
+    for _ in range(100):
+        first = _free_port()
+        sockets = []
+        try:
+            for offset in range(count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", first + offset))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError("no run of free ports")
+
+
 def test_demo_runs_without_tokens_and_answers_a_resident(tmp_path: Path) -> None:
-    port, tg_port = _free_port(), _free_port()
+    port, tg_port = _free_port(), _free_ports(3)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
     env.update({"DATA_DIR": str(tmp_path), "DATABASE_URL": "", "PYTHONUNBUFFERED": "1"})
     proc = subprocess.Popen(
