@@ -45,6 +45,23 @@ CATCH_UP_TIMEOUT = 150.0
 TEXT_MARK = "19/8"  # in the campaign's text
 
 
+def zalo_env(zb: FakeZaloBot, zb_url: str, oa: FakeZaloOA, oa_url: str) -> dict[str, str]:
+    """The bot's settings for the fake Zalo Bot and Zalo OA."""
+    access, refresh = oa.initial_tokens()
+    return {
+        "ZALO_BOT_TOKEN": zb.token,
+        "ZALO_BOT_API_BASE": zb_url,
+        "ZALO_BOT_WEBHOOK_SECRET": "test-zalo-bot-secret_0123456789",
+        "ZALO_OA_APP_ID": oa.app_id,
+        "ZALO_OA_APP_SECRET": oa.app_secret,
+        "ZALO_OA_SECRET_KEY": oa.oa_secret_key,
+        "ZALO_OA_ACCESS_TOKEN": access,
+        "ZALO_OA_REFRESH_TOKEN": refresh,
+        "ZALO_OA_API_BASE": oa_url,
+        "ZALO_OA_OAUTH_BASE": oa_url,
+    }
+
+
 def _received(tg: FakeTelegram, zb: FakeZaloBot, oa: FakeZaloOA) -> Counter[tuple[str, str]]:
     """How many times each (channel, chat) received the campaign."""
     counts: Counter[tuple[str, str]] = Counter()
@@ -122,7 +139,6 @@ async def test_sigkill_half_way_through_a_campaign_sends_the_rest_and_nothing_tw
     zb.set_limits(enforce=True, rate_per_second=ZALO_BOT_LIMIT)
     oa.set_limits(enforce=True, requests_per_minute=ZALO_OA_LIMIT_PER_MINUTE)
     db = Database(database_url)
-    access, refresh = oa.initial_tokens()
     env = _bot_env(database_url, tg, tg_url, tmp_path)
     env.update(
         {
@@ -132,16 +148,7 @@ async def test_sigkill_half_way_through_a_campaign_sends_the_rest_and_nothing_tw
             "ZALO_OA_BROADCAST_RATE": str(BOT_RATES["zalo_oa"]),
             "CAMPAIGN_QUIET_HOURS": "",  # whatever the time of day the test runs at
             # webhook mode without PUBLIC_URL registers nothing: campaigns only send
-            "ZALO_BOT_TOKEN": zb.token,
-            "ZALO_BOT_API_BASE": zb_url,
-            "ZALO_BOT_WEBHOOK_SECRET": "test-zalo-bot-secret_0123456789",
-            "ZALO_OA_APP_ID": oa.app_id,
-            "ZALO_OA_APP_SECRET": oa.app_secret,
-            "ZALO_OA_SECRET_KEY": oa.oa_secret_key,
-            "ZALO_OA_ACCESS_TOKEN": access,
-            "ZALO_OA_REFRESH_TOKEN": refresh,
-            "ZALO_OA_API_BASE": oa_url,
-            "ZALO_OA_OAUTH_BASE": oa_url,
+            **zalo_env(zb, zb_url, oa, oa_url),
         }
     )
     logs = [tmp_path / "bot-before-kill.log", tmp_path / "bot-after-restart.log"]

@@ -12,7 +12,13 @@ from bot.db import Database
 from bot.fakes.telegram import FakeTelegram
 from bot.fakes.zalo_bot import FakeZaloBot
 from bot.fakes.zalo_oa import FakeZaloOA
-from tests.bot.campaigns.test_campaign_crash import RESIDENTS, _received, _residents, _twice
+from tests.bot.campaigns.test_campaign_crash import (
+    RESIDENTS,
+    _received,
+    _residents,
+    _twice,
+    zalo_env,
+)
 from tests.bot.campaigns.test_engine import _campaign
 from tests.bot.test_tip_crash import _bot_env, _rows, _start_bot, _until
 
@@ -25,7 +31,6 @@ async def test_two_processes_send_each_delivery_once(database_url: str, tmp_path
     tg_url = await tg.start("127.0.0.1", 0)
     zb_url, oa_url = await zb.start("127.0.0.1", 0), await oa.start("127.0.0.1", 0)
     db = Database(database_url)
-    access, refresh = oa.initial_tokens()
     env = _bot_env(database_url, tg, tg_url, tmp_path)
     env.update(
         {
@@ -35,16 +40,7 @@ async def test_two_processes_send_each_delivery_once(database_url: str, tmp_path
             "ZALO_OA_BROADCAST_RATE": RATE,
             "CAMPAIGN_QUIET_HOURS": "",
             "LOG_LEVEL": "INFO",
-            "ZALO_BOT_TOKEN": zb.token,
-            "ZALO_BOT_API_BASE": zb_url,
-            "ZALO_BOT_WEBHOOK_SECRET": "test-zalo-bot-secret_0123456789",
-            "ZALO_OA_APP_ID": oa.app_id,
-            "ZALO_OA_APP_SECRET": oa.app_secret,
-            "ZALO_OA_SECRET_KEY": oa.oa_secret_key,
-            "ZALO_OA_ACCESS_TOKEN": access,
-            "ZALO_OA_REFRESH_TOKEN": refresh,
-            "ZALO_OA_API_BASE": oa_url,
-            "ZALO_OA_OAUTH_BASE": oa_url,
+            **zalo_env(zb, zb_url, oa, oa_url),
         }
     )
     residents = sum(RESIDENTS.values())
