@@ -336,6 +336,9 @@ class FakeTelegram(FakeServer):
             0,
         )
         self._method_counts: dict[str, int] = {}
+        # wall-clock times of the first and last message sent (benchmarks read rates off them)
+        self._first_sent_at: float | None = None
+        self._last_sent_at: float | None = None
         self._closing = False
 
     def reset(self) -> None:
@@ -427,6 +430,8 @@ class FakeTelegram(FakeServer):
         result["chats"] = len(self._chats)
         result["sent_records"] = len(self._sent)
         result["methods"] = dict(self._method_counts)
+        result["first_message_at"] = self._first_sent_at
+        result["last_message_at"] = self._last_sent_at
         return result
 
     def sent(self, chat_id: int | None = None, *, since: int = 0) -> list[dict[str, Any]]:
@@ -958,6 +963,9 @@ class FakeTelegram(FakeServer):
             chat.last_keyboard_id = message_id
         chat.messages[message_id] = message
         self._counters["messages_sent"] += 1
+        self._last_sent_at = time.time()
+        if self._first_sent_at is None:
+            self._first_sent_at = self._last_sent_at
         record: dict[str, Any] = {
             "method": method,
             "chat_id": chat.id,
