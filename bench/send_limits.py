@@ -103,9 +103,7 @@ async def run_platform(platform: str, residents: int, args: argparse.Namespace) 
             for chat in chats
         ]
         async with runtime.db.session() as session:
-            rows = await insert_pending(
-                session, messages, runtime.outbox.lease, kind="broadcast"
-            )
+            rows = await insert_pending(session, messages, runtime.outbox.lease, kind="broadcast")
         log(f"{platform}: {residents} residents, fake limit {limit}")
         started = time.monotonic()
         runtime.outbox.send_soon(rows)
@@ -113,8 +111,10 @@ async def run_platform(platform: str, residents: int, args: argparse.Namespace) 
         while sent() < residents and time.monotonic() < deadline:
             await asyncio.sleep(2)
             elapsed = time.monotonic() - started
-            log(f"{platform}: {sent()}/{residents} sent in {elapsed:.0f}s "
-                f"({sent() / elapsed:.1f}/s), limit errors {limit_errors()}")
+            log(
+                f"{platform}: {sent()}/{residents} sent in {elapsed:.0f}s "
+                f"({sent() / elapsed:.1f}/s), limit errors {limit_errors()}"
+            )
         seconds = time.monotonic() - started
         await runtime.outbox.flush()
         await asyncio.sleep(args.settle)  # a late duplicate would show up here
@@ -151,13 +151,21 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=10_000)
     parser.add_argument("--platforms", default=",".join(PLATFORMS))
     parser.add_argument("--telegram-rate", type=float, default=25.0, help="our pacing (/s)")
-    parser.add_argument("--zalo-bot-limit", type=float, default=100.0,
-                        help="the fake Zalo Bot's limit (/s); the real one is unpublished")
+    parser.add_argument(
+        "--zalo-bot-limit",
+        type=float,
+        default=100.0,
+        help="the fake Zalo Bot's limit (/s); the real one is unpublished",
+    )
     parser.add_argument("--zalo-bot-rate", type=float, default=90.0, help="our pacing (/s)")
     parser.add_argument("--zalo-oa-rate", type=float, default=60.0, help="our pacing (/s)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per platform")
-    parser.add_argument("--settle", type=float, default=40.0,
-                        help="seconds to watch for late duplicates after the last send")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=40.0,
+        help="seconds to watch for late duplicates after the last send",
+    )
     args = parser.parse_args()
     out = asyncio.run(main_async(args))
     print(json.dumps(out, ensure_ascii=False))

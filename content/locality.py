@@ -64,8 +64,9 @@ def lookup(text: str, province_code: int = DEFAULT_PROVINCE, limit: int = 5) -> 
     if limit <= 0 or not text or not text.strip():
         return []
     index = _index(province_code)
-    return [Candidate(code, index.units[code][0], value)
-            for code, value in score(index, text)[:limit]]
+    return [
+        Candidate(code, index.units[code][0], value) for code, value in score(index, text)[:limit]
+    ]
 
 
 def units(province_code: int = DEFAULT_PROVINCE) -> list[Candidate]:
@@ -73,8 +74,10 @@ def units(province_code: int = DEFAULT_PROVINCE) -> list[Candidate]:
 
     Raises ValueError for an unknown province code (as :func:`lookup` does).
     """
-    return [Candidate(int(w.code), w.name, 1.0)
-            for w in Ward.iter_by_province(ProvinceCode(province_code))]
+    return [
+        Candidate(int(w.code), w.name, 1.0)
+        for w in Ward.iter_by_province(ProvinceCode(province_code))
+    ]
 
 
 def get_unit(code: int) -> Candidate | None:

@@ -41,8 +41,11 @@ class PgTemplate:
         self.admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
 
     def url_for(self, name: str) -> str:
-        return str(make_url(PG_URL).set(drivername="postgresql+asyncpg", database=name)
-                   .render_as_string(hide_password=False))
+        return str(
+            make_url(PG_URL)
+            .set(drivername="postgresql+asyncpg", database=name)
+            .render_as_string(hide_password=False)
+        )
 
     def create(self) -> None:
         with self.admin.connect() as conn:
@@ -77,9 +80,7 @@ def pg_template() -> Iterator[PgTemplate]:
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database for this test: its async SQLAlchemy URL."""
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")

@@ -38,8 +38,14 @@ FOREIGN = "foreign"  # any other province
 
 _EXTRA_FOREIGN = ("tphcm", "sai gon", "saigon", "hcm", "hn", "ha noi", "tp hcm", "hcmc")
 _TYPE_WORDS = {
-    "phường": "phuong", "xã": "xa", "thị trấn": "thitran", "đặc khu": "dackhu",
-    "huyện": "huyen", "quận": "quan", "thành phố": "thanhpho", "thị xã": "thixa",
+    "phường": "phuong",
+    "xã": "xa",
+    "thị trấn": "thitran",
+    "đặc khu": "dackhu",
+    "huyện": "huyen",
+    "quận": "quan",
+    "thành phố": "thanhpho",
+    "thị xã": "thixa",
     "tỉnh": "tinh",
 }
 
@@ -98,7 +104,7 @@ def _type_of(name: str) -> tuple[str | None, str]:
     low = name.casefold()
     for word, kind in _TYPE_WORDS.items():
         if low.startswith(word + " "):
-            return kind, fold(name[len(word) + 1:])
+            return kind, fold(name[len(word) + 1 :])
     return None, fold(name)
 
 
@@ -107,8 +113,10 @@ def _syllables() -> frozenset[str]:
     """Every word used in any Vietnamese place name (to re-space joined keywords)."""
     words: set[str] = set()
     with _db() as con:
-        for table, cols in (("admin_units", "wardShort, provinceShort"),
-                            ("admin_units_legacy", "wardShort, districtShort, provinceShort")):
+        for table, cols in (
+            ("admin_units", "wardShort, provinceShort"),
+            ("admin_units_legacy", "wardShort, districtShort, provinceShort"),
+        ):
             for row in con.execute(f"SELECT DISTINCT {cols} FROM {table}"):
                 for value in row:
                     if value:
@@ -204,17 +212,22 @@ def build_index(province_code: int) -> Index:
     with _db() as con:
         new_rows = con.execute(
             "SELECT ward, wardKey, wardCode, wardKeywords, provinceShort, provinceKeywords "
-            "FROM admin_units WHERE provinceKey = ?", (new_key,)).fetchall()
+            "FROM admin_units WHERE provinceKey = ?",
+            (new_key,),
+        ).fetchall()
         old_provinces = list(conv["DICT_PROVINCE"].get(new_key, [new_key]))
         marks = ",".join("?" * len(old_provinces))
         legacy = con.execute(
             "SELECT provinceKey, provinceShort, districtKey, district, districtKeywords, "
             "wardKey, ward, wardKeywords FROM admin_units_legacy "
-            f"WHERE provinceKey IN ({marks})", old_provinces).fetchall()
+            f"WHERE provinceKey IN ({marks})",
+            old_provinces,
+        ).fetchall()
         provinces = con.execute(
             "SELECT DISTINCT provinceKey, provinceShort, provinceKeywords FROM admin_units "
             "UNION SELECT DISTINCT provinceKey, provinceShort, provinceKeywords "
-            "FROM admin_units_legacy").fetchall()
+            "FROM admin_units_legacy"
+        ).fetchall()
 
     # Today's communes.
     key_to_code: dict[str, int] = {}
@@ -257,13 +270,16 @@ def build_index(province_code: int) -> Index:
                 dist_codes[dident].append(code)
         dist_info[dident] = (pkey, dname, dkws)
         kind, short = _type_of(wname)
-        idx = b.entity(("old", pkey, dkey, wkey),
-                       Entity(OLD, f"{wname}, {dname}", targets, frozenset(), dident, pkey))
+        idx = b.entity(
+            ("old", pkey, dkey, wkey),
+            Entity(OLD, f"{wname}, {dname}", targets, frozenset(), dident, pkey),
+        )
         b.alias(idx, spaced=short)
         types = b.keyword_aliases(idx, _keywords(wkws)) | ({kind} if kind else set())
         ent = index.entities[idx]
-        index.entities[idx] = Entity(OLD, ent.label, ent.targets, frozenset(types),
-                                     ent.district, ent.province)
+        index.entities[idx] = Entity(
+            OLD, ent.label, ent.targets, frozenset(types), ent.district, ent.province
+        )
 
     for dident, codes in dist_codes.items():
         pkey, dname, dkws = dist_info[dident]
@@ -280,8 +296,12 @@ def build_index(province_code: int) -> Index:
     own = {new_key, *old_provinces}
     for pkey, pshort, pkws in provinces:
         is_own = pkey in own
-        idx = b.entity(("prov", pkey), Entity(PROV if is_own else FOREIGN, pshort, (),
-                                              frozenset({"tinh", "thanhpho"}), None, pkey))
+        idx = b.entity(
+            ("prov", pkey),
+            Entity(
+                PROV if is_own else FOREIGN, pshort, (), frozenset({"tinh", "thanhpho"}), None, pkey
+            ),
+        )
         b.alias(idx, spaced=fold(pshort))
         kws = _keywords(pkws)
         for kw in kws:
@@ -304,5 +324,6 @@ def build_index(province_code: int) -> Index:
             for spaced in (True, False):
                 by_len = index.spaced_by_len if spaced else index.joined_by_len
                 index.near_cache[(spaced, length, k)] = [
-                    a for n in range(length - k, length + k + 1) for a in by_len.get(n, ())]
+                    a for n in range(length - k, length + k + 1) for a in by_len.get(n, ())
+                ]
     return index

@@ -88,7 +88,8 @@ def _windows(index: Index, toks: Tokens) -> Found:
         parts: list[str] = []
         for j in range(i, min(n, i + index.max_words + 1)):
             if (j > i and toks.seg_start[j]) or (
-                    toks.barrier[j] and not (j > i and words[j] in index.inner_words)):
+                toks.barrier[j] and not (j > i and words[j] in index.inner_words)
+            ):
                 break
             parts.append(words[j])
             if toks.no_end[j]:
@@ -104,8 +105,13 @@ def _windows(index: Index, toks: Tokens) -> Found:
             k = _allowed_edits(length, marker)
             if k == 0:
                 continue
-            hits = process.extract(text, _near(index, spaced, len(text), k),
-                                   scorer=OSA.distance, score_cutoff=k, limit=None)
+            hits = process.extract(
+                text,
+                _near(index, spaced, len(text), k),
+                scorer=OSA.distance,
+                score_cutoff=k,
+                limit=None,
+            )
             if spaced:
                 # Same number of words, edits counted word by word: "son gan" is
                 # not a misspelling of "song an".
@@ -141,8 +147,9 @@ def find_mentions(index: Index, toks: Tokens) -> list[Mention]:
         q = best[span]
         # A longer name that covers this span (and is spelled about as well) wins:
         # "quy nhon dogn" is Quy Nhơn Đông misspelt, not Quy Nhơn.
-        if any(o[0] <= span[0] and span[1] <= o[1] and o != span and best[o] >= q - 0.2
-               for o in spans):
+        if any(
+            o[0] <= span[0] and span[1] <= o[1] and o != span and best[o] >= q - 0.2 for o in spans
+        ):
             continue
         marker = marker_of(span)
         # Names are read left to right: in "tp quy nhon binh dinh" or
@@ -150,8 +157,9 @@ def find_mentions(index: Index, toks: Tokens) -> list[Mention]:
         if marker is None and any(o.start < span[0] < o.end for o in kept):
             continue
         quality = found[span]
-        kept.append(Mention(span[0], span[1], frozenset(quality), q, marker,
-                            tuple(sorted(quality.items()))))
+        kept.append(
+            Mention(span[0], span[1], frozenset(quality), q, marker, tuple(sorted(quality.items())))
+        )
     return kept
 
 
@@ -200,8 +208,10 @@ def score(index: Index, text: str) -> list[tuple[int, float]]:
         for i in range(m.start, m.end):
             covered[i] = True
     # words that are neither part of a name nor a type word
-    noise = [not (covered[i] or toks.marker_end[i] or toks.barrier[i] or toks.no_start[i])
-             for i in range(n)]
+    noise = [
+        not (covered[i] or toks.marker_end[i] or toks.barrier[i] or toks.no_start[i])
+        for i in range(n)
+    ]
     local = [m for m in mentions if kinds(m) & {NEW, OLD, DIST}]
 
     def apart(a: Mention, b: Mention) -> bool:
@@ -237,8 +247,7 @@ def score(index: Index, text: str) -> list[tuple[int, float]]:
                 targets = ent.targets
             else:
                 targets = ent.targets
-                agree = [dm for dm, d, _ in others
-                         if targets[0] in index.dist_members.get(d, ())]
+                agree = [dm for dm, d, _ in others if targets[0] in index.dist_members.get(d, ())]
                 if agree:
                     base += 0.05
                 elif any(t for _, _, t in others):
@@ -259,8 +268,10 @@ def score(index: Index, text: str) -> list[tuple[int, float]]:
     # A bare name that also names an own province or a district used as context
     # ("..., Tây Sơn", "..., Bình Định") is mostly that context.
     for m, code, value in specific:
-        if m.marker is None and (id(m) in context_mentions or (
-                own_provinces and PROV in kinds(m) and any(o.end <= m.start for o in local))):
+        if m.marker is None and (
+            id(m) in context_mentions
+            or (own_provinces and PROV in kinds(m) and any(o.end <= m.start for o in local))
+        ):
             value -= 0.15
         put(code, value)
 

@@ -66,8 +66,10 @@ KEYWORD_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tt", "thitran"),
 )
 
-_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f"
-                        "\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]")
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]"
+)
 _APOSTROPHES = re.compile("['`\u00b4\u02b9-\u02bc\u2018\u2019\u201b\u2032]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
@@ -91,12 +93,13 @@ def fold(text: str) -> str:
 _AMBIGUOUS_PREFIXES = frozenset({"quan", "xa", "tt", "tinh"})
 
 
-def strip_keyword_prefix(keyword: str, siblings: frozenset[str] = frozenset()
-                         ) -> tuple[str | None, str]:
+def strip_keyword_prefix(
+    keyword: str, siblings: frozenset[str] = frozenset()
+) -> tuple[str | None, str]:
     """Split a joined data keyword into (type, rest): "xaiaga" -> ("xa", "iaga")."""
     for prefix, kind in KEYWORD_PREFIXES:
         if keyword.startswith(prefix) and len(keyword) > len(prefix) + 1:
-            rest = keyword[len(prefix):]
+            rest = keyword[len(prefix) :]
             if prefix in _AMBIGUOUS_PREFIXES and rest not in siblings:
                 continue
             return kind, rest
@@ -150,8 +153,14 @@ def tokenize(text: str) -> Tokens:
                 barrier[i] = True
         if digit[i]:
             no_start[i] = no_end[i] = True
-    return Tokens(words, tuple(marker_end), tuple(no_start), tuple(no_end), tuple(barrier),
-                  tuple(i in seg_start for i in range(n)))
+    return Tokens(
+        words,
+        tuple(marker_end),
+        tuple(no_start),
+        tuple(no_end),
+        tuple(barrier),
+        tuple(i in seg_start for i in range(n)),
+    )
 
 
 def marker_level(kind: str | None) -> str | None:

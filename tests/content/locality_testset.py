@@ -59,14 +59,22 @@ def _data_dir() -> Path:
 
 
 _TYPES = ("Phường", "Xã", "Thị trấn", "Đặc khu", "Huyện", "Quận", "Thành phố", "Thị xã", "Tỉnh")
-_ABBR = {"Phường": "P.", "Xã": "X.", "Thị trấn": "TT.", "Huyện": "H.", "Thành phố": "TP.",
-         "Thị xã": "TX.", "Quận": "Q.", "Đặc khu": "đặc khu"}
+_ABBR = {
+    "Phường": "P.",
+    "Xã": "X.",
+    "Thị trấn": "TT.",
+    "Huyện": "H.",
+    "Thành phố": "TP.",
+    "Thị xã": "TX.",
+    "Quận": "Q.",
+    "Đặc khu": "đặc khu",
+}
 
 
 def split_type(name: str) -> tuple[str, str]:
     for t in _TYPES:
         if name.startswith(t + " "):
-            return t, name[len(t) + 1:]
+            return t, name[len(t) + 1 :]
     return "", name
 
 
@@ -80,37 +88,41 @@ def typo(text: str, rng: random.Random) -> str:
     op = rng.choice(("sub", "del", "dup", "swap"))
     ch = text[i]
     if op == "swap" and i + 1 < len(text) and text[i + 1].isalpha() and text[i + 1] != ch:
-        return text[:i] + text[i + 1] + ch + text[i + 2:]
+        return text[:i] + text[i + 1] + ch + text[i + 2 :]
     if op == "del" and len([c for c in text if c.isalpha()]) > 4:
-        return text[:i] + text[i + 1:]
+        return text[:i] + text[i + 1 :]
     if op == "dup":
         return text[:i] + ch + text[i:]
     row = next((r for r in _NEIGHBOURS.split() if ch.lower() in r), None)
     if row is None:  # a letter with a diacritic: drop to another plain letter
-        return text[:i] + rng.choice("aeiou") + text[i + 1:]
+        return text[:i] + rng.choice("aeiou") + text[i + 1 :]
     j = row.index(ch.lower())
     other = row[j - 1] if j and (j == len(row) - 1 or rng.random() < 0.5) else row[j + 1]
-    return text[:i] + other + text[i + 1:]
+    return text[:i] + other + text[i + 1 :]
 
 
 @functools.cache
-def old_table(province_code: int = PROVINCE) -> list[tuple[str, str, str, str, list[str],
-                                                            frozenset[int]]]:
+def old_table(
+    province_code: int = PROVINCE,
+) -> list[tuple[str, str, str, str, list[str], frozenset[int]]]:
     """(old province, old district, old ward, ward type, ward alias keywords, new codes)."""
-    code_by_key = {_key(w.name): int(w.code)
-                   for w in Ward.iter_by_province(ProvinceCode(province_code))}
+    code_by_key = {
+        _key(w.name): int(w.code) for w in Ward.iter_by_province(ProvinceCode(province_code))
+    }
     with open(_data_dir() / "converter_2025.json", encoding="utf-8") as f:
         conv = json.load(f)
     con = sqlite3.connect((_data_dir() / "dataset.db").as_uri() + "?mode=ro", uri=True)
     try:
         (new_key,) = con.execute(
             "SELECT DISTINCT provinceKey FROM admin_units WHERE CAST(provinceCode AS INT) = ?",
-            (province_code,)).fetchone()
+            (province_code,),
+        ).fetchone()
         old_provinces = conv["DICT_PROVINCE"][new_key]
         rows = con.execute(
             "SELECT provinceKey, provinceShort, districtKey, district, wardKey, ward, wardAlias "
             f"FROM admin_units_legacy WHERE provinceKey IN ({','.join('?' * len(old_provinces))})",
-            old_provinces).fetchall()
+            old_provinces,
+        ).fetchall()
     finally:
         con.close()
     old_to_new: dict[str, set[int]] = defaultdict(set)
@@ -123,8 +135,16 @@ def old_table(province_code: int = PROVINCE) -> list[tuple[str, str, str, str, l
     for pkey, pshort, dkey, dname, wkey, wname, alias in rows:
         expected = frozenset(old_to_new[f"{pkey}_{dkey}_{wkey}"])
         if expected:
-            out.append((pshort, dname, wname, split_type(wname)[0],
-                        json.loads(alias) if alias else [], expected))
+            out.append(
+                (
+                    pshort,
+                    dname,
+                    wname,
+                    split_type(wname)[0],
+                    json.loads(alias) if alias else [],
+                    expected,
+                )
+            )
     return out
 
 
@@ -145,8 +165,9 @@ def _respace(joined: str, vocabulary: set[str]) -> str | None:
 def new_cases(province_code: int = PROVINCE) -> list[Case]:
     province = Province.from_code(ProvinceCode(province_code)).name
     province = split_type(province)[1] or province
-    from_old_binh_dinh = {c for p, *_, exp in old_table(province_code) if p == "Bình Định"
-                          for c in exp}
+    from_old_binh_dinh = {
+        c for p, *_, exp in old_table(province_code) if p == "Bình Định" for c in exp
+    }
     cases: list[Case] = []
     for w in Ward.iter_by_province(ProvinceCode(province_code)):
         code = int(w.code)
@@ -160,7 +181,7 @@ def new_cases(province_code: int = PROVINCE) -> list[Case]:
             "lowercase": w.name.lower(),
             "abbreviated": f"{_ABBR.get(kind, kind)} {short}",
             "abbreviated_ascii": f"{_ascii(_ABBR.get(kind, kind)).lower().rstrip('.')} "
-                                 f"{_ascii(short).lower()}",
+            f"{_ascii(short).lower()}",
             "ascii_type_word": f"{_ascii(kind).lower()} {_ascii(short).lower()}",
             "no_type_word": short,
             "no_type_word_ascii": _ascii(short).lower(),
@@ -189,18 +210,19 @@ def old_cases(province_code: int = PROVINCE) -> list[Case]:
         _, wshort = split_type(wname)
         forms = {
             "old_official": f"{wname}, {dname}, {pshort}",
-            "old_abbreviated_ascii": _ascii(f"{_ABBR.get(wkind, wkind)} {wshort}, "
-                                            f"{_ABBR.get(dkind, dkind)} {dshort}, "
-                                            f"{pshort}").lower(),
+            "old_abbreviated_ascii": _ascii(
+                f"{_ABBR.get(wkind, wkind)} {wshort}, {_ABBR.get(dkind, dkind)} {dshort}, {pshort}"
+            ).lower(),
             "old_bare": f"{wshort}, {dshort}",
         }
         for alias in aliases:
-            prefix = next((k for k in ("phuong", "xa", "thitran", "tt") if alias.startswith(k)),
-                          "")
-            spaced = _respace(alias[len(prefix):], vocabulary)
+            prefix = next((k for k in ("phuong", "xa", "thitran", "tt") if alias.startswith(k)), "")
+            spaced = _respace(alias[len(prefix) :], vocabulary)
             if prefix and spaced:
-                forms[f"old_alias_{alias}"] = (f"{prefix.replace('thitran', 'thi tran')} {spaced}"
-                                              f" {_ascii(dname).lower()} {_ascii(pshort)}")
+                forms[f"old_alias_{alias}"] = (
+                    f"{prefix.replace('thitran', 'thi tran')} {spaced}"
+                    f" {_ascii(dname).lower()} {_ascii(pshort)}"
+                )
         cases.extend(Case(text, exp, form, True) for form, text in forms.items())
     return cases
 

@@ -145,13 +145,18 @@ def test_units_and_get_unit() -> None:
 
 def test_other_province() -> None:
     assert [c.name for c in lookup("P. Phúc Xá, Q. Ba Đình", province_code=1)][:1] == [
-        "Phường Hồng Hà"]
+        "Phường Hồng Hà"
+    ]
 
 
 def test_lookup_is_fast() -> None:
     lookup("warm up the index")
-    texts = ["phường Lê Lợi, TP Quy Nhơn, Bình Định", "tôi ở thôn 3 xã Tây Sơn gần chợ",
-             "nha em o phuong quy nhon namm", "xin chào"] * 50
+    texts = [
+        "phường Lê Lợi, TP Quy Nhơn, Bình Định",
+        "tôi ở thôn 3 xã Tây Sơn gần chợ",
+        "nha em o phuong quy nhon namm",
+        "xin chào",
+    ] * 50
     start = time.perf_counter()
     for text in texts:
         lookup(text)
@@ -181,9 +186,11 @@ def test_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
     n_old, top1_old, top3_old = _rates(old)
     n_new, top1_new, top3_new = _rates([c for c in cases if not c.old])
     with capsys.disabled():
-        print(f"\nlocality accuracy: {n} cases, top-1 {top1:.2%}, top-3 {top3:.2%}; "
-              f"today's names {n_new}: {top1_new:.2%}/{top3_new:.2%}; "
-              f"old addresses {n_old}: top-1 {top1_old:.2%}, top-3 {top3_old:.2%}")
+        print(
+            f"\nlocality accuracy: {n} cases, top-1 {top1:.2%}, top-3 {top3:.2%}; "
+            f"today's names {n_new}: {top1_new:.2%}/{top3_new:.2%}; "
+            f"old addresses {n_old}: top-1 {top1_old:.2%}, top-3 {top3_old:.2%}"
+        )
     assert top1 >= 0.97
     assert top3 >= 0.99
     assert top1_old >= 0.97
