@@ -6,7 +6,7 @@ update id (for deduplication), never the message text; `Feedback` keeps no resid
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -36,6 +36,8 @@ __all__ = [
     "OAToken",
     "OutboxMessage",
     "Resident",
+    "StatDaily",
+    "StatPeriod",
     "StaffCommune",
     "StaffSession",
     "StaffUser",
@@ -166,7 +168,10 @@ class Event(SQLModel, table=True):
     """An engagement event (menu opened, content read…) for the statistics."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_kind_created", "kind", "created_at"),)
+    __table_args__ = (
+        Index("ix_event_kind_created", "kind", "created_at"),
+        Index("ix_event_created", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(sa_column=Column(String(32), nullable=False))
@@ -482,3 +487,48 @@ class Delivery(SQLModel, table=True):
     lease_until: datetime | None = _ts(nullable=True)
     error: str = Field(default="", sa_column=Column(String(300), nullable=False, default=""))
     sent_at: datetime | None = _ts(nullable=True)
+
+
+class StatDaily(SQLModel, table=True):
+    """A day's engagement figure (local days): events by kind and reference, new residents,
+    active residents, menu paths, messages in and out. Per channel and commune (0: none).
+
+    Rebuilt from `event` and `resident` (`bot.stats.rollup`), except `messages_in` and
+    `messages_out`, which are counted as they happen: the dashboard never scans the raw events.
+    """
+
+    __tablename__ = "stat_daily"
+    __table_args__ = (
+        UniqueConstraint(
+            "day", "metric", "ref", "channel", "commune_code", name="uq_stat_daily_key"
+        ),
+        Index("ix_stat_daily_metric_day", "metric", "day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    metric: str = Field(sa_column=Column(String(32), nullable=False))
+    ref: str = Field(default="", sa_column=Column(String(120), nullable=False, default=""))
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    commune_code: int = 0
+    value: int = 0
+
+
+class StatPeriod(SQLModel, table=True):
+    """Residents active in a week (`period` "w", weeks start on Monday) or a month ("m"), per
+    channel and commune: distinct counts cannot be added up from days, so they are kept."""
+
+    __tablename__ = "stat_period"
+    __table_args__ = (
+        UniqueConstraint(
+            "period", "start", "channel", "commune_code", name="uq_stat_period_key"
+        ),
+        Index("ix_stat_period_start", "period", "start"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(sa_column=Column(String(1), nullable=False))
+    start: date
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    commune_code: int = 0
+    residents: int = 0
