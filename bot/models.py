@@ -96,7 +96,11 @@ class Resident(SQLModel, table=True):
     """A person talking to the bot on one channel, with their conversation state."""
 
     __tablename__ = "resident"
-    __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_resident_channel_chat"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "chat_id", name="uq_resident_channel_chat"),
+        Index("ix_resident_created", "created_at"),
+        Index("ix_resident_unsubscribed", "unsubscribed_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(sa_column=Column(String(16), nullable=False))
@@ -187,7 +191,10 @@ class Tip(SQLModel, table=True):
     the way back to the tipster is the separate, encrypted `TipRelay`."""
 
     __tablename__ = "tip"
-    __table_args__ = (Index("ix_tip_queue", "commune_code", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_tip_queue", "commune_code", "status", "created_at"),
+        Index("ix_tip_created", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(sa_column=Column(String(12), nullable=False, unique=True))
