@@ -47,6 +47,8 @@ from bot.housekeeping import start_scheduler
 from bot.migrate import upgrade_async
 from bot.models import utcnow
 from bot.settings import Settings
+from bot.stats.counters import MessageCounter
+from bot.stats.rollup import refresh
 from bot.tips.photo_fetch import PhotoPrefetch
 from bot.tips.workflow import escalate_overdue
 
@@ -98,6 +100,7 @@ class Runtime:
     zalo_oa: ZaloOAChannel | None = field(init=False, default=None)
     oa_tokens: TokenStore | None = field(init=False, default=None)
     campaigns: CampaignSender | None = field(init=False, default=None)
+    counter: MessageCounter | None = field(init=False, default=None)
     _oa_http: httpx.AsyncClient | None = field(init=False, default=None)
     _oa_secrets: dict[str, str] = field(init=False, default_factory=dict)
     _runner: web.AppRunner | None = field(init=False, default=None)
@@ -126,6 +129,7 @@ class Runtime:
         if webchat is not None:
             self.channels["web"] = webchat
         self.outbox.channels = self.channels
+        self.counter = counter = MessageCounter(s.timezone)
         self.core = Core(
             self.db,
             s,
@@ -134,6 +138,7 @@ class Runtime:
             {name: ch.caps for name, ch in self.channels.items()},
             on_error=handlers.apologise,
             prepare=PhotoPrefetch(self.db, self._photo_sources(), handlers.TIP_PHOTO_STATE),
+            counter=counter,
         )
         self.app = web.Application(client_max_size=MAX_WEBHOOK_BODY_BYTES)
         self.app.router.add_get("/healthz", self._health)
@@ -164,6 +169,7 @@ class Runtime:
             self.outbox.pacers,
             self.outbox,
             QuietHours.parse(s.campaign_quiet_hours, s.timezone),
+            counter=counter,
         )
         if s.admin_enabled:
             from admin import Panel, create_app
@@ -199,6 +205,24 @@ class Runtime:
             "interval",
             minutes=5,
             id="tip-escalation",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=utcnow(),
+        )
+        # statistics: counted messages written every minute, the day's figures every 5 minutes
+        self._scheduler.add_job(
+            self._owned(self._flush_counts, "stats-counts"),
+            "interval",
+            seconds=60,
+            id="stats-counts",
+            coalesce=True,
+            max_instances=1,
+        )
+        self._scheduler.add_job(
+            self._owned(lambda: refresh(self.db, s.timezone), "stats-rollup"),
+            "interval",
+            minutes=5,
+            id="stats-rollup",
             coalesce=True,
             max_instances=1,
             next_run_time=utcnow(),
@@ -357,6 +381,8 @@ class Runtime:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.outbox.stop()
+        with contextlib.suppress(Exception):  # logged inside; a stop must go on
+            await self._flush_counts()
         if self.telegram is not None:
             await self.telegram.bot.shutdown()
         if self.zalo_bot is not None:
@@ -364,6 +390,15 @@ class Runtime:
         if self._oa_http is not None:
             await self._oa_http.aclose()
         await self.db.dispose()
+
+    async def _flush_counts(self) -> None:
+        if self.counter is None:
+            return
+        try:
+            await self.counter.flush(self.db)
+        except Exception:  # kept in memory for the next minute
+            log.exception("could not write the message counts")
+            raise
 
     async def _escalate(self) -> None:
         """Tips past their first-response deadline go to the province administrators."""

@@ -53,6 +53,7 @@ from bot.core.render import render
 from bot.core.types import Button, Reply
 from bot.db import Database, dialect_of
 from bot.models import Campaign, CampaignRun, Delivery, Resident, utcnow
+from bot.stats.counters import MESSAGES_OUT, MessageCounter
 from content.library import load_library
 
 __all__ = [
@@ -294,6 +295,7 @@ class CampaignSender:
     outbox: Outbox
     quiet: QuietHours
     lease: timedelta = LEASE
+    counter: MessageCounter | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _wake: dict[str, asyncio.Event] = field(default_factory=dict)
     _messages: dict[tuple[int, str, str], list[Reply]] = field(default_factory=dict)
@@ -562,3 +564,5 @@ class CampaignSender:
             for chat_id in blocked:
                 await mark_blocked(session, channel, chat_id)
         self.sent_count += len(by_status.get("sent", []))
+        if self.counter is not None:  # campaign messages carry no commune: province-wide
+            self.counter.add(MESSAGES_OUT, channel, None, len(by_status.get("sent", [])))

@@ -27,6 +27,7 @@ from bot.core.types import Capabilities, Inbound
 from bot.db import Database, dialect_of
 from bot.models import InboundUpdate, Resident, utc_day, utcnow
 from bot.settings import Settings
+from bot.stats.counters import MESSAGES_IN, MESSAGES_OUT, MessageCounter
 
 __all__ = ["Core", "Handler", "Prepare", "apology"]
 
@@ -68,6 +69,7 @@ class Core:
         capabilities: dict[str, Capabilities],
         on_error: Callable[[Context], None] | None = None,
         prepare: Prepare | None = None,
+        counter: MessageCounter | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -77,6 +79,8 @@ class Core:
         #: What the resident is told when a handler fails (it must not fail itself).
         self.on_error = on_error or _apologise
         self.prepare = prepare
+        #: Messages in and out per day, channel and commune, for the statistics.
+        self.counter = counter
         self._queue: list[tuple[Inbound, asyncio.Future[bool]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
@@ -152,6 +156,7 @@ class Core:
         rollback and an apology; without, any failure aborts the whole transaction."""
         inbounds = [inbound for inbound, _ in batch]
         messages: list[tuple[str, str, dict[str, Any], str]] = []
+        tally: list[tuple[str, int | None, int]] = []  # channel, commune, replies
         async with self.db.session() as session:
             fresh = await self._record_once(session, inbounds)
             new_ones = [i for i, new in zip(inbounds, fresh, strict=True) if new]
@@ -178,12 +183,18 @@ class Core:
                         self.on_error(ctx)
                 else:
                     await self.handler(ctx)
-                messages.extend(self._outbox_messages(ctx, caps))
+                replies = self._outbox_messages(ctx, caps)
+                tally.append((inbound.channel, resident.commune_code, len(replies)))
+                messages.extend(replies)
             rows = []
             # consecutive runs of one kind, so the chat's order is kept
             for kind, run in itertools.groupby(messages, key=lambda m: m[3]):
                 run_messages = [(channel, chat, payload) for channel, chat, payload, _ in run]
                 rows += await insert_pending(session, run_messages, SEND_LEASE, kind=kind)
+        if self.counter is not None:  # committed: count them
+            for channel, commune, replies_n in tally:
+                self.counter.add(MESSAGES_IN, channel, commune)
+                self.counter.add(MESSAGES_OUT, channel, commune, replies_n)
         return list(fresh), rows
 
     async def _record_once(self, session: AsyncSession, inbounds: list[Inbound]) -> list[bool]:

@@ -1,0 +1,585 @@
+"""What the dashboard shows, read from the rolled-up tables (engagement) and from `tip` and
+`campaign_delivery` with one grouped query each. HTTP-free: `admin.stats` renders these.
+
+Every function takes a `Filters` (local dates, inclusive; communes; channel) already narrowed
+to what the viewer may see (`Filters.within`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.db import dialect_of
+from bot.models import (
+    Campaign,
+    CampaignRun,
+    Delivery,
+    Resident,
+    StatDaily,
+    StatPeriod,
+    Tip,
+)
+from bot.tips.workflow import CLOSED
+
+from .counters import MESSAGES_IN, MESSAGES_OUT
+from .rollup import ACTIVE, LEFT, NEW_RESIDENTS, day_bounds, month_start, week_start
+
+__all__ = [
+    "CHANNELS",
+    "CampaignReach",
+    "CommuneRow",
+    "Engagement",
+    "Filters",
+    "Series",
+    "TipFigures",
+    "campaign_reach",
+    "commune_table",
+    "engagement",
+    "popular",
+    "tip_figures",
+]
+
+CHANNELS = ("telegram", "zalo_bot", "zalo_oa", "webchat")
+#: Most days one chart shows; longer ranges are drawn by week, then by month.
+MAX_DAILY_POINTS = 92
+MAX_WEEKLY_POINTS = 106
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date
+    end: date  # inclusive
+    communes: tuple[int, ...] = ()  # empty: every commune the viewer may see
+    channel: str = ""  # empty: all
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    @classmethod
+    def default(cls, today: date, timezone: str) -> Filters:
+        return cls(start=today - timedelta(days=29), end=today, timezone=timezone)
+
+    def within(self, allowed: frozenset[int] | None) -> Filters:
+        """Narrowed to the communes a viewer may see (None: all). A viewer limited to some
+        communes who picked none sees all of theirs."""
+        if allowed is None:
+            return self
+        chosen = tuple(c for c in self.communes if c in allowed) or tuple(sorted(allowed))
+        return replace(self, communes=chosen)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def utc_range(self) -> tuple[datetime, datetime]:
+        return day_bounds(self.start, self.zone)[0], day_bounds(self.end, self.zone)[1]
+
+    def bucket(self) -> str:
+        """How a series over this range is drawn: "d"ays, "w"eeks or "m"onths."""
+        if self.days <= MAX_DAILY_POINTS:
+            return "d"
+        if self.days <= MAX_WEEKLY_POINTS * 7:
+            return "w"
+        return "m"
+
+    def buckets(self) -> list[date]:
+        kind = self.bucket()
+        first = {"d": self.start, "w": week_start(self.start), "m": month_start(self.start)}[kind]
+        out: list[date] = []
+        day = first
+        while day <= self.end:
+            out.append(day)
+            if kind == "d":
+                day += timedelta(days=1)
+            elif kind == "w":
+                day += timedelta(days=7)
+            else:
+                day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return out
+
+    def bucket_of(self, day: date) -> date:
+        kind = self.bucket()
+        return {"d": day, "w": week_start(day), "m": month_start(day)}[kind]
+
+
+@dataclass
+class Series:
+    """Values per bucket (dates) for named lines."""
+
+    buckets: list[date]
+    lines: dict[str, list[int]] = field(default_factory=dict)
+
+    def total(self, name: str) -> int:
+        return sum(self.lines.get(name, []))
+
+
+def _stat_where(f: Filters, table: Any = StatDaily) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if f.communes:
+        where.append(col(table.commune_code).in_(f.communes))
+    if f.channel:
+        where.append(col(table.channel) == f.channel)
+    return where
+
+
+async def _daily(
+    session: AsyncSession, f: Filters, metrics: tuple[str, ...], by: str = "channel"
+) -> dict[str, dict[date, int]]:
+    """{metric or metric/channel: {day: value}} for the range."""
+    group = col(StatDaily.channel) if by == "channel" else col(StatDaily.metric)
+    rows = await session.execute(
+        select(col(StatDaily.metric), group, col(StatDaily.day), func.sum(col(StatDaily.value)))
+        .where(
+            col(StatDaily.metric).in_(metrics),
+            col(StatDaily.day) >= f.start,
+            col(StatDaily.day) <= f.end,
+            *_stat_where(f),
+        )
+        .group_by(col(StatDaily.metric), group, col(StatDaily.day))
+    )
+    out: dict[str, dict[date, int]] = defaultdict(dict)
+    for metric, key, day, value in rows:
+        out[f"{metric}/{key}" if by == "channel" else metric][day] = int(value or 0)
+    return out
+
+
+def _bucketed(f: Filters, values: dict[date, int]) -> list[int]:
+    buckets = f.buckets()
+    index = {b: i for i, b in enumerate(buckets)}
+    out = [0] * len(buckets)
+    for day, value in values.items():
+        i = index.get(f.bucket_of(day))
+        if i is not None:
+            out[i] += value
+    return out
+
+
+@dataclass
+class Engagement:
+    subscribers: Series  # per channel, at the end of each bucket
+    subscribers_now: dict[str, int]
+    new_residents: Series  # per channel
+    left: Series
+    active: Series  # "day", "week", "month": per bucket of the range's kind
+    messages: Series  # "in", "out"
+    active_latest: dict[str, int] = field(default_factory=dict)
+
+
+async def engagement(session: AsyncSession, f: Filters) -> Engagement:
+    channels = [f.channel] if f.channel else list(CHANNELS)
+    daily = await _daily(session, f, (NEW_RESIDENTS, LEFT, ACTIVE, MESSAGES_IN, MESSAGES_OUT))
+    buckets = f.buckets()
+    # subscribers: everyone who arrived before, less who left, then day by day
+    before = await session.execute(
+        select(col(StatDaily.channel), col(StatDaily.metric), func.sum(col(StatDaily.value)))
+        .where(
+            col(StatDaily.metric).in_((NEW_RESIDENTS, LEFT)),
+            col(StatDaily.day) < f.start,
+            *_stat_where(f),
+        )
+        .group_by(col(StatDaily.channel), col(StatDaily.metric))
+    )
+    base: dict[str, int] = defaultdict(int)
+    for channel, metric, value in before:
+        base[channel] += int(value or 0) * (1 if metric == NEW_RESIDENTS else -1)
+    subscribers = Series(buckets)
+    new = Series(buckets)
+    left = Series(buckets)
+    for channel in channels:
+        arrived = _bucketed(f, daily.get(f"{NEW_RESIDENTS}/{channel}", {}))
+        gone = _bucketed(f, daily.get(f"{LEFT}/{channel}", {}))
+        running = base.get(channel, 0)
+        line = []
+        for a, g in zip(arrived, gone, strict=True):
+            running += a - g
+            line.append(running)
+        subscribers.lines[channel] = line
+        new.lines[channel] = arrived
+        left.lines[channel] = gone
+    now = await session.execute(
+        select(col(Resident.channel), func.count())
+        .where(col(Resident.subscribed).is_(True), *_stat_where(f, Resident))
+        .group_by(col(Resident.channel))
+    )
+    subscribers_now = {channel: int(n) for channel, n in now}
+
+    active = Series(buckets)
+    per_day: dict[date, int] = defaultdict(int)
+    for channel in channels:
+        for day, value in daily.get(f"{ACTIVE}/{channel}", {}).items():
+            per_day[day] += value
+    if f.bucket() == "d":
+        active.lines["day"] = [per_day.get(b, 0) for b in buckets]
+    else:  # a week or month's actives are not the sum of its days': the average day
+        sums = _bucketed(f, dict(per_day))
+        lengths = _bucketed(f, dict.fromkeys(per_day, 1))
+        active.lines["day"] = [s // n if n else 0 for s, n in zip(sums, lengths, strict=True)]
+    for period, name in (("w", "week"), ("m", "month")):
+        rows = await session.execute(
+            select(col(StatPeriod.start), func.sum(col(StatPeriod.residents)))
+            .where(
+                col(StatPeriod.period) == period,
+                col(StatPeriod.start) >= (week_start if period == "w" else month_start)(f.start),
+                col(StatPeriod.start) <= f.end,
+                *_stat_where(f, StatPeriod),
+            )
+            .group_by(col(StatPeriod.start))
+        )
+        values = {start: int(v or 0) for start, v in rows}
+        # each bucket shows the period it falls in (a week's figure on each of its days)
+        starter = week_start if period == "w" else month_start
+        if f.bucket() == "d" or (f.bucket() == "w" and period == "m"):
+            active.lines[name] = [values.get(starter(b), 0) for b in buckets]
+        elif f.bucket() == period:
+            active.lines[name] = [values.get(b, 0) for b in buckets]
+        else:  # weeks inside monthly buckets: the largest week of the month
+            line = []
+            for b in buckets:
+                end = (b.replace(day=28) + timedelta(days=4)).replace(day=1)
+                line.append(max((v for s, v in values.items() if b <= s < end), default=0))
+            active.lines[name] = line
+    latest = {name: line[-1] if line else 0 for name, line in active.lines.items()}
+
+    messages = Series(buckets)
+    for metric, name in ((MESSAGES_IN, "in"), (MESSAGES_OUT, "out")):
+        merged: dict[date, int] = defaultdict(int)
+        for channel in channels:
+            for day, value in daily.get(f"{metric}/{channel}", {}).items():
+                merged[day] += value
+        messages.lines[name] = _bucketed(f, dict(merged))
+    return Engagement(
+        subscribers=subscribers,
+        subscribers_now=subscribers_now,
+        new_residents=new,
+        left=left,
+        active=active,
+        messages=messages,
+        active_latest=latest,
+    )
+
+
+async def popular(
+    session: AsyncSession, f: Filters, metric: str, limit: int = 15
+) -> list[tuple[str, int]]:
+    """The most frequent references of `metric` (content read, topics, taps, paths…)."""
+    total = func.sum(col(StatDaily.value))
+    rows = await session.execute(
+        select(col(StatDaily.ref), total)
+        .where(
+            col(StatDaily.metric) == metric,
+            col(StatDaily.day) >= f.start,
+            col(StatDaily.day) <= f.end,
+            *_stat_where(f),
+        )
+        .group_by(col(StatDaily.ref))
+        .order_by(total.desc(), col(StatDaily.ref))
+        .limit(limit)
+    )
+    return [(ref, int(n or 0)) for ref, n in rows]
+
+
+async def metric_totals(
+    session: AsyncSession, f: Filters, metrics: tuple[str, ...]
+) -> dict[str, int]:
+    rows = await session.execute(
+        select(col(StatDaily.metric), func.sum(col(StatDaily.value)))
+        .where(
+            col(StatDaily.metric).in_(metrics),
+            col(StatDaily.day) >= f.start,
+            col(StatDaily.day) <= f.end,
+            *_stat_where(f),
+        )
+        .group_by(col(StatDaily.metric))
+    )
+    return {metric: int(n or 0) for metric, n in rows}
+
+
+@dataclass
+class CampaignReach:
+    id: int
+    title: str
+    started: datetime | None
+    by_status: dict[str, int]
+    taps: int
+    unsubscribed_after: int
+
+    @property
+    def delivered(self) -> int:
+        return self.by_status.get("sent", 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+
+async def campaign_reach(session: AsyncSession, f: Filters) -> list[CampaignReach]:
+    """Campaigns with a run started in the range: deliveries by outcome, taps on their
+    buttons, residents who received one and unsubscribed after. Deliveries carry no
+    commune: with a commune filter, the residents' current commune is used."""
+    first, last = f.utc_range()
+    runs = (
+        await session.execute(
+            select(col(Campaign.id), col(Campaign.title), func.min(col(CampaignRun.started_at)))
+            .join(CampaignRun, col(CampaignRun.campaign_id) == col(Campaign.id))
+            .where(col(CampaignRun.started_at) >= first, col(CampaignRun.started_at) < last)
+            .group_by(col(Campaign.id), col(Campaign.title))
+            .order_by(func.min(col(CampaignRun.started_at)).desc())
+            .limit(50)
+        )
+    ).all()
+    if not runs:
+        return []
+    ids = [r[0] for r in runs]
+    where: list[ColumnElement[bool]] = [col(CampaignRun.campaign_id).in_(ids)]
+    joined = select(
+        col(CampaignRun.campaign_id),
+        col(Delivery.status),
+        func.count(),
+        func.sum(
+            case(
+                (
+                    and_(
+                        col(Delivery.status) == "sent",
+                        col(Resident.subscribed).is_(False),
+                        col(Resident.unsubscribed_at) >= col(Delivery.sent_at),
+                    ),
+                    1,
+                ),
+                else_=0,
+            )
+        ),
+    ).select_from(Delivery)
+    joined = joined.join(CampaignRun, col(CampaignRun.id) == col(Delivery.run_id)).join(
+        Resident, col(Resident.id) == col(Delivery.resident_id)
+    )
+    if f.communes:
+        where.append(col(Resident.commune_code).in_(f.communes))
+    if f.channel:
+        where.append(col(Delivery.channel) == f.channel)
+    counts = await session.execute(
+        joined.where(*where).group_by(col(CampaignRun.campaign_id), col(Delivery.status))
+    )
+    by_campaign: dict[int, dict[str, int]] = defaultdict(dict)
+    unsubscribed: dict[int, int] = defaultdict(int)
+    for campaign_id, status, n, after in counts:
+        by_campaign[campaign_id][status] = int(n)
+        unsubscribed[campaign_id] += int(after or 0)
+    taps = await session.execute(
+        select(col(StatDaily.ref), func.sum(col(StatDaily.value)))
+        .where(
+            col(StatDaily.metric) == "campaign_tap",
+            col(StatDaily.ref).in_([str(i) for i in ids]),
+            col(StatDaily.day) >= f.start,
+            *_stat_where(f),
+        )
+        .group_by(col(StatDaily.ref))
+    )
+    tapped = {int(ref): int(n or 0) for ref, n in taps}
+    return [
+        CampaignReach(
+            id=int(campaign_id or 0),
+            title=title,
+            started=started,
+            by_status=by_campaign.get(int(campaign_id or 0), {}),
+            taps=tapped.get(int(campaign_id or 0), 0),
+            unsubscribed_after=unsubscribed.get(int(campaign_id or 0), 0),
+        )
+        for campaign_id, title, started in runs
+    ]
+
+
+@dataclass
+class TipFigures:
+    total: int = 0
+    open: int = 0
+    overdue: int = 0  # open, not yet taken up, past the first-response deadline
+    escalated: int = 0
+    urgent: int = 0
+    by_commune: dict[int, int] = field(default_factory=dict)  # 0: place unknown
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_month: dict[date, int] = field(default_factory=dict)
+    #: commune → category → count (for the privacy rule)
+    cells: dict[tuple[int, str], int] = field(default_factory=dict)
+    responded: int = 0
+    responded_in_time: int = 0
+    response_hours: float | None = None  # mean time to first response
+    closed: int = 0
+    close_days: float | None = None  # mean time to close
+    overdue_by_commune: dict[int, int] = field(default_factory=dict)
+    response_by_commune: dict[int, float] = field(default_factory=dict)
+
+
+def _seconds(session: AsyncSession, later: Any, earlier: Any) -> Any:
+    if dialect_of(session) == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _tip_where(f: Filters) -> list[ColumnElement[bool]]:
+    first, last = f.utc_range()
+    where: list[ColumnElement[bool]] = [col(Tip.created_at) >= first, col(Tip.created_at) < last]
+    if f.communes:
+        where.append(col(Tip.commune_code).in_(f.communes))
+    return where
+
+
+async def tip_figures(session: AsyncSession, f: Filters, now: datetime | None = None) -> TipFigures:
+    """Tips created in the range, in two grouped queries: by commune, category, status and
+    month (with response and closing times summed), and the months."""
+    now = now or datetime.now(UTC)
+    where = _tip_where(f)
+    response = _seconds(session, col(Tip.first_response_at), col(Tip.created_at))
+    closing = _seconds(session, col(Tip.closed_at), col(Tip.created_at))
+    open_ = col(Tip.status).not_in(CLOSED)
+    overdue = and_(open_, col(Tip.first_response_at).is_(None), col(Tip.first_response_due) < now)
+    in_time = and_(
+        col(Tip.first_response_at).is_not(None),
+        col(Tip.first_response_at) <= col(Tip.first_response_due),
+    )
+    rows = await session.execute(
+        select(
+            col(Tip.commune_code),
+            col(Tip.category),
+            col(Tip.status),
+            func.count(),
+            func.sum(case((overdue, 1), else_=0)),
+            func.sum(case((col(Tip.escalated_at).is_not(None), 1), else_=0)),
+            func.sum(case((col(Tip.urgent).is_(True), 1), else_=0)),
+            func.count(col(Tip.first_response_at)),
+            func.sum(case((in_time, 1), else_=0)),
+            func.sum(response),
+            func.count(col(Tip.closed_at)),
+            func.sum(closing),
+        )
+        .where(*where)
+        .group_by(col(Tip.commune_code), col(Tip.category), col(Tip.status))
+    )
+    out = TipFigures()
+    response_sum = close_sum = 0.0
+    commune_response: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for row in rows:
+        commune, category, status, n, late, escalated, urgent, responded, ok, rsum = row[:10]
+        closed, csum = row[10:]
+        code = commune or 0
+        n = int(n)
+        out.total += n
+        if status not in CLOSED:
+            out.open += n
+        out.overdue += int(late or 0)
+        out.escalated += int(escalated or 0)
+        out.urgent += int(urgent or 0)
+        out.by_commune[code] = out.by_commune.get(code, 0) + n
+        out.by_category[category] = out.by_category.get(category, 0) + n
+        out.by_status[status] = out.by_status.get(status, 0) + n
+        out.cells[code, category] = out.cells.get((code, category), 0) + n
+        out.overdue_by_commune[code] = out.overdue_by_commune.get(code, 0) + int(late or 0)
+        out.responded += int(responded or 0)
+        out.responded_in_time += int(ok or 0)
+        response_sum += float(rsum or 0)
+        commune_response[code][0] += float(rsum or 0)
+        commune_response[code][1] += int(responded or 0)
+        out.closed += int(closed or 0)
+        close_sum += float(csum or 0)
+    if out.responded:
+        out.response_hours = response_sum / out.responded / 3600
+    if out.closed:
+        out.close_days = close_sum / out.closed / 86400
+    out.response_by_commune = {
+        code: total / n / 3600 for code, (total, n) in commune_response.items() if n
+    }
+    # months, local
+    if dialect_of(session) == "postgresql":
+        month: Any = func.to_char(func.timezone(f.timezone, col(Tip.created_at)), "YYYY-MM")
+    else:
+        offset = datetime.now(f.zone).utcoffset() or timedelta()
+        shift = f"{offset.total_seconds():+.0f} seconds"
+        month = func.strftime("%Y-%m", col(Tip.created_at), shift)
+    months = await session.execute(select(month, func.count()).where(*where).group_by(month))
+    for label, n in months:
+        year, mon = str(label).split("-")
+        out.by_month[date(int(year), int(mon), 1)] = int(n)
+    return out
+
+
+@dataclass
+class CommuneRow:
+    code: int
+    subscribers: int = 0
+    new_residents: int = 0
+    active_month: int = 0
+    reads: int = 0
+    tips: int | None = None
+    open_tips: int | None = None
+    overdue: int | None = None
+    response_hours: float | None = None
+
+
+async def commune_table(
+    session: AsyncSession, f: Filters, codes: list[int], tips: TipFigures | None
+) -> list[CommuneRow]:
+    """One row per commune in `codes` (the viewer's): subscribers now, new and content reads
+    in the range, residents active in the range's last month, and (for tip viewers) tips."""
+    rows = {code: CommuneRow(code) for code in codes}
+    where_resident: list[ColumnElement[bool]] = [col(Resident.subscribed).is_(True)]
+    if f.channel:
+        where_resident.append(col(Resident.channel) == f.channel)
+    subs = await session.execute(
+        select(col(Resident.commune_code), func.count())
+        .where(*where_resident)
+        .group_by(col(Resident.commune_code))
+    )
+    for code, n in subs:
+        if code in rows:
+            rows[code].subscribers = int(n)
+    daily = await session.execute(
+        select(col(StatDaily.commune_code), col(StatDaily.metric), func.sum(col(StatDaily.value)))
+        .where(
+            col(StatDaily.metric).in_((NEW_RESIDENTS, "content")),
+            col(StatDaily.day) >= f.start,
+            col(StatDaily.day) <= f.end,
+            col(StatDaily.channel) == f.channel if f.channel else true(),
+        )
+        .group_by(col(StatDaily.commune_code), col(StatDaily.metric))
+    )
+    for code, metric, n in daily:
+        if code in rows:
+            if metric == NEW_RESIDENTS:
+                rows[code].new_residents = int(n or 0)
+            else:
+                rows[code].reads = int(n or 0)
+    monthly = await session.execute(
+        select(col(StatPeriod.commune_code), func.sum(col(StatPeriod.residents)))
+        .where(
+            col(StatPeriod.period) == "m",
+            col(StatPeriod.start) == month_start(f.end),
+            col(StatPeriod.channel) == f.channel if f.channel else true(),
+        )
+        .group_by(col(StatPeriod.commune_code))
+    )
+    for code, n in monthly:
+        if code in rows:
+            rows[code].active_month = int(n or 0)
+    if tips is not None:
+        open_by_commune = await session.execute(
+            select(col(Tip.commune_code), func.count())
+            .where(*_tip_where(f), col(Tip.status).not_in(CLOSED))
+            .group_by(col(Tip.commune_code))
+        )
+        opened = {code: int(n) for code, n in open_by_commune}
+        for code, row in rows.items():
+            row.tips = tips.by_commune.get(code, 0)
+            row.open_tips = opened.get(code, 0)
+            row.overdue = tips.overdue_by_commune.get(code, 0)
+            row.response_hours = tips.response_by_commune.get(code)
+    return list(rows.values())
