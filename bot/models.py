@@ -29,6 +29,10 @@ __all__ = [
     "Campaign",
     "CampaignRun",
     "CommuneChat",
+    "ContentHotline",
+    "ContentItem",
+    "ContentRevision",
+    "ContentVersion",
     "Delivery",
     "Event",
     "Feedback",
@@ -539,3 +543,72 @@ class StatPeriod(SQLModel, table=True):
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     commune_code: int = 0
     residents: int = 0
+
+
+# --- content management ----------------------------------------------------------------------
+
+
+class ContentItem(SQLModel, table=True):
+    """The live copy of a library item (`content.library.Item`): its current version's
+    content, and whether residents see it. Seeded from content/items/*.yaml once per id."""
+
+    __tablename__ = "content_item"
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    topic: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    #: The current version's number and content (an `Item` as JSON).
+    version: int = 1
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    published: bool = True
+    #: Who changed it last ("" for the content files), as written.
+    updated_by: str = Field(default="", sa_column=Column(String(64), nullable=False, default=""))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class ContentHotline(SQLModel, table=True):
+    """The live copy of a national hotline (`content.library.Hotline`), keyed by its number;
+    `position` orders the list residents see. Seeded from content/hotlines.yaml."""
+
+    __tablename__ = "content_hotline"
+
+    number: str = Field(sa_column=Column(String(8), primary_key=True))
+    position: int = 0
+    version: int = 1
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    published: bool = True
+    updated_by: str = Field(default="", sa_column=Column(String(64), nullable=False, default=""))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class ContentVersion(SQLModel, table=True):
+    """Every saved version of an item or a hotline, in full, both languages: nothing is lost
+    by an edit, and any version can be restored (as a new version)."""
+
+    __tablename__ = "content_version"
+    __table_args__ = (UniqueConstraint("kind", "key", "number", name="uq_content_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: "item" or "hotline", and the item id or hotline number.
+    kind: str = Field(sa_column=Column(String(8), nullable=False))
+    key: str = Field(sa_column=Column(String(64), nullable=False))
+    number: int
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    author_id: int | None = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
+    #: The author's user name as written; "" for the content files.
+    author: str = Field(default="", sa_column=Column(String(64), nullable=False, default=""))
+    note: str = Field(default="", sa_column=Column(String(500), nullable=False, default=""))
+    #: The version this one restored, if it is a restore.
+    restored_from: int | None = None
+    created_at: datetime = _ts()
+
+
+class ContentRevision(SQLModel, table=True):
+    """One row (id 1) counting content changes: every process compares it with the copy it
+    serves, a cheap query, and reloads the library only when it moved."""
+
+    __tablename__ = "content_revision"
+
+    id: int = Field(default=1, primary_key=True)
+    revision: int = 0

@@ -51,6 +51,7 @@ from bot.stats.counters import MessageCounter
 from bot.stats.rollup import refresh
 from bot.tips.photo_fetch import PhotoPrefetch
 from bot.tips.workflow import escalate_overdue
+from content.store import REFRESH_SECONDS, LiveLibrary
 
 __all__ = [
     "TELEGRAM_WEBHOOK_PATH",
@@ -100,6 +101,8 @@ class Runtime:
     zalo_oa: ZaloOAChannel | None = field(init=False, default=None)
     oa_tokens: TokenStore | None = field(init=False, default=None)
     campaigns: CampaignSender | None = field(init=False, default=None)
+    #: The content residents are shown: the database's live copy, seeded from content/.
+    content: LiveLibrary | None = field(init=False, default=None)
     counter: MessageCounter | None = field(init=False, default=None)
     _oa_http: httpx.AsyncClient | None = field(init=False, default=None)
     _oa_secrets: dict[str, str] = field(init=False, default_factory=dict)
@@ -114,6 +117,8 @@ class Runtime:
         self.db = Database(s.effective_database_url)
         if self.migrate and self.db.is_sqlite:
             await upgrade_async(self.db.url)
+        self.content = LiveLibrary(self.db)
+        await self.content.start()
         self.outbox = Outbox(
             self.db,
             pacers={
@@ -200,6 +205,15 @@ class Runtime:
                 max_instances=1,
                 next_run_time=utcnow(),
             )
+        # content changed by another instance's panel reaches this one's residents
+        self._scheduler.add_job(
+            self._owned(self.content.refresh, "content"),
+            "interval",
+            seconds=REFRESH_SECONDS,
+            id="content",
+            coalesce=True,
+            max_instances=1,
+        )
         self._scheduler.add_job(
             self._owned(self._escalate, "tip-escalation"),
             "interval",
@@ -383,6 +397,8 @@ class Runtime:
         await self.outbox.stop()
         with contextlib.suppress(Exception):  # logged inside; a stop must go on
             await self._flush_counts()
+        if self.content is not None:
+            self.content.stop()
         if self.telegram is not None:
             await self.telegram.bot.shutdown()
         if self.zalo_bot is not None:

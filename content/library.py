@@ -16,6 +16,7 @@ raises :class:`LibraryError` with the same list. The default library is loaded o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
@@ -44,7 +45,9 @@ __all__ = [
     "BODY_MAX_CHARS",
     "DEFAULT_ROOT",
     "FESTIVAL_ABOUT_MAX_CHARS",
+    "HOTLINE_NOTE_MAX_CHARS",
     "LANGUAGES",
+    "SOURCE_MAX_CHARS",
     "SUMMARY_MAX_CHARS",
     "TITLE_MAX_CHARS",
     "Festival",
@@ -57,10 +60,18 @@ __all__ = [
     "Library",
     "LibraryError",
     "LocalizedText",
+    "Problem",
+    "TextProblem",
     "Topic",
     "check_library",
     "clear_library_cache",
+    "hotline_problems",
+    "install_live",
+    "item_problems",
+    "live_library",
+    "load_files",
     "load_library",
+    "validate",
 ]
 
 #: The directory holding the shipped library.
@@ -75,6 +86,8 @@ SUMMARY_MAX_CHARS: Final[int] = 200
 BODY_MAX_CHARS: Final[int] = 1500
 FESTIVAL_ABOUT_MAX_CHARS: Final[int] = 1200
 TITLE_MAX_CHARS: Final[int] = 120
+SOURCE_MAX_CHARS: Final[int] = 300
+HOTLINE_NOTE_MAX_CHARS: Final[int] = 300
 
 TOPICS_FILE: Final[str] = "topics.yaml"
 HOTLINES_FILE: Final[str] = "hotlines.yaml"
@@ -88,6 +101,8 @@ _ALLOWED_CONTROL: Final[frozenset[str]] = frozenset({"\n"})
 #: Unicode categories refused in texts: control, format (zero-width space, joiners, BOM, soft
 #: hyphen…), line/paragraph separators, surrogates, private use, unassigned.
 _REFUSED_CATEGORIES: Final[frozenset[str]] = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+_ZWJ: Final[str] = "\u200d"
+_VS16: Final[str] = "\ufe0f"
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -105,18 +120,50 @@ class LibraryError(Exception):
 # --------------------------------------------------------------------------- text validation
 
 
+class TextProblem(ValueError):
+    """A text refused by the checks: `code` says why ("invisible", "not_nfc"), `params` the
+    details; `str()` is the sentence the file checker prints."""
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
+
+
+def _emoji_part(char: str) -> bool:
+    # pictographs are "So"; skin tones (U+1F3FB..U+1F3FF) are modifiers ("Sk")
+    return unicodedata.category(char) == "So" or 0x1F3FB <= ord(char) <= 0x1F3FF
+
+
+def _joins_emoji(value: str, index: int) -> bool:
+    """Whether the zero-width joiner at `index` joins two emoji ("👮‍♀️", "👨‍👩‍👧")."""
+    before = index - 1
+    if before > 0 and value[before] == _VS16:
+        before -= 1
+    return before >= 0 and index + 1 < len(value) and (
+        _emoji_part(value[before]) and _emoji_part(value[index + 1])
+    )
+
+
 def _check_text(value: str) -> str:
-    """Refuse text that is not NFC or holds zero-width/control characters."""
+    """Refuse text that is not NFC or holds zero-width/control characters (a joiner inside
+    an emoji sequence is part of the emoji, and allowed)."""
     for index, char in enumerate(value):
         if char in _ALLOWED_CONTROL:
             continue
         if unicodedata.category(char) in _REFUSED_CATEGORIES:
+            if char == _ZWJ and _joins_emoji(value, index):
+                continue
             name = unicodedata.name(char, "a control character")
-            raise ValueError(
-                f"invisible or control character U+{ord(char):04X} ({name}) at position {index}"
+            raise TextProblem(
+                "invisible",
+                f"invisible or control character U+{ord(char):04X} ({name}) at position {index}",
+                char=f"U+{ord(char):04X} {name}",
+                position=index + 1,
             )
     if not unicodedata.is_normalized("NFC", value):
-        raise ValueError("text is not NFC-normalised (decomposed Vietnamese diacritics?)")
+        raise TextProblem(
+            "not_nfc", "text is not NFC-normalised (decomposed Vietnamese diacritics?)"
+        )
     return value
 
 
@@ -297,6 +344,124 @@ class Library:
         return self.items[item_id]
 
 
+# --------------------------------------------------------------------------- checks of one entry
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an item or a hotline, for people who fix it in a form.
+
+    `field` is a dotted path ("body.vi", "topic"; "text.vi" is the title and body together,
+    the message residents get); `code` says what is wrong ("required", "too_long",
+    "invisible", "not_nfc", "slug", "number", "integer", "duplicate_tags", "unknown_topic",
+    "invalid"), `params` gives the figures (length, limit, channel, char, position).
+    """
+
+    field: str
+    code: str
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+_EXTRA_LIMITS: Final[dict[str, tuple[int, str]]] = {
+    "title": (TITLE_MAX_CHARS, ""),
+    "summary": (SUMMARY_MAX_CHARS, ""),
+    "body": (BODY_MAX_CHARS, "editorial limit"),
+    "source": (SOURCE_MAX_CHARS, ""),
+}
+
+
+def _too_long(field_: str, text: str, limit: int, channel: str = "") -> Problem | None:
+    length = _utf16_length(text)
+    if length <= limit:
+        return None
+    params: dict[str, Any] = {"length": length, "limit": limit}
+    if channel:
+        params["channel"] = channel
+    return Problem(field_, "too_long", params)
+
+
+def _channel_problems(field_: str, text: str) -> list[Problem]:
+    found = (
+        _too_long(field_, text, int(limit), channel)
+        for channel, limit in sorted(CHANNEL_TEXT_LIMITS.items())
+    )
+    return [p for p in found if p is not None]
+
+
+def item_problems(item: Item, topic_ids: Iterable[str] | None = None) -> list[Problem]:
+    """The length limits (editorial, and every channel's message limit for the title and
+    body together) of a parsed item; and its topic, when `topic_ids` are given."""
+    problems: list[Problem] = []
+    if topic_ids is not None and item.topic not in set(topic_ids):
+        problems.append(Problem("topic", "unknown_topic", {"topic": item.topic}))
+    for language in LANGUAGES:
+        for name, (limit, _reason) in _EXTRA_LIMITS.items():
+            text: LocalizedText | None = getattr(item, name)
+            if text is None:
+                continue
+            problem = _too_long(f"{name}.{language}", text.get(language), limit)
+            if problem is not None:
+                problems.append(problem)
+        problems += _channel_problems(f"text.{language}", item.text(language))
+    return problems
+
+
+def hotline_problems(hotline: Hotline) -> list[Problem]:
+    """The length limits of a parsed hotline."""
+    problems = []
+    for language in LANGUAGES:
+        for name, limit in (("title", TITLE_MAX_CHARS), ("note", HOTLINE_NOTE_MAX_CHARS)):
+            text: LocalizedText = getattr(hotline, name)
+            problem = _too_long(f"{name}.{language}", text.get(language), limit)
+            if problem is not None:
+                problems.append(problem)
+    return problems
+
+
+_PROBLEM_CODES: Final[dict[str, str]] = {
+    "missing": "required",
+    "string_too_short": "required",
+    "string_type": "required",
+    "int_type": "integer",
+    "int_parsing": "integer",
+}
+
+
+def validate(model: type[M], data: Any) -> tuple[M | None, list[Problem]]:
+    """Parse `data` as `model` (an `Item`, a `Hotline`): the model, or None and every
+    problem found, with the same rules as the files."""
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(part) for part in err["loc"])
+            error = (err.get("ctx") or {}).get("error")
+            if isinstance(error, TextProblem):
+                problems.append(Problem(where, error.code, error.params))
+            elif err["type"] == "string_pattern_mismatch":
+                pattern = str((err.get("ctx") or {}).get("pattern", ""))
+                problems.append(Problem(where, "slug" if pattern == _SLUG_PATTERN else "number"))
+            elif where == "tags" and err["type"] == "value_error":
+                problems.append(Problem(where, "duplicate_tags"))
+            else:
+                problems.append(Problem(where, _PROBLEM_CODES.get(err["type"], "invalid")))
+        return None, problems
+
+
+def _sentence(where: str, problem: Problem) -> str:
+    """A length problem as the file checker words it."""
+    name, _, language = problem.field.partition(".")
+    what = "title + body" if name == "text" else name
+    channel = problem.params.get("channel")
+    reason = f"{channel} channel" if channel else _EXTRA_LIMITS.get(name, (0, ""))[1]
+    suffix = f" ({reason})" if reason else ""
+    return (
+        f"{where}: {what} ({language}) is {problem.params['length']} characters, "
+        f"over the limit of {problem.params['limit']}{suffix}"
+    )
+
+
 # --------------------------------------------------------------------------- reading files
 
 
@@ -468,26 +633,7 @@ def _collect(root: Path) -> tuple[Library | None, list[str]]:
                 f"{where}: topic {item.topic!r} is not in {TOPICS_FILE} (known topics: {known})"
             )
         items[item.id] = item
-        for language in LANGUAGES:
-            _check_length(
-                where, f"title ({language})", item.title.get(language), TITLE_MAX_CHARS, problems
-            )
-            _check_length(
-                where,
-                f"summary ({language})",
-                item.summary.get(language),
-                SUMMARY_MAX_CHARS,
-                problems,
-            )
-            _check_length(
-                where,
-                f"body ({language})",
-                item.body.get(language),
-                BODY_MAX_CHARS,
-                problems,
-                "editorial limit",
-            )
-            _check_channels(where, f"title + body ({language})", item.text(language), problems)
+        problems += [_sentence(where, p) for p in item_problems(item)]
     # Item ids are unique because each must equal its (lowercase) file name.
     for topic in topics:
         if topic.id not in claimed_topics:
@@ -498,6 +644,9 @@ def _collect(root: Path) -> tuple[Library | None, list[str]]:
     hotlines = _validate_list(Hotline, hotlines_data, HOTLINES_FILE, problems)
     for dupe in _duplicates(h.number for h in hotlines):
         problems.append(f"{HOTLINES_FILE}: number {dupe} is listed more than once")
+    for hotline in hotlines:
+        where = f"{HOTLINES_FILE} ({hotline.number})"
+        problems += [_sentence(where, p) for p in hotline_problems(hotline)]
 
     # Festival.
     festival_data = _read_yaml(root / FESTIVAL_FILE, root, problems)
@@ -544,18 +693,47 @@ def check_library(root: Path | None = None) -> list[str]:
 
 
 def load_library(root: Path | None = None) -> Library:
-    """Load the library under ``root``; the default (shipped) library is loaded once and cached.
+    """The library residents are shown.
 
-    Raises :class:`LibraryError` listing every problem when the library is not valid.
+    Without ``root``: the live copy from the database once the runtime has installed one
+    (:func:`install_live`, see ``content.store``), else the shipped files, loaded once and
+    cached. With ``root``: the files under it. Raises :class:`LibraryError` listing every
+    problem when the files are not valid.
     """
+    if root is None and _live.library is not None:
+        return _live.library
+    return load_files(root)
+
+
+def load_files(root: Path | None = None) -> Library:
+    """The library in the files under ``root`` (default: the shipped ones, cached), never the
+    live copy: what seeds the database."""
     if root is None:
         return _load_default()
     return _load(Path(root))
 
 
 def clear_library_cache() -> None:
-    """Forget the cached default library, so the next :func:`load_library` reads the files."""
+    """Forget the cached default files, so they are read again when next needed."""
     _load_default.cache_clear()
+
+
+class _Live:
+    library: Library | None = None
+
+
+_live = _Live()
+
+
+def install_live(library: Library | None) -> None:
+    """Serve ``library`` from :func:`load_library` from now on (process-wide); None goes back
+    to the files."""
+    _live.library = library
+
+
+def live_library() -> Library | None:
+    """The installed live copy, if any."""
+    return _live.library
 
 
 def _load(root: Path) -> Library:
