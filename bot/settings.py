@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     # --- campaigns ---------------------------------------------------------------------------
     campaign_approval_required: bool = True
     campaign_quiet_hours: str = "21:00-07:00"
+    #: Tip counts from 1 to this minus one are shown as "<N" on the statistics pages.
+    stats_privacy_threshold: int = Field(default=3, ge=1, le=100)
 
     # --- staff alerts ---------------------------------------------------------------------
     staff_alert_telegram_chat_id: str = ""

@@ -60,6 +60,7 @@ class Filters:
     communes: tuple[int, ...] = ()  # empty: every commune the viewer may see
     channel: str = ""  # empty: all
     timezone: str = "Asia/Ho_Chi_Minh"
+    granularity: str = ""  # "d", "w" or "m" to choose; empty: by the range's length
 
     @classmethod
     def default(cls, today: date, timezone: str) -> Filters:
@@ -70,7 +71,8 @@ class Filters:
         communes who picked none sees all of theirs."""
         if allowed is None:
             return self
-        chosen = tuple(c for c in self.communes if c in allowed) or tuple(sorted(allowed))
+        # -1 names no commune: a viewer allowed none sees nothing, not everything
+        chosen = tuple(c for c in self.communes if c in allowed) or tuple(sorted(allowed)) or (-1,)
         return replace(self, communes=chosen)
 
     @property
@@ -86,6 +88,8 @@ class Filters:
 
     def bucket(self) -> str:
         """How a series over this range is drawn: "d"ays, "w"eeks or "m"onths."""
+        if self.granularity in ("d", "w", "m"):
+            return self.granularity
         if self.days <= MAX_DAILY_POINTS:
             return "d"
         if self.days <= MAX_WEEKLY_POINTS * 7:

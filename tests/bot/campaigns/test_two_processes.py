@@ -64,7 +64,8 @@ async def test_two_processes_send_each_delivery_once(database_url: str, tmp_path
             for bot in bots:
                 bot.send_signal(signal.SIGTERM)
             codes = [await asyncio.to_thread(bot.wait, 60) for bot in bots]
-        assert codes == [0, 0]
+        tails = [log.read_text(errors="replace")[-3000:] for log in logs]
+        assert codes == [0, 0], f"exit codes {codes}; logs:\n" + "\n---\n".join(tails)
         received = _received(tg, zb, oa)
         assert not _twice(received)
         assert sum(received.values()) == residents == len(received)

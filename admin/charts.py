@@ -1,0 +1,106 @@
+"""Charts drawn on the server with pygal, as SVG images inlined in the page (data: URLs).
+
+No JavaScript (the panel's CSP has none) and nothing fetched from elsewhere; an SVG shown as
+an image cannot run scripts either. Every chart has a table beside it with the same numbers
+(for screen readers, for copying, and for the masked tip counts a chart cannot show).
+"""
+
+from __future__ import annotations
+
+import base64
+import sys
+from collections.abc import Mapping, Sequence
+
+import pygal
+from pygal.style import Style
+
+# pygal appends a legacy import hook for its map plugins (which we do not use) to
+# sys.meta_path; Python warns about it at every import nothing else finds (an optional
+# `import trio`, say), and our tests turn warnings into errors. Take it out again.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
+
+__all__ = ["bars", "hbars", "lines"]
+
+_STYLE = Style(
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground="#1f2933",
+    foreground_strong="#1f2933",
+    foreground_subtle="#d5dbe1",
+    opacity="0.9",
+    opacity_hover="1",
+    colors=("#b3261e", "#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f"),
+    font_family="system-ui, 'Segoe UI', Roboto, 'Noto Sans', sans-serif",
+    label_font_size=12,
+    major_label_font_size=12,
+    legend_font_size=13,
+    value_font_size=11,
+    tooltip_font_size=12,
+)
+
+
+def _common(height: int) -> dict[str, object]:
+    return {
+        "style": _STYLE,
+        "js": [],  # no script: tooltips need pygal's JavaScript from a CDN
+        "disable_xml_declaration": True,
+        "width": 860,
+        "height": height,
+        "legend_at_bottom": True,
+        "legend_at_bottom_columns": 4,
+        "margin": 12,
+        "show_y_guides": True,
+        "print_values": False,
+        "truncate_label": 40,
+        "no_data_text": "—",
+    }
+
+
+def _data_url(chart: pygal.graph.graph.Graph) -> str:
+    svg = chart.render(is_unicode=True).encode("utf-8")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
+def _labels(labels: Sequence[str], most: int = 16) -> list[str]:
+    """At most `most` x labels shown (the others blank), so long ranges stay readable."""
+    if len(labels) <= most:
+        return list(labels)
+    step = -(-len(labels) // most)
+    return [label if i % step == 0 else "" for i, label in enumerate(labels)]
+
+
+def lines(labels: Sequence[str], series: Mapping[str, Sequence[int]], height: int = 300) -> str:
+    chart = pygal.Line(
+        **_common(height),
+        show_dots=len(labels) <= 31,
+        dots_size=2.5,
+        fill=False,
+        x_label_rotation=0,
+    )
+    chart.x_labels = _labels(labels)
+    for name, values in series.items():
+        chart.add(name, list(values))
+    return _data_url(chart)
+
+
+def bars(
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[int]],
+    height: int = 300,
+    stacked: bool = False,
+) -> str:
+    kind = pygal.StackedBar if stacked else pygal.Bar
+    chart = kind(**_common(height), x_label_rotation=0)
+    chart.x_labels = _labels(labels)
+    for name, values in series.items():
+        chart.add(name, list(values))
+    return _data_url(chart)
+
+
+def hbars(labels: Sequence[str], values: Sequence[int], name: str) -> str:
+    """One horizontal bar per label (the most read, the most tapped…), largest at the top."""
+    height = max(160, 34 * len(labels) + 70)
+    chart = pygal.HorizontalBar(**_common(height), show_legend=False)
+    chart.x_labels = list(reversed(labels))
+    chart.add(name, list(reversed(values)))
+    return _data_url(chart)

@@ -1,0 +1,769 @@
+"""The statistics pages: engagement, content, campaigns, tips and the commune table, each
+with date-range, commune and channel filters, charts beside accessible tables, and CSV and
+Excel exports of every table with the filters applied.
+
+Who sees what: administrators everything; officers their communes (engagement and tips);
+propaganda staff engagement only, province-wide, never a tip figure. Tip counts below the
+privacy threshold are masked everywhere (`bot.stats.privacy`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin import charts
+from admin.app import DEPS, STAFF, language_of, render, translator
+from admin.auth import Staff
+from admin.tips import CATEGORY_LABELS, STATUS_LABELS
+from bot.i18n import format_date, format_number
+from bot.stats import queries
+from bot.stats.privacy import Count, mask, suppress
+from bot.stats.queries import CHANNELS, Filters, TipFigures
+from bot.tips.actions import CATEGORIES
+from bot.tips.workflow import N_, STATUSES
+from content.library import load_library
+from content.locality import units
+
+__all__ = ["PAGES", "Page", "Table", "build_page", "setup", "viewer"]
+
+MAX_RANGE_DAYS = 3 * 366
+
+CHANNEL_LABELS = {
+    "telegram": "Telegram",
+    "zalo_bot": "Zalo Bot",
+    "zalo_oa": "Zalo OA",
+    "webchat": N_("Web chat"),
+}
+TAP_LABELS = {
+    "m": N_("Main menu"),
+    "lib": N_("Legal education"),
+    "hot": N_("Hotlines"),
+    "fest": N_("19/8 festival"),
+    "fb": N_("Feedback"),
+    "set": N_("Settings"),
+    "help": N_("Help"),
+    "lang": N_("Language"),
+    "com": N_("Commune"),
+    "sub": N_("Subscription"),
+    "cmp": N_("Campaign item"),
+    "cancel": N_("Cancel"),
+}
+DELIVERY_LABELS = {
+    "sent": N_("Delivered"),
+    "failed": N_("Failed"),
+    "blocked": N_("Blocked"),
+    "out_of_window": N_("Outside Zalo's window"),
+    "interrupted": N_("Interrupted"),
+    "pending": N_("Waiting"),
+    "sending": N_("Sending"),
+    "cancelled": N_("Cancelled"),
+}
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """One table of a page: shown in HTML, exported as CSV and as an Excel sheet."""
+
+    name: str  # stable, for export URLs and sheet names
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]  # str | int | float | Count | date | None
+    chart: str = ""  # data: URL of the chart drawn from it
+    chart_alt: str = ""
+    note: str = ""
+    sort_links: list[str] = field(default_factory=list)  # for sortable columns
+
+
+@dataclass
+class Page:
+    name: str
+    title: str
+    kpis: list[tuple[str, Any]] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    communes: frozenset[int] | None  # None: all
+    tips: bool
+
+
+def viewer(staff: Staff) -> Viewer:
+    if staff.is_admin:
+        return Viewer(None, True)
+    if staff.works_tips:
+        return Viewer(frozenset(staff.communes), True)
+    return Viewer(None, False)
+
+
+@dataclass
+class Context:
+    """What a page builder needs: the filters, the viewer, a translator, formatting."""
+
+    filters: Filters
+    viewer: Viewer
+    lang: str
+    threshold: int
+    province: int
+    today: date
+
+    def __post_init__(self) -> None:
+        self._ = translator(self.lang)
+        self._communes = {u.code: u.name for u in units(self.province)}
+
+    def commune(self, code: int) -> str:
+        if code == 0:
+            return self._("Place not given")
+        return self._communes.get(code, str(code))
+
+    def communes(self) -> list[int]:
+        if self.viewer.communes is None:
+            return list(self._communes)
+        return [c for c in self._communes if c in self.viewer.communes]
+
+    def bucket_label(self, day: date) -> str:
+        kind = self.filters.bucket()
+        if kind == "m":
+            return day.strftime("%m/%Y")
+        return day.strftime("%d/%m") if self.lang == "vi" else day.strftime("%d %b")
+
+    def channel(self, name: str) -> str:
+        return self._(CHANNEL_LABELS.get(name, name))
+
+    def count(self, value: int) -> Count:
+        return mask(value, self.threshold)
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+async def overview(session: AsyncSession, c: Context) -> Page:
+    _ = c._
+    e = await queries.engagement(session, c.filters)
+    labels = [c.bucket_label(b) for b in e.subscribers.buckets]
+    channels = list(e.subscribers.lines)
+    page = Page("overview", _("Engagement"))
+    page.kpis = [
+        (_("Subscribers now"), sum(e.subscribers_now.values())),
+        (_("New residents in the period"), sum(e.new_residents.total(ch) for ch in channels)),
+        (_("Active yesterday"), e.active.lines["day"][-2] if len(labels) > 1 else 0),
+        (_("Active this week"), e.active_latest.get("week", 0)),
+        (_("Active this month"), e.active_latest.get("month", 0)),
+        (_("Messages in"), e.messages.total("in")),
+        (_("Messages out"), e.messages.total("out")),
+    ]
+    named = {c.channel(ch): e.subscribers.lines[ch] for ch in channels}
+    page.tables.append(
+        Table(
+            "subscribers",
+            _("Subscribers over time"),
+            [_("Date"), *named, _("New"), _("Left")],
+            [
+                [
+                    b,
+                    *(line[i] for line in named.values()),
+                    sum(e.new_residents.lines[ch][i] for ch in channels),
+                    sum(e.left.lines[ch][i] for ch in channels),
+                ]
+                for i, b in enumerate(e.subscribers.buckets)
+            ],
+            chart=charts.lines(labels, named),
+            chart_alt=_("Line chart of subscribers by channel; the numbers are in the table."),
+        )
+    )
+    active_names = {"day": _("Daily"), "week": _("Weekly"), "month": _("Monthly")}
+    active = {active_names[k]: v for k, v in e.active.lines.items()}
+    page.tables.append(
+        Table(
+            "active",
+            _("Active residents"),
+            [_("Date"), *active],
+            [[b, *(line[i] for line in active.values())] for i, b in enumerate(e.active.buckets)],
+            chart=charts.lines(labels, active),
+            chart_alt=_("Line chart of daily, weekly and monthly active residents."),
+            note=_(
+                "Active: residents who used a menu, read or tapped something. Weekly and "
+                "monthly figures count each resident once."
+            ),
+        )
+    )
+    messages = {_("In"): e.messages.lines["in"], _("Out"): e.messages.lines["out"]}
+    page.tables.append(
+        Table(
+            "messages",
+            _("Messages in and out"),
+            [_("Date"), *messages],
+            [
+                [b, *(line[i] for line in messages.values())]
+                for i, b in enumerate(e.messages.buckets)
+            ],
+            chart=charts.bars(labels, messages),
+            chart_alt=_("Bar chart of messages received and sent."),
+            note=_("Campaign messages count for the whole province, not a commune."),
+        )
+    )
+    by_channel = [[c.channel(ch), n] for ch, n in sorted(e.subscribers_now.items())]
+    page.tables.append(
+        Table("channels", _("Subscribers by channel"), [_("Channel"), _("Subscribers")], by_channel)
+    )
+    return page
+
+
+def _content_label(c: Context, metric: str, ref: str) -> str:
+    library = load_library()
+    if metric == "content":
+        try:
+            return library.item(ref).title.get(c.lang)
+        except KeyError:
+            return ref
+    if metric == "topic":
+        try:
+            return library.topic(ref).title.get(c.lang)
+        except KeyError:
+            return ref
+    if metric == "tap":
+        return c._(TAP_LABELS[ref]) if ref in TAP_LABELS else ref
+    return ref
+
+
+def _step_label(c: Context, step: str) -> str:
+    kind, _sep, ref = step.partition(":")
+    if kind in ("content", "topic", "tap"):
+        return _content_label(c, kind, ref)
+    return {
+        "hotlines": c._("Hotlines"),
+        "festival": c._("19/8 festival"),
+        "campaign_tap": c._("Campaign item"),
+    }.get(kind, step)
+
+
+async def content(session: AsyncSession, c: Context) -> Page:
+    _ = c._
+    page = Page("content", _("Content and menus"))
+    totals = await queries.metric_totals(
+        session, c.filters, ("content", "topic", "hotlines", "festival", "feedback", "tap")
+    )
+    page.kpis = [
+        (_("Content items read"), totals.get("content", 0)),
+        (_("Topics opened"), totals.get("topic", 0)),
+        (_("Hotlines shown"), totals.get("hotlines", 0)),
+        (_("19/8 festival opened"), totals.get("festival", 0)),
+        (_("Feedback sent"), totals.get("feedback", 0)),
+    ]
+    for metric, name, title, column in (
+        ("content", "reads", _("Most-read content"), _("Reads")),
+        ("topic", "topics", _("Topics opened"), _("Opened")),
+        ("tap", "menus", _("Menu buttons tapped"), _("Taps")),
+    ):
+        top = await queries.popular(session, c.filters, metric)
+        labels = [_content_label(c, metric, ref) for ref, _n in top]
+        page.tables.append(
+            Table(
+                name,
+                title,
+                ["#", _("Item"), column],
+                [
+                    [i + 1, label, n]
+                    for i, (label, (_r, n)) in enumerate(zip(labels, top, strict=True))
+                ],
+                chart=charts.hbars(labels, [n for _r, n in top], column) if top else "",
+                chart_alt=_("Bar chart of the same list."),
+            )
+        )
+    paths = await queries.popular(session, c.filters, "path", limit=20)
+    rows = []
+    for i, (ref, n) in enumerate(paths):
+        a, _sep, b = ref.partition(" → ")
+        rows.append([i + 1, _step_label(c, a), _step_label(c, b), n])
+    page.tables.append(
+        Table(
+            "paths",
+            _("Menu paths residents take"),
+            ["#", _("From"), _("Then"), _("Residents")],
+            rows,
+            note=_("Consecutive steps of one resident on one day, counted once per day."),
+        )
+    )
+    return page
+
+
+async def campaigns(session: AsyncSession, c: Context) -> Page:
+    _ = c._
+    reach = await queries.campaign_reach(session, c.filters)
+    page = Page("campaigns", _("Campaign reach"))
+    page.kpis = [
+        (_("Campaigns sent"), len(reach)),
+        (_("Messages delivered"), sum(r.delivered for r in reach)),
+        (_("Button taps"), sum(r.taps for r in reach)),
+        (_("Unsubscribed after"), sum(r.unsubscribed_after for r in reach)),
+    ]
+    statuses = ["sent", "failed", "blocked", "out_of_window", "interrupted"]
+    rows = [
+        [
+            r.title,
+            r.started.astimezone(c.filters.zone).date() if r.started else None,
+            r.total,
+            *(r.by_status.get(s, 0) for s in statuses),
+            r.taps,
+            r.unsubscribed_after,
+        ]
+        for r in reach
+    ]
+    top = reach[:12]
+    page.tables.append(
+        Table(
+            "reach",
+            _("Campaigns started in the period"),
+            [
+                _("Campaign"),
+                _("Started"),
+                _("Recipients"),
+                *(_(DELIVERY_LABELS[s]) for s in statuses),
+                _("Button taps"),
+                _("Unsubscribed after"),
+            ],
+            rows,
+            chart=charts.bars(
+                [r.title[:24] for r in top],
+                {
+                    _("Delivered"): [r.delivered for r in top],
+                    _("Button taps"): [r.taps for r in top],
+                    _("Unsubscribed after"): [r.unsubscribed_after for r in top],
+                },
+            )
+            if top
+            else "",
+            chart_alt=_("Bar chart of deliveries, taps and unsubscribes per campaign."),
+        )
+    )
+    return page
+
+
+def _hours(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
+
+
+async def tips(session: AsyncSession, c: Context) -> Page:
+    _ = c._
+    t = await queries.tip_figures(session, c.filters)
+    page = Page("tips", _("Tips"))
+    page.note = _(
+        "Counts below {n} are shown as “<{n}” so that no tipster can be singled out.",
+        n=c.threshold,
+    )
+    page.kpis = [
+        (_("Tips received"), c.count(t.total)),
+        (_("Open"), c.count(t.open)),
+        (_("Overdue for a first response"), c.count(t.overdue)),
+        (_("Escalated to the province"), c.count(t.escalated)),
+        (_("Mean time to first response (hours)"), _hours(t.response_hours)),
+        (
+            _("Answered within the deadline"),
+            f"{round(100 * t.responded_in_time / t.responded)} %" if t.responded else None,
+        ),
+        (_("Mean time to close (days)"), _hours(t.close_days)),
+    ]
+    categories = suppress({k: t.by_category.get(k, 0) for k in CATEGORIES}, c.threshold)
+    labels = [_(CATEGORY_LABELS[k]) for k in CATEGORIES]
+    page.tables.append(
+        Table(
+            "categories",
+            _("Tips by category"),
+            [_("Category"), _("Tips")],
+            [[label, categories[k]] for label, k in zip(labels, CATEGORIES, strict=True)],
+            chart=charts.hbars(labels, [categories[k].for_chart() for k in CATEGORIES], _("Tips")),
+            chart_alt=_("Bar chart of tips by category; masked counts are not drawn."),
+        )
+    )
+    statuses = suppress({k: t.by_status.get(k, 0) for k in STATUSES}, c.threshold)
+    status_labels = [_(STATUS_LABELS[k]) for k in STATUSES]
+    page.tables.append(
+        Table(
+            "statuses",
+            _("Tips by status"),
+            [_("Status"), _("Tips")],
+            [[label, statuses[k]] for label, k in zip(status_labels, STATUSES, strict=True)],
+            chart=charts.hbars(
+                status_labels, [statuses[k].for_chart() for k in STATUSES], _("Tips")
+            ),
+            chart_alt=_("Bar chart of tips by status."),
+        )
+    )
+    months = sorted(t.by_month)
+    by_month = suppress(t.by_month, c.threshold)
+    page.tables.append(
+        Table(
+            "months",
+            _("Tips by month"),
+            [_("Month"), _("Tips")],
+            [[m.strftime("%m/%Y"), by_month[m]] for m in months],
+            chart=charts.bars(
+                [m.strftime("%m/%Y") for m in months],
+                {_("Tips"): [by_month[m].for_chart() for m in months]},
+            )
+            if months
+            else "",
+            chart_alt=_("Bar chart of tips by month."),
+        )
+    )
+    communes = suppress(t.by_commune, c.threshold)
+    ordered = sorted(t.by_commune, key=lambda code: (-t.by_commune[code], code))
+    page.tables.append(
+        Table(
+            "tip_communes",
+            _("Tips by commune"),
+            [_("Commune"), _("Tips"), _("Overdue"), _("Mean first response (hours)")],
+            [
+                [
+                    c.commune(code),
+                    communes[code],
+                    c.count(t.overdue_by_commune.get(code, 0)),
+                    _hours(t.response_by_commune.get(code)),
+                ]
+                for code in ordered
+            ],
+        )
+    )
+    cells = suppress(t.cells, c.threshold)
+    page.tables.append(
+        Table(
+            "tip_cells",
+            _("Tips by commune and category"),
+            [_("Commune"), _("Category"), _("Tips")],
+            [
+                [c.commune(code), _(CATEGORY_LABELS.get(cat, cat)), cells[code, cat]]
+                for code, cat in sorted(t.cells, key=lambda k: (-t.cells[k], k))
+            ],
+        )
+    )
+    return page
+
+
+COMMUNE_SORTS = (
+    "name",
+    "subscribers",
+    "new",
+    "active",
+    "reads",
+    "tips",
+    "open",
+    "overdue",
+    "response",
+)
+
+
+async def communes(session: AsyncSession, c: Context, sort: str = "subscribers") -> Page:
+    _ = c._
+    tip_data: TipFigures | None = None
+    if c.viewer.tips:
+        tip_data = await queries.tip_figures(session, c.filters)
+    rows = await queries.commune_table(session, c.filters, c.communes(), tip_data)
+    key: Callable[[queries.CommuneRow], Any] = {
+        "name": lambda r: c.commune(r.code),
+        "subscribers": lambda r: -r.subscribers,
+        "new": lambda r: -r.new_residents,
+        "active": lambda r: -r.active_month,
+        "reads": lambda r: -r.reads,
+        "tips": lambda r: -(r.tips or 0),
+        "open": lambda r: -(r.open_tips or 0),
+        "overdue": lambda r: -(r.overdue or 0),
+        "response": lambda r: -(r.response_hours or 0),
+    }.get(sort, lambda r: -r.subscribers)
+    rows.sort(key=lambda r: (key(r), r.code))
+    columns = [
+        _("Commune"),
+        _("Subscribers"),
+        _("New in the period"),
+        _("Active in the month"),
+        _("Content read"),
+    ]
+    sorts = ["name", "subscribers", "new", "active", "reads"]
+    if tip_data is not None:
+        columns += [_("Tips"), _("Open tips"), _("Overdue"), _("Mean first response (hours)")]
+        sorts += ["tips", "open", "overdue", "response"]
+    body = []
+    for r in rows:
+        row: list[Any] = [
+            c.commune(r.code),
+            r.subscribers,
+            r.new_residents,
+            r.active_month,
+            r.reads,
+        ]
+        if tip_data is not None:
+            row += [
+                c.count(r.tips or 0),
+                c.count(r.open_tips or 0),
+                c.count(r.overdue or 0),
+                _hours(r.response_hours),
+            ]
+        body.append(row)
+    page = Page("communes", _("Communes"))
+    page.tables.append(
+        Table(
+            "communes",
+            _("Communes and wards"),
+            columns,
+            body,
+            sort_links=sorts,
+            note=_("Sort by a column by choosing its heading."),
+        )
+    )
+    return page
+
+
+Builder = Callable[[AsyncSession, Context], Awaitable[Page]]
+PAGES: dict[str, tuple[str, Builder, bool]] = {
+    # name: (menu label, builder, needs tips)
+    "overview": (N_("Engagement"), overview, False),
+    "content": (N_("Content and menus"), content, False),
+    "campaigns": (N_("Campaigns"), campaigns, False),
+    "tips": (N_("Tips"), tips, True),
+    "communes": (N_("Communes"), communes, False),
+}
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+def _date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def parse_filters(request: web.Request, today: date, timezone: str) -> Filters:
+    """The filters in the query string; anything invalid falls back to the default."""
+    default = Filters.default(today, timezone)
+    start = _date(request.query.get("from")) or default.start
+    end = _date(request.query.get("to")) or default.end
+    end = min(end, today + timedelta(days=1))
+    if start > end:
+        start, end = end, start
+    if (end - start).days >= MAX_RANGE_DAYS:
+        start = end - timedelta(days=MAX_RANGE_DAYS - 1)
+    communes = tuple(
+        int(v) for v in request.query.getall("commune", []) if v.isdigit() and len(v) < 9
+    )
+    channel = request.query.get("channel", "")
+    return Filters(
+        start=start,
+        end=end,
+        communes=communes[:200],
+        channel=channel if channel in CHANNELS else "",
+        timezone=timezone,
+    )
+
+
+def _allowed(staff: Staff, name: str) -> Viewer:
+    if name not in PAGES:
+        raise web.HTTPNotFound()
+    v = viewer(staff)
+    if PAGES[name][2] and not v.tips:
+        raise web.HTTPForbidden()
+    if v.communes is not None and not v.communes:
+        raise web.HTTPForbidden()  # an officer with no commune sees nothing
+    return v
+
+
+async def build_page(request: web.Request, name: str, sort: str = "") -> tuple[Page, Context]:
+    panel = request.app[DEPS]
+    staff: Staff = request[STAFF]
+    v = _allowed(staff, name)
+    tz = panel.settings.timezone
+    today = datetime.now(ZoneInfo(tz)).date()
+    filters = parse_filters(request, today, tz).within(v.communes)
+    c = Context(
+        filters=filters,
+        viewer=v,
+        lang=language_of(request),
+        threshold=panel.settings.stats_privacy_threshold,
+        province=panel.settings.province_code,
+        today=today,
+    )
+    async with panel.db.session() as session:
+        if name == "communes":
+            page = await communes(session, c, sort)
+        else:
+            page = await PAGES[name][1](session, c)
+    return page, c
+
+
+def _query_without(request: web.Request, *drop: str) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode([(k, v) for k, v in request.query.items() if k not in drop])
+
+
+async def stats_page(request: web.Request) -> web.StreamResponse:
+    name = request.match_info.get("page", "overview")
+    sort = request.query.get("sort", "subscribers")
+    sort = sort if sort in COMMUNE_SORTS else "subscribers"
+    page, c = await build_page(request, name, sort)
+    lang = c.lang
+    staff: Staff = request[STAFF]
+    v = c.viewer
+    options = [(code, c.commune(code)) for code in c.communes()]
+    menu = [
+        (key, label) for key, (label, _b, needs_tips) in PAGES.items() if v.tips or not needs_tips
+    ]
+    return render(
+        request,
+        "stats.html",
+        page=page,
+        pages=menu,
+        current=name,
+        filters=c.filters,
+        communes=options,
+        channels=[(ch, c.channel(ch)) for ch in CHANNELS],
+        chosen=set(request.query.getall("commune", [])),
+        query=_query_without(request),
+        query_no_sort=_query_without(request, "sort"),
+        sort=sort,
+        cell=lambda value: cell_text(value, lang),
+        is_number=is_number,
+        fmt_date=lambda d: format_date(d, lang),
+        may_report=True,
+        staff_is_admin=staff.is_admin,
+    )
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Count) and not isinstance(value, bool)
+
+
+def cell_text(value: Any, lang: str) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, Count):
+        return str(value) if value.masked else format_number(value.value or 0, lang)
+    if isinstance(value, bool):
+        return "✓" if value else ""
+    if isinstance(value, int | float):
+        return format_number(value, lang)
+    if isinstance(value, date):
+        return format_date(value, lang)
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """A cell for CSV and Excel: numbers stay numbers; a masked count is its "<3"."""
+    if isinstance(value, Count):
+        return value.value if value.value is not None else str(value)
+    if value is None:
+        return ""
+    return value
+
+
+_SAFE_NAME = re.compile(r"[^a-z0-9_-]+")
+
+
+def _formula_safe(value: Any) -> Any:
+    """Text starting with = + - @ is not a formula in the spreadsheet (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def to_csv(table: Table) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow(
+            [_formula_safe(v.isoformat() if isinstance(v, date) else _plain(v)) for v in row]
+        )
+    # with a BOM, Excel opens Vietnamese text as UTF-8
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(tables: list[Table], heading: str) -> bytes:
+    book = Workbook(write_only=False)
+    first = True
+    for table in tables:
+        sheet = book.active if first else book.create_sheet()
+        first = False
+        assert sheet is not None
+        sheet.title = _SAFE_NAME.sub("_", table.name)[:31] or "table"
+        sheet.append([heading])
+        sheet.append([table.title])
+        sheet["A1"].font = Font(bold=True, size=13)
+        sheet["A2"].font = Font(bold=True)
+        sheet.append([])
+        sheet.append(table.columns)
+        for cell in sheet[4]:
+            cell.font = Font(bold=True)
+        for row in table.rows:
+            sheet.append([_formula_safe(_plain(v)) for v in row])
+        for i, column in enumerate(table.columns, start=1):
+            width = max([len(str(column))] + [len(str(_plain(r[i - 1]))) for r in table.rows[:200]])
+            sheet.column_dimensions[get_column_letter(i)].width = min(max(10, width + 2), 60)
+        if table.note:
+            sheet.append([])
+            sheet.append([table.note])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _filename(c: Context, name: str, extension: str) -> str:
+    return f"antq-{name}-{c.filters.start.isoformat()}-{c.filters.end.isoformat()}.{extension}"
+
+
+async def export(request: web.Request) -> web.StreamResponse:
+    """/stats/{page}/export.xlsx (every table of the page) or /stats/{page}/{table}.csv."""
+    name = request.match_info["page"]
+    table_name = request.match_info.get("table", "")
+    extension = request.match_info["ext"]
+    sort = request.query.get("sort", "subscribers")
+    page, c = await build_page(request, name, sort if sort in COMMUNE_SORTS else "subscribers")
+    period = f"{format_date(c.filters.start, c.lang)} – {format_date(c.filters.end, c.lang)}"
+    heading = f"{page.title} · {period}"
+    if extension == "xlsx" and not table_name:
+        tables = page.tables
+    else:
+        tables = [t for t in page.tables if t.name == table_name]
+        if not tables:
+            raise web.HTTPNotFound()
+    if extension == "csv":
+        body, mime = to_csv(tables[0]), "text/csv"
+        filename = _filename(c, tables[0].name, "csv")
+    else:
+        body = to_xlsx(tables, heading)
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        filename = _filename(c, table_name or page.name, "xlsx")
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": mime,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/stats", stats_page)
+    app.router.add_get("/stats/{page:[a-z_]+}", stats_page)
+    app.router.add_get("/stats/{page:[a-z_]+}/export.{ext:xlsx}", export)
+    app.router.add_get("/stats/{page:[a-z_]+}/{table:[a-z_]+}.{ext:csv|xlsx}", export)
