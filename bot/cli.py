@@ -123,6 +123,41 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
+def cmd_stats_rebuild(args: argparse.Namespace) -> int:
+    """Rebuild the statistics' daily figures from the events (after an upgrade, or a restore)."""
+    import time
+
+    from bot.db import Database
+    from bot.stats.rollup import rebuild
+
+    settings = get_settings()
+    configure_logging("WARNING")
+    started = time.monotonic()
+    shown = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - shown[0] >= 1:
+            shown[0] = now
+            print(
+                f"\r{done}/{total} days and periods ({100 * done // max(total, 1)} %)",
+                end="" if done < total else "\n",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    async def run() -> int:
+        db = Database(settings.effective_database_url)
+        try:
+            return await rebuild(db, settings.timezone, progress)
+        finally:
+            await db.dispose()
+
+    days = asyncio.run(run())
+    print(f"rebuilt {days} days in {time.monotonic() - started:.1f} s")
+    return 0
+
+
 def cmd_admin_create_user(args: argparse.Namespace) -> int:
     from admin.accounts import AccountError, create_user_cli
     from bot.db import Database
@@ -219,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
     )
     create.set_defaults(func=cmd_admin_create_user)
+
+    p = sub.add_parser("stats", help="engagement statistics")
+    ssub = p.add_subparsers(dest="stats_command", required=True)
+    rebuild = ssub.add_parser(
+        "rebuild", help="recompute every day's figures from the events (shows progress)"
+    )
+    rebuild.set_defaults(func=cmd_stats_rebuild)
 
     p = sub.add_parser("locate", help='find the commune for an address: antq locate "TEXT" | -')
     p.add_argument("text", help='the address text, or "-" for one text per line on stdin')

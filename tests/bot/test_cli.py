@@ -219,3 +219,36 @@ def test_keys_relay_prints_a_working_key(capsys: pytest.CaptureFixture[str]) -> 
     key = capsys.readouterr().out.strip()
     cipher = RelayCipher(key)
     assert cipher.open(cipher.seal("telegram", "1")) == ("telegram", "1")
+
+
+def test_stats_rebuild_shows_progress_and_fills_the_daily_figures(tmp_path: Path) -> None:
+    import sqlite3
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    url = f"sqlite:///{tmp_path / 'antq.db'}"
+    env.update({"DATA_DIR": str(tmp_path), "DATABASE_URL": url})
+    done = subprocess.run(
+        [*ANTQ, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(tmp_path / "antq.db") as conn:
+        conn.execute(
+            "INSERT INTO event (kind, ref, channel, commune_code, created_at) "
+            "VALUES ('hotlines', NULL, 'telegram', 21601, datetime('now', '-3 days'))"
+        )
+    done = subprocess.run(
+        [*ANTQ, "stats", "rebuild"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "rebuilt 4 days" in done.stdout or "rebuilt 5 days" in done.stdout
+    assert "(100 %)" in done.stderr
+    with sqlite3.connect(tmp_path / "antq.db") as conn:
+        [(value,)] = conn.execute(
+            "SELECT value FROM stat_daily WHERE metric = 'hotlines' AND commune_code = 21601"
+        ).fetchall()
+    assert value == 1
