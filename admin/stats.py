@@ -154,6 +154,10 @@ class Context:
 # --- pages ----------------------------------------------------------------------------------
 
 
+def _mean(values: list[int]) -> int:
+    return round(sum(values) / len(values)) if values else 0
+
+
 async def overview(session: AsyncSession, c: Context) -> Page:
     _ = c._
     e = await queries.engagement(session, c.filters)
@@ -163,9 +167,9 @@ async def overview(session: AsyncSession, c: Context) -> Page:
     page.kpis = [
         (_("Subscribers now"), sum(e.subscribers_now.values())),
         (_("New residents in the period"), sum(e.new_residents.total(ch) for ch in channels)),
-        (_("Active yesterday"), e.active.lines["day"][-2] if len(labels) > 1 else 0),
-        (_("Active this week"), e.active_latest.get("week", 0)),
-        (_("Active this month"), e.active_latest.get("month", 0)),
+        (_("Active per day (average)"), _mean(e.active.lines["day"])),
+        (_("Active in the last week"), e.active_latest.get("week", 0)),
+        (_("Active in the last month"), e.active_latest.get("month", 0)),
         (_("Messages in"), e.messages.total("in")),
         (_("Messages out"), e.messages.total("out")),
     ]
