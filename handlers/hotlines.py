@@ -6,12 +6,12 @@ from bot import actions
 from bot.core.context import Context
 from bot.core.types import Button
 from bot.directory import commune_phone
-from content.library import load_library
+from content.library import Hotline, load_library
 from handlers._common import back_row
 from handlers._router import router
 from handlers.commune import commune_name
 
-__all__ = ["hotline_lines", "hotlines"]
+__all__ = ["hotline_line", "hotline_lines", "hotlines"]
 
 
 def hotline_lines(ctx: Context) -> list[str]:
@@ -25,10 +25,13 @@ def hotline_lines(ctx: Context) -> list[str]:
         lines.append(
             ctx._("🏛 Provincial police: {phone}", phone=ctx.settings.province_police_phone)
         )
-    for hotline in load_library().hotlines:
-        title, note = hotline.title.get(ctx.lang), hotline.note.get(ctx.lang)
-        lines.append(f"📞 {hotline.number} — {title} ({note})")
+    lines += [hotline_line(hotline, ctx.lang) for hotline in load_library().hotlines]
     return lines
+
+
+def hotline_line(hotline: Hotline, language: str) -> str:
+    """A national hotline as residents read it (the staff panel previews it with this)."""
+    return f"📞 {hotline.number} — {hotline.title.get(language)} ({hotline.note.get(language)})"
 
 
 @router.payload("hot")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot import actions
 from bot.core.context import Context
 from bot.core.types import Button
-from content.library import load_library
+from content.library import Item, load_library
 from handlers._common import back_row
 from handlers._router import router
 
-__all__ = ["library"]
+__all__ = ["item_text", "library"]
 
 
 @router.payload("lib")
@@ -60,15 +62,21 @@ async def _item(ctx: Context, item_id: str, page: str) -> None:
     except KeyError:
         await library(ctx)
         return
-    parts = [item.title.get(ctx.lang).upper(), "", item.body.get(ctx.lang)]
-    source = item.source.get(ctx.lang) if item.source else ""
-    if source:
-        parts += ["", ctx._("Source: {source}", source=source)]
     actions.record_event(ctx.session, ctx.resident, "content", item.id)
     ctx.reply(
-        "\n".join(parts),
+        item_text(item, ctx.lang, ctx._),
         [back_row(ctx, f"lib:t:{item.topic}:{page or 0}", ctx._("⬅️ Back to the list"))],
     )
+
+
+def item_text(item: Item, language: str, _: Callable[..., str]) -> str:
+    """An item as residents read it, `_` translating into `language` (the staff panel
+    previews it with this)."""
+    parts = [item.title.get(language).upper(), "", item.body.get(language)]
+    source = item.source.get(language) if item.source else ""
+    if source:
+        parts += ["", _("Source: {source}", source=source)]
+    return "\n".join(parts)
 
 
 @router.payload("cmp")
