@@ -86,9 +86,6 @@ async def _lock(session: AsyncSession) -> None:
 async def rebuild_day(session: AsyncSession, day: date, zone: ZoneInfo) -> int:
     """Recompute `day`'s rows (all but the counted ones); returns how many rows it wrote."""
     start, end = day_bounds(day, zone)
-    await session.execute(
-        delete(StatDaily).where(col(StatDaily.day) == day, col(StatDaily.metric).not_in(COUNTED))
-    )
     counts: Counter[tuple[str, str, str, int]] = Counter()
     active: dict[tuple[str, int], set[int]] = {}
     steps: dict[int, list[str]] = {}
@@ -164,6 +161,10 @@ async def rebuild_day(session: AsyncSession, day: date, zone: ZoneInfo) -> int:
         }
         for (metric, ref, channel, commune), n in counts.items()
     ]
+    # reads first, writes last: on SQLite the write lock is held only for these statements
+    await session.execute(
+        delete(StatDaily).where(col(StatDaily.day) == day, col(StatDaily.metric).not_in(COUNTED))
+    )
     for at in range(0, len(values), 2000):
         await session.execute(insert(StatDaily.__table__), values[at : at + 2000])  # type: ignore[attr-defined]
     return len(values)
@@ -174,9 +175,6 @@ async def rebuild_period(session: AsyncSession, period: str, start: date, zone: 
     end = start + timedelta(days=7) if period == "w" else _next_month(start)
     first, _ = day_bounds(start, zone)
     last, _ = day_bounds(end, zone)
-    await session.execute(
-        delete(StatPeriod).where(col(StatPeriod.period) == period, col(StatPeriod.start) == start)
-    )
     rows = await session.execute(
         select(
             col(Event.channel),
@@ -200,6 +198,9 @@ async def rebuild_period(session: AsyncSession, period: str, start: date, zone: 
         }
         for channel, commune, n in rows
     ]
+    await session.execute(
+        delete(StatPeriod).where(col(StatPeriod.period) == period, col(StatPeriod.start) == start)
+    )
     if values:
         await session.execute(insert(StatPeriod.__table__), values)  # type: ignore[attr-defined]
 
@@ -214,11 +215,13 @@ async def refresh(db: Database, timezone: str, now: datetime | None = None) -> N
     zone = ZoneInfo(timezone)
     today = (now or datetime.now(UTC)).astimezone(zone).date()
     days = [today - timedelta(days=1), today]
-    async with db.session() as session:
-        await _lock(session)
-        for day in days:
+    for day in days:  # one transaction each: reads first, then a short write
+        async with db.session() as session:
+            await _lock(session)
             await rebuild_day(session, day, zone)
-        for period, start in _periods(days):
+    for period, start in _periods(days):
+        async with db.session() as session:
+            await _lock(session)
             await rebuild_period(session, period, start, zone)
 
 
