@@ -112,6 +112,36 @@ def cmd_keys_relay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_reseal(args: argparse.Namespace) -> int:
+    """Re-seal every tip relay under the first TIP_RELAY_KEYS key (after adding a new one)."""
+    from bot.db import Database
+    from bot.tips.rekey import reseal_all
+    from bot.tips.relay import RelayCipher, RelayKeyError
+
+    settings = get_settings()
+    configure_logging("WARNING")
+    try:
+        cipher = RelayCipher(settings.tip_relay_keys.get_secret_value())
+    except RelayKeyError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r{done}/{total} relays", end="", file=sys.stderr, flush=True)
+
+    async def run() -> tuple[int, int]:
+        db = Database(settings.effective_database_url)
+        try:
+            return await reseal_all(db, cipher, progress)
+        finally:
+            await db.dispose()
+
+    done, unreadable = asyncio.run(run())
+    print(file=sys.stderr)
+    print(f"resealed {done} relays under the newest key; {unreadable} could not be opened")
+    return 1 if unreadable else 0
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -240,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
         "relay", help="a new tip-relay key (put it first in TIP_RELAY_KEYS, keep the old ones)"
     )
     relay.set_defaults(func=cmd_keys_relay)
+    reseal = ksub.add_parser(
+        "reseal",
+        help="re-seal every tip relay under the first TIP_RELAY_KEYS key (rotation, see README)",
+    )
+    reseal.set_defaults(func=cmd_keys_reseal)
 
     p = sub.add_parser("admin", help="staff panel accounts")
     asub = p.add_subparsers(dest="admin_command", required=True)
