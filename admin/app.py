@@ -294,7 +294,7 @@ def login_csrf(request: web.Request, response: web.StreamResponse) -> str:
 
 
 def create_app(panel: Panel) -> web.Application:
-    from admin import accounts, campaigns, report, stats, tips, views
+    from admin import accounts, campaigns, content, report, stats, tips, views
 
     app = web.Application(middlewares=[security_headers, errors, sessions, csrf])
     app[DEPS] = panel
@@ -302,6 +302,7 @@ def create_app(panel: Panel) -> web.Application:
     tips.setup(app)
     accounts.setup(app)
     campaigns.setup(app)
+    content.setup(app)
     report.setup(app)  # before stats: /stats/report is not a statistics page
     stats.setup(app)
     app.router.add_static("/static/", STATIC)
