@@ -139,8 +139,10 @@ def _joins_emoji(value: str, index: int) -> bool:
     before = index - 1
     if before > 0 and value[before] == _VS16:
         before -= 1
-    return before >= 0 and index + 1 < len(value) and (
-        _emoji_part(value[before]) and _emoji_part(value[index + 1])
+    return (
+        before >= 0
+        and index + 1 < len(value)
+        and (_emoji_part(value[before]) and _emoji_part(value[index + 1]))
     )
 
 
