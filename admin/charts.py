@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 import pygal
 from pygal.style import Style
 
+from bot.i18n import format_number
+
 # pygal appends a legacy import hook for its map plugins (which we do not use) to
 # sys.meta_path; Python warns about it at every import nothing else finds (an optional
 # `import trio`, say), and our tests turn warnings into errors. Take it out again.
@@ -39,8 +41,10 @@ _STYLE = Style(
 )
 
 
-def _common(height: int) -> dict[str, object]:
+def _common(height: int, lang: str) -> dict[str, object]:
     return {
+        # "1.234" in Vietnamese, "1,234" in English (axis labels and values)
+        "value_formatter": lambda v: format_number(v, lang),
         "style": _STYLE,
         "js": [],  # no script: tooltips need pygal's JavaScript from a CDN
         "disable_xml_declaration": True,
@@ -69,9 +73,11 @@ def _labels(labels: Sequence[str], most: int = 16) -> list[str]:
     return [label if i % step == 0 else "" for i, label in enumerate(labels)]
 
 
-def lines(labels: Sequence[str], series: Mapping[str, Sequence[int]], height: int = 300) -> str:
+def lines(
+    labels: Sequence[str], series: Mapping[str, Sequence[int]], height: int = 300, lang: str = "vi"
+) -> str:
     chart = pygal.Line(
-        **_common(height),
+        **_common(height, lang),
         show_dots=len(labels) <= 31,
         dots_size=2.5,
         fill=False,
@@ -88,19 +94,20 @@ def bars(
     series: Mapping[str, Sequence[int]],
     height: int = 300,
     stacked: bool = False,
+    lang: str = "vi",
 ) -> str:
     kind = pygal.StackedBar if stacked else pygal.Bar
-    chart = kind(**_common(height), x_label_rotation=0)
+    chart = kind(**_common(height, lang), x_label_rotation=0)
     chart.x_labels = _labels(labels)
     for name, values in series.items():
         chart.add(name, list(values))
     return _data_url(chart)
 
 
-def hbars(labels: Sequence[str], values: Sequence[int], name: str) -> str:
+def hbars(labels: Sequence[str], values: Sequence[int], name: str, lang: str = "vi") -> str:
     """One horizontal bar per label (the most read, the most tapped…), largest at the top."""
     height = max(160, 34 * len(labels) + 70)
-    chart = pygal.HorizontalBar(**_common(height), show_legend=False)
+    chart = pygal.HorizontalBar(**_common(height, lang), show_legend=False)
     chart.x_labels = list(reversed(labels))
     chart.add(name, list(reversed(values)))
     return _data_url(chart)

@@ -188,7 +188,7 @@ async def overview(session: AsyncSession, c: Context) -> Page:
                 ]
                 for i, b in enumerate(e.subscribers.buckets)
             ],
-            chart=charts.lines(labels, named),
+            chart=charts.lines(labels, named, lang=c.lang),
             chart_alt=_("Line chart of subscribers by channel; the numbers are in the table."),
         )
     )
@@ -200,7 +200,7 @@ async def overview(session: AsyncSession, c: Context) -> Page:
             _("Active residents"),
             [_("Date"), *active],
             [[b, *(line[i] for line in active.values())] for i, b in enumerate(e.active.buckets)],
-            chart=charts.lines(labels, active),
+            chart=charts.lines(labels, active, lang=c.lang),
             chart_alt=_("Line chart of daily, weekly and monthly active residents."),
             note=_(
                 "Active: residents who used a menu, read or tapped something. Weekly and "
@@ -218,7 +218,7 @@ async def overview(session: AsyncSession, c: Context) -> Page:
                 [b, *(line[i] for line in messages.values())]
                 for i, b in enumerate(e.messages.buckets)
             ],
-            chart=charts.bars(labels, messages),
+            chart=charts.bars(labels, messages, lang=c.lang),
             chart_alt=_("Bar chart of messages received and sent."),
             note=_("Campaign messages count for the whole province, not a commune."),
         )
@@ -287,7 +287,9 @@ async def content(session: AsyncSession, c: Context) -> Page:
                     [i + 1, label, n]
                     for i, (label, (_r, n)) in enumerate(zip(labels, top, strict=True))
                 ],
-                chart=charts.hbars(labels, [n for _r, n in top], column) if top else "",
+                chart=charts.hbars(labels, [n for _r, n in top], column, lang=c.lang)
+                if top
+                else "",
                 chart_alt=_("Bar chart of the same list."),
             )
         )
@@ -351,6 +353,7 @@ async def campaigns(session: AsyncSession, c: Context) -> Page:
                     _("Button taps"): [r.taps for r in top],
                     _("Unsubscribed after"): [r.unsubscribed_after for r in top],
                 },
+                lang=c.lang,
             )
             if top
             else "",
@@ -392,7 +395,9 @@ async def tips(session: AsyncSession, c: Context) -> Page:
             _("Tips by category"),
             [_("Category"), _("Tips")],
             [[label, categories[k]] for label, k in zip(labels, CATEGORIES, strict=True)],
-            chart=charts.hbars(labels, [categories[k].for_chart() for k in CATEGORIES], _("Tips")),
+            chart=charts.hbars(
+                labels, [categories[k].for_chart() for k in CATEGORIES], _("Tips"), lang=c.lang
+            ),
             chart_alt=_("Bar chart of tips by category; masked counts are not drawn."),
         )
     )
@@ -421,6 +426,7 @@ async def tips(session: AsyncSession, c: Context) -> Page:
             chart=charts.bars(
                 [m.strftime("%m/%Y") for m in months],
                 {_("Tips"): [by_month[m].for_chart() for m in months]},
+                lang=c.lang,
             )
             if months
             else "",
