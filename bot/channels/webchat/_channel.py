@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 import uuid
 from pathlib import Path
@@ -34,6 +35,8 @@ CHANNEL = "web"
 COOKIE = "antq_chat"
 MAX_BODY = 16 * 1024
 MAX_WAIT = 25.0
+#: Largest message id there can be (the column is a 32-bit INTEGER on PostgreSQL).
+MAX_MESSAGE_ID = 2**31 - 1
 STATIC = Path(__file__).parent / "static"
 CAPABILITIES = Capabilities(
     buttons=True, max_text=WebChatLimit.MAX_TEXT_LENGTH, location=False, photos=False
@@ -167,8 +170,11 @@ def webchat_routes(
         try:
             after = int(request.query.get("after", "0"))
             wait = min(float(request.query.get("wait", "0")), MAX_WAIT)
+            if math.isnan(wait):  # it would never run out
+                raise ValueError("wait is NaN")
         except ValueError as exc:
             raise web.HTTPBadRequest(text="after and wait must be numbers") from exc
+        after = min(max(after, 0), MAX_MESSAGE_ID)  # a larger one would not fit the column
         messages = await channel.messages(chat_id_for(token), after, max(wait, 0.0))
         return web.json_response({"ok": True, "messages": messages})
 
