@@ -51,13 +51,18 @@ def _common(height: int, lang: str) -> dict[str, object]:
         "width": 860,
         "height": height,
         "legend_at_bottom": True,
-        "legend_at_bottom_columns": 4,
         "margin": 12,
         "show_y_guides": True,
         "print_values": False,
         "truncate_label": 40,
         "no_data_text": "—",
     }
+
+
+def _columns(series: Mapping[str, object]) -> int:
+    """Legend columns: pygal leaves room for len(series) // columns rows, so with fewer
+    series than columns the legend would be cut off."""
+    return max(1, min(4, len(series)))
 
 
 def _data_url(chart: pygal.graph.graph.Graph) -> str:
@@ -78,6 +83,7 @@ def lines(
 ) -> str:
     chart = pygal.Line(
         **_common(height, lang),
+        legend_at_bottom_columns=_columns(series),
         show_dots=len(labels) <= 31,
         dots_size=2.5,
         fill=False,
@@ -97,7 +103,9 @@ def bars(
     lang: str = "vi",
 ) -> str:
     kind = pygal.StackedBar if stacked else pygal.Bar
-    chart = kind(**_common(height, lang), x_label_rotation=0)
+    chart = kind(
+        **_common(height, lang), x_label_rotation=0, legend_at_bottom_columns=_columns(series)
+    )
     chart.x_labels = _labels(labels)
     for name, values in series.items():
         chart.add(name, list(values))

@@ -45,6 +45,7 @@ async def build(request: web.Request) -> tuple[list[tuple[str, stats.Page]], sta
     today = datetime.now(ZoneInfo(tz)).date()
     year = _year(request, today)
     start, end = report_period(year)
+    end = min(end, today)  # the running year: up to today, not into the future
     chosen = request.query.get("commune", "")
     communes = (int(chosen),) if chosen.isdigit() and len(chosen) < 9 else ()
     filters = Filters(start, end, communes=communes, timezone=tz, granularity="m").within(

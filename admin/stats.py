@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,7 +30,7 @@ from admin.auth import Staff
 from admin.tips import CATEGORY_LABELS, STATUS_LABELS
 from bot.i18n import format_date, format_number
 from bot.stats import queries
-from bot.stats.privacy import Count, mask, suppress
+from bot.stats.privacy import Count, mask, order_key, suppress, total_shown
 from bot.stats.queries import CHANNELS, Filters, TipFigures
 from bot.tips.actions import CATEGORIES
 from bot.tips.workflow import N_, STATUSES
@@ -89,6 +89,12 @@ class Table:
     note: str = ""
     sort_links: list[str] = field(default_factory=list)  # for sortable columns
 
+    def numeric_columns(self) -> set[int]:
+        """Columns holding figures (right-aligned, "—" included)."""
+        return {
+            i for row in self.rows for i, value in enumerate(row) if is_number(value)
+        }
+
 
 @dataclass
 class Page:
@@ -138,6 +144,10 @@ class Context:
             return list(self._communes)
         return [c for c in self._communes if c in self.viewer.communes]
 
+    def bucket_cell(self, day: date) -> date | str:
+        """A bucket in a table: the date of a day or week's first day, "10/2025" for a month."""
+        return day.strftime("%m/%Y") if self.filters.bucket() == "m" else day
+
     def bucket_label(self, day: date) -> str:
         kind = self.filters.bucket()
         if kind == "m":
@@ -149,6 +159,13 @@ class Context:
 
     def count(self, value: int) -> Count:
         return mask(value, self.threshold)
+
+    def total(self, value: int, *breakdowns: Mapping[Any, int]) -> Count:
+        """A total of tips that breakdowns shown elsewhere split up: hidden ("*") when it
+        would let someone work out a masked cell of one of them."""
+        if total_shown(self.threshold, *breakdowns):
+            return mask(value, self.threshold)
+        return Count(None, self.threshold, hidden=True)
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -164,8 +181,14 @@ async def overview(session: AsyncSession, c: Context) -> Page:
     labels = [c.bucket_label(b) for b in e.subscribers.buckets]
     channels = list(e.subscribers.lines)
     page = Page("overview", _("Engagement"))
+    ends_today = c.filters.end >= c.today
     page.kpis = [
-        (_("Subscribers now"), sum(e.subscribers_now.values())),
+        (
+            _("Subscribers now") if ends_today else _("Subscribers at the end of the period"),
+            sum(e.subscribers_now.values())
+            if ends_today
+            else sum(line[-1] for line in e.subscribers.lines.values() if line),
+        ),
         (_("New residents in the period"), sum(e.new_residents.total(ch) for ch in channels)),
         (_("Active per day (average)"), _mean(e.active.lines["day"])),
         (_("Active in the last week"), e.active_latest.get("week", 0)),
@@ -181,7 +204,7 @@ async def overview(session: AsyncSession, c: Context) -> Page:
             [_("Date"), *named, _("New"), _("Left")],
             [
                 [
-                    b,
+                    c.bucket_cell(b),
                     *(line[i] for line in named.values()),
                     sum(e.new_residents.lines[ch][i] for ch in channels),
                     sum(e.left.lines[ch][i] for ch in channels),
@@ -199,7 +222,10 @@ async def overview(session: AsyncSession, c: Context) -> Page:
             "active",
             _("Active residents"),
             [_("Date"), *active],
-            [[b, *(line[i] for line in active.values())] for i, b in enumerate(e.active.buckets)],
+            [
+                [c.bucket_cell(b), *(line[i] for line in active.values())]
+                for i, b in enumerate(e.active.buckets)
+            ],
             chart=charts.lines(labels, active, lang=c.lang),
             chart_alt=_("Line chart of daily, weekly and monthly active residents."),
             note=_(
@@ -215,7 +241,7 @@ async def overview(session: AsyncSession, c: Context) -> Page:
             _("Messages in and out"),
             [_("Date"), *messages],
             [
-                [b, *(line[i] for line in messages.values())]
+                [c.bucket_cell(b), *(line[i] for line in messages.values())]
                 for i, b in enumerate(e.messages.buckets)
             ],
             chart=charts.bars(labels, messages, lang=c.lang),
@@ -372,13 +398,17 @@ async def tips(session: AsyncSession, c: Context) -> Page:
     t = await queries.tip_figures(session, c.filters)
     page = Page("tips", _("Tips"))
     page.note = _(
-        "Counts below {n} are shown as “<{n}” so that no tipster can be singled out.",
+        "Counts below {n} are shown as “<{n}” so that no tipster can be singled out; “*” "
+        "hides a larger figure from which a small one could be worked out.",
         n=c.threshold,
     )
     page.kpis = [
-        (_("Tips received"), c.count(t.total)),
-        (_("Open"), c.count(t.open)),
-        (_("Overdue for a first response"), c.count(t.overdue)),
+        (
+            _("Tips received"),
+            c.total(t.total, t.by_category, t.by_status, t.by_month, t.by_commune),
+        ),
+        (_("Open"), c.total(t.open, t.open_by_commune)),
+        (_("Overdue for a first response"), c.total(t.overdue, t.overdue_by_commune)),
         (_("Escalated to the province"), c.count(t.escalated)),
         (_("Mean time to first response (hours)"), _hours(t.response_hours)),
         (
@@ -434,7 +464,8 @@ async def tips(session: AsyncSession, c: Context) -> Page:
         )
     )
     communes = suppress(t.by_commune, c.threshold)
-    ordered = sorted(t.by_commune, key=lambda code: (-t.by_commune[code], code))
+    overdue = suppress(t.overdue_by_commune, c.threshold)
+    ordered = sorted(t.by_commune, key=lambda code: order_key(communes[code], c.commune(code)))
     page.tables.append(
         Table(
             "tip_communes",
@@ -444,22 +475,10 @@ async def tips(session: AsyncSession, c: Context) -> Page:
                 [
                     c.commune(code),
                     communes[code],
-                    c.count(t.overdue_by_commune.get(code, 0)),
+                    overdue.get(code, c.count(0)),
                     _hours(t.response_by_commune.get(code)),
                 ]
                 for code in ordered
-            ],
-        )
-    )
-    cells = suppress(t.cells, c.threshold)
-    page.tables.append(
-        Table(
-            "tip_cells",
-            _("Tips by commune and category"),
-            [_("Commune"), _("Category"), _("Tips")],
-            [
-                [c.commune(code), _(CATEGORY_LABELS.get(cat, cat)), cells[code, cat]]
-                for code, cat in sorted(t.cells, key=lambda k: (-t.cells[k], k))
             ],
         )
     )
@@ -485,17 +504,23 @@ async def communes(session: AsyncSession, c: Context, sort: str = "subscribers")
     if c.viewer.tips:
         tip_data = await queries.tip_figures(session, c.filters)
     rows = await queries.commune_table(session, c.filters, c.communes(), tip_data)
+    # tip columns masked as on the tips page (same figures, same rule: the pages agree)
+    zero = c.count(0)
+    tips_col = suppress(tip_data.by_commune, c.threshold) if tip_data else {}
+    open_col = suppress(tip_data.open_by_commune, c.threshold) if tip_data else {}
+    overdue_col = suppress(tip_data.overdue_by_commune, c.threshold) if tip_data else {}
     key: Callable[[queries.CommuneRow], Any] = {
-        "name": lambda r: c.commune(r.code),
-        "subscribers": lambda r: -r.subscribers,
-        "new": lambda r: -r.new_residents,
-        "active": lambda r: -r.active_month,
-        "reads": lambda r: -r.reads,
-        "tips": lambda r: -(r.tips or 0),
-        "open": lambda r: -(r.open_tips or 0),
-        "overdue": lambda r: -(r.overdue or 0),
-        "response": lambda r: -(r.response_hours or 0),
-    }.get(sort, lambda r: -r.subscribers)
+        "name": lambda r: (0, c.commune(r.code)),
+        "subscribers": lambda r: (-r.subscribers, ""),
+        "new": lambda r: (-r.new_residents, ""),
+        "active": lambda r: (-r.active_month, ""),
+        "reads": lambda r: (-r.reads, ""),
+        # masked figures sort as one tier, by name: the order must not give them away
+        "tips": lambda r: order_key(tips_col.get(r.code, zero), c.commune(r.code)),
+        "open": lambda r: order_key(open_col.get(r.code, zero), c.commune(r.code)),
+        "overdue": lambda r: order_key(overdue_col.get(r.code, zero), c.commune(r.code)),
+        "response": lambda r: (-(r.response_hours or 0), ""),
+    }.get(sort, lambda r: (-r.subscribers, ""))
     rows.sort(key=lambda r: (key(r), r.code))
     columns = [
         _("Commune"),
@@ -519,9 +544,9 @@ async def communes(session: AsyncSession, c: Context, sort: str = "subscribers")
         ]
         if tip_data is not None:
             row += [
-                c.count(r.tips or 0),
-                c.count(r.open_tips or 0),
-                c.count(r.overdue or 0),
+                tips_col.get(r.code, zero),
+                open_col.get(r.code, zero),
+                overdue_col.get(r.code, zero),
                 _hours(r.response_hours),
             ]
         body.append(row)
@@ -669,7 +694,9 @@ def cell_text(value: Any, lang: str) -> str:
         return str(value) if value.masked else format_number(value.value or 0, lang)
     if isinstance(value, bool):
         return "✓" if value else ""
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return format_number(value, lang, decimals=1)
+    if isinstance(value, int):
         return format_number(value, lang)
     if isinstance(value, date):
         return format_date(value, lang)

@@ -85,5 +85,7 @@ def format_date(value: date, lang: str) -> str:
     return _babel_format_date(value, pattern, locale=_BABEL_LOCALE.get(lang, "vi_VN"))
 
 
-def format_number(value: float, lang: str) -> str:
-    return format_decimal(value, locale=_BABEL_LOCALE.get(lang, "vi_VN"))
+def format_number(value: float, lang: str, decimals: int | None = None) -> str:
+    """1.234,5 in Vietnamese, 1,234.5 in English; `decimals` fixes the digits after the point."""
+    pattern = None if decimals is None else "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=_BABEL_LOCALE.get(lang, "vi_VN"))

@@ -413,14 +413,13 @@ class TipFigures:
     by_category: dict[str, int] = field(default_factory=dict)
     by_status: dict[str, int] = field(default_factory=dict)
     by_month: dict[date, int] = field(default_factory=dict)
-    #: commune → category → count (for the privacy rule)
-    cells: dict[tuple[int, str], int] = field(default_factory=dict)
     responded: int = 0
     responded_in_time: int = 0
     response_hours: float | None = None  # mean time to first response
     closed: int = 0
     close_days: float | None = None  # mean time to close
     overdue_by_commune: dict[int, int] = field(default_factory=dict)
+    open_by_commune: dict[int, int] = field(default_factory=dict)
     response_by_commune: dict[int, float] = field(default_factory=dict)
 
 
@@ -480,13 +479,13 @@ async def tip_figures(session: AsyncSession, f: Filters, now: datetime | None = 
         out.total += n
         if status not in CLOSED:
             out.open += n
+            out.open_by_commune[code] = out.open_by_commune.get(code, 0) + n
         out.overdue += int(late or 0)
         out.escalated += int(escalated or 0)
         out.urgent += int(urgent or 0)
         out.by_commune[code] = out.by_commune.get(code, 0) + n
         out.by_category[category] = out.by_category.get(category, 0) + n
         out.by_status[status] = out.by_status.get(status, 0) + n
-        out.cells[code, category] = out.cells.get((code, category), 0) + n
         out.overdue_by_commune[code] = out.overdue_by_commune.get(code, 0) + int(late or 0)
         out.responded += int(responded or 0)
         out.responded_in_time += int(ok or 0)
@@ -575,15 +574,9 @@ async def commune_table(
         if code in rows:
             rows[code].active_month = int(n or 0)
     if tips is not None:
-        open_by_commune = await session.execute(
-            select(col(Tip.commune_code), func.count())
-            .where(*_tip_where(f), col(Tip.status).not_in(CLOSED))
-            .group_by(col(Tip.commune_code))
-        )
-        opened = {code: int(n) for code, n in open_by_commune}
         for code, row in rows.items():
             row.tips = tips.by_commune.get(code, 0)
-            row.open_tips = opened.get(code, 0)
+            row.open_tips = tips.open_by_commune.get(code, 0)
             row.overdue = tips.overdue_by_commune.get(code, 0)
             row.response_hours = tips.response_by_commune.get(code)
     return list(rows.values())
