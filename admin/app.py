@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 from multidict import MultiDict, MultiDictProxy
 
 from admin.auth import AddressThrottle, Staff, load_session
@@ -259,7 +260,8 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise web.HTTPForbidden()
         try:
             data = await request.post()
-        except (UnicodeDecodeError, ValueError) as exc:  # invalid UTF-8, a broken multipart
+        # invalid UTF-8, a broken multipart (a part header with a control character in it)
+        except (UnicodeDecodeError, ValueError, BadHttpMessage) as exc:
             raise web.HTTPBadRequest() from exc
         sent = data.get("csrf")
         staff: Staff | None = request.get(STAFF)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -45,12 +46,20 @@ def apologies_in(texts: list[str]) -> list[str]:
 
 
 def error_records(caplog: pytest.LogCaptureFixture, since: int = 0) -> list[str]:
-    return [
-        f"{r.name}: {r.getMessage()}"
-        + (f" ({r.exc_info[0].__name__}: {r.exc_info[1]})" if r.exc_info and r.exc_info[1] else "")
-        for r in caplog.records[since:]
-        if r.levelno >= logging.ERROR
-    ]
+    """Records at ERROR or above since record `since`, each with where it was raised."""
+    found = []
+    for record in caplog.records[since:]:
+        if record.levelno < logging.ERROR:
+            continue
+        line = f"{record.name}: {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            frames = traceback.extract_tb(record.exc_info[2])[-3:]
+            where = " < ".join(
+                f"{f.filename.split('/work/main/')[-1]}:{f.lineno}" for f in reversed(frames)
+            )
+            line += f" ({record.exc_info[0].__name__}: {record.exc_info[1]} at {where})"  # type: ignore[union-attr]
+        found.append(line)
+    return found
 
 
 @dataclass
@@ -70,10 +79,10 @@ class Fuzz:
         response = self.client.request(method, url, **kw)
         status = response.status_code
         self.statuses[status] += 1
-        assert status < 500, f"{method} {url} answered {status}: {response.text[:300]!r}"
+        errors = error_records(self.caplog, before)
+        assert status < 500, f"{method} {url} answered {status}: {errors or response.text[:300]}"
         if allowed:
             assert status in allowed, f"{method} {url} answered {status}, wanted {allowed}"
-        errors = error_records(self.caplog, before)
         assert not errors, f"{method} {url} ({status}) logged errors: {errors}"
         return status
 
