@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from admin.app import DEPS, form, known_message, redirect, render, require_staff
+from admin.app import DEPS, form, known_message, redirect, render, require_staff, whole
 from admin.auth import (
     ROLES,
     Staff,
@@ -124,7 +124,7 @@ async def users_page(request: web.Request) -> web.StreamResponse:
 
 
 def _codes(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit()]
+    return [int(v) for v in values if whole(v)]
 
 
 async def user_form(request: web.Request) -> web.StreamResponse:
@@ -134,7 +134,7 @@ async def user_form(request: web.Request) -> web.StreamResponse:
     user = None
     chosen: list[int] = []
     if user_id != "new":
-        if not user_id.isdigit():
+        if not whole(user_id):
             raise web.HTTPNotFound()
         async with panel.db.session() as session:
             user = await session.get(StaffUser, int(user_id))
@@ -187,7 +187,7 @@ async def user_save(request: web.Request) -> web.StreamResponse:
                 )
                 audit(session, staff.user, "account_created", detail=user.username)
             else:
-                found = await session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+                found = await session.get(StaffUser, int(user_id)) if whole(user_id) else None
                 if found is None:
                     raise web.HTTPNotFound()
                 user = found
@@ -235,7 +235,7 @@ async def user_save(request: web.Request) -> web.StreamResponse:
 async def _reload(request: web.Request, user_id: str) -> StaffUser | None:
     panel = request.app[DEPS]
     async with panel.db.session() as session:
-        return await session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+        return await session.get(StaffUser, int(user_id)) if whole(user_id) else None
 
 
 async def chats_page(request: web.Request) -> web.StreamResponse:
@@ -260,7 +260,7 @@ async def chats_save(request: web.Request) -> web.StreamResponse:
     code = data.get("commune", "")
     channel = data.get("channel", "")
     chat_id = data.get("chat_id", "").strip()
-    if not code.isdigit() or get_unit(int(code)) is None:
+    if not whole(code) or get_unit(int(code)) is None:
         raise web.HTTPBadRequest()
     async with panel.db.session() as session:
         row = await session.get(CommuneChat, int(code))

@@ -38,6 +38,7 @@ __all__ = [
     "redirect",
     "render",
     "require_staff",
+    "whole",
 ]
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,12 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         )
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
+
+
+def whole(value: str) -> bool:
+    """A whole number typed in ASCII digits that fits the database's integer columns.
+    (`str.isdigit` takes "²" and "٣", which `int` refuses or reads as something else.)"""
+    return value.isascii() and value.isdigit() and len(value) <= 9
 
 
 def known_message(text: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from multidict import MultiDictProxy
 
+from admin.app import whole
 from bot.campaigns.actions import CHANNELS, CampaignError
 from bot.campaigns.engine import campaign_replies
 from bot.campaigns.schedule import WEEKDAYS, Schedule, ScheduleError, ScheduleKind
@@ -93,7 +94,7 @@ class CampaignForm:
             text_en=data.get("text_en", ""),
             image_url=data.get("image_url", "").strip(),
             items=(items + [""] * MAX_ITEMS)[: max(MAX_ITEMS, len(items))],
-            communes=[int(c) for c in _strings(data, "communes") if c.isdigit()],
+            communes=[int(c) for c in _strings(data, "communes") if whole(c)],
             channels=[c for c in _strings(data, "channels") if c in CHANNELS],
             languages=[c for c in _strings(data, "languages") if c in ("vi", "en")],
             kind=data.get("kind", "once"),

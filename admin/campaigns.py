@@ -19,7 +19,17 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from admin.app import DEPS, STAFF, Panel, form, known_message, redirect, render, require_staff
+from admin.app import (
+    DEPS,
+    STAFF,
+    Panel,
+    form,
+    known_message,
+    redirect,
+    render,
+    require_staff,
+    whole,
+)
 from admin.auth import Staff
 from admin.campaign_form import (
     CHANNEL_NAMES,
@@ -122,7 +132,7 @@ def _next_send(campaign: Campaign) -> datetime | None:
 
 async def _campaign(session: AsyncSession, request: web.Request) -> Campaign:
     raw = request.match_info["id"]
-    campaign = await session.get(Campaign, int(raw)) if raw.isdigit() else None
+    campaign = await session.get(Campaign, int(raw)) if whole(raw) else None
     if campaign is None:
         raise web.HTTPNotFound()
     return campaign
@@ -148,7 +158,7 @@ async def campaigns_page(request: web.Request) -> web.StreamResponse:
     status = request.query.get("status", "")
     status = status if status in STATUS_LABELS else ""
     page = request.query.get("page", "1")
-    number = max(1, min(int(page), 10_000)) if page.isdigit() else 1
+    number = max(1, min(int(page), 10_000)) if whole(page) else 1
     today = datetime.now(ZoneInfo(panel.settings.timezone)).date()
     year = festival.festival_year(today)
     stmt = select(Campaign)
@@ -186,7 +196,7 @@ async def campaigns_page(request: web.Request) -> web.StreamResponse:
         festival_year=year,
         series_exists=series_exists,
         error=known_message(request.query.get("error", "")),
-        created=request.query.get("created", "").isdigit(),
+        created=whole(request.query.get("created", "")),
     )
 
 

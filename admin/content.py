@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from admin.app import DEPS, form, redirect, render, require_staff
+from admin.app import DEPS, form, redirect, render, require_staff, whole
 from admin.auth import Staff
 from admin.content_form import (
     Errors,
@@ -314,7 +314,7 @@ async def act(request: web.Request, kind: str) -> web.StreamResponse:
             async with session.begin_nested():  # a refused action changes nothing
                 if action == "restore":
                     number = posted.get("version", "")
-                    if not number.isdigit():
+                    if not whole(number):
                         raise ContentError([Problem("", "unknown_version")])
                     note = posted.get("change_note", "")
                     await actions.restore(session, staff.user, kind, key, int(number), note)

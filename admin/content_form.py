@@ -17,6 +17,7 @@ from typing import Any
 
 from multidict import MultiDictProxy
 
+from admin.app import whole
 from admin.campaign_form import CHANNEL_NAMES, Bubble, PlatformPreview
 from bot.channels.telegram import CAPABILITIES as TELEGRAM
 from bot.channels.zalo_bot import CAPABILITIES as ZALO_BOT
@@ -152,7 +153,7 @@ def _in_form_order(errors: Errors, form: Any) -> Errors:
 
 
 def _version(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return int(value) if whole(value) else None
 
 
 @dataclass

@@ -15,7 +15,7 @@ from aiohttp import web
 from vietnam_provinces import Province, ProvinceCode
 
 from admin import stats
-from admin.app import DEPS, STAFF, language_of, render
+from admin.app import DEPS, STAFF, language_of, render, whole
 from admin.auth import Staff
 from bot.i18n import format_date
 from bot.stats.queries import Filters
@@ -29,7 +29,7 @@ def report_period(year: int) -> tuple[date, date]:
 
 def _year(request: web.Request, today: date) -> int:
     value = request.query.get("year", "")
-    if value.isdigit() and 2000 <= int(value) <= today.year + 1:
+    if whole(value) and 2000 <= int(value) <= today.year + 1:
         return int(value)
     # before October the report being prepared is this year's; from October, too
     return today.year
@@ -47,7 +47,7 @@ async def build(request: web.Request) -> tuple[list[tuple[str, stats.Page]], sta
     start, end = report_period(year)
     end = min(end, today)  # the running year: up to today, not into the future
     chosen = request.query.get("commune", "")
-    communes = (int(chosen),) if chosen.isdigit() and len(chosen) < 9 else ()
+    communes = (int(chosen),) if whole(chosen) and len(chosen) < 9 else ()
     filters = Filters(start, end, communes=communes, timezone=tz, granularity="m").within(
         v.communes
     )

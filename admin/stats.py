@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import charts
-from admin.app import DEPS, STAFF, language_of, render, translator
+from admin.app import DEPS, STAFF, language_of, render, translator, whole
 from admin.auth import Staff
 from admin.tips import CATEGORY_LABELS, STATUS_LABELS
 from bot.i18n import format_date, format_number
@@ -91,9 +91,7 @@ class Table:
 
     def numeric_columns(self) -> set[int]:
         """Columns holding figures (right-aligned, "—" included)."""
-        return {
-            i for row in self.rows for i, value in enumerate(row) if is_number(value)
-        }
+        return {i for row in self.rows for i, value in enumerate(row) if is_number(value)}
 
 
 @dataclass
@@ -597,9 +595,7 @@ def parse_filters(request: web.Request, today: date, timezone: str) -> Filters:
         start, end = end, start
     if (end - start).days >= MAX_RANGE_DAYS:
         start = end - timedelta(days=MAX_RANGE_DAYS - 1)
-    communes = tuple(
-        int(v) for v in request.query.getall("commune", []) if v.isdigit() and len(v) < 9
-    )
+    communes = tuple(int(v) for v in request.query.getall("commune", []) if whole(v) and len(v) < 9)
     channel = request.query.get("channel", "")
     return Filters(
         start=start,

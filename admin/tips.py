@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from admin.app import DEPS, Panel, form, known_message, redirect, render, require_staff
+from admin.app import DEPS, Panel, form, known_message, redirect, render, require_staff, whole
 from admin.auth import Staff
 from bot.core.outbox import Pending
 from bot.core.text import fold
@@ -139,13 +139,13 @@ class Filters:
         f.status = status if status in (*STATUSES, "open", "closed", "all") else "open"
         f.category = query.get("category", "") if query.get("category") in CATEGORIES else ""
         commune = query.get("commune", "")
-        f.commune = commune if commune == "triage" or commune.isdigit() else ""
+        f.commune = commune if commune == "triage" or whole(commune) else ""
         f.urgent = query.get("urgent") == "1"
         f.overdue = query.get("overdue") == "1"
         f.q = query.get("q", "")[:200]
         f.sort = query.get("sort") if query.get("sort") in SORTS else "new"
         page = query.get("page", "1")
-        f.page = max(1, min(int(page), 10_000)) if page.isdigit() else 1
+        f.page = max(1, min(int(page), 10_000)) if whole(page) else 1
         return f
 
     def where(self) -> list[ColumnElement[bool]]:
@@ -372,7 +372,7 @@ async def photo(request: web.Request) -> web.StreamResponse:
     staff = require_staff(request)
     panel = request.app[DEPS]
     photo_id = request.match_info["photo"]
-    if not photo_id.isdigit():
+    if not whole(photo_id):
         raise web.HTTPNotFound()
     async with panel.db.session() as session:
         tip = await _tip_for(session, request, staff, "read")
@@ -389,7 +389,7 @@ async def photo(request: web.Request) -> web.StreamResponse:
 
 def _commune_arg(value: str) -> int | None:
     """A commune code from a form ("triage" or empty: the province triage queue)."""
-    if value.isdigit():
+    if whole(value):
         return int(value)
     if value in ("", "triage"):
         return None
@@ -445,7 +445,7 @@ async def _apply(
         )
     elif action == "assign":
         officer = None
-        if data.get("officer", "").isdigit():
+        if whole(data.get("officer", "")):
             candidates = await _officers_for(session, tip.commune_code)
             officer = next((o for o in candidates if o.id == int(data["officer"])), None)
             if officer is None:
@@ -502,7 +502,7 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     _tips_only(staff)
     panel = request.app[DEPS]
     page = request.query.get("page", "1")
-    number = max(1, min(int(page), 10_000)) if page.isdigit() else 1
+    number = max(1, min(int(page), 10_000)) if whole(page) else 1
     stmt = select(AuditEntry, col(Tip.code)).outerjoin(Tip, col(Tip.id) == col(AuditEntry.tip_id))
     if not staff.is_admin:
         stmt = stmt.where(
