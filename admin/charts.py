@@ -8,6 +8,7 @@ an image cannot run scripts either. Every chart has a table beside it with the s
 from __future__ import annotations
 
 import base64
+import contextvars
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -21,7 +22,11 @@ from bot.i18n import format_number
 # `import trio`, say), and our tests turn warnings into errors. Take it out again.
 sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
-__all__ = ["bars", "hbars", "lines"]
+__all__ = ["DRAW", "bars", "hbars", "lines"]
+
+#: Off while a table is exported (CSV, Excel): the charts would be drawn for nothing. Each
+#: request runs in its own task, so setting it affects that request only.
+DRAW: contextvars.ContextVar[bool] = contextvars.ContextVar("draw_charts", default=True)
 
 _STYLE = Style(
     background="#ffffff",
@@ -81,6 +86,8 @@ def _labels(labels: Sequence[str], most: int = 16) -> list[str]:
 def lines(
     labels: Sequence[str], series: Mapping[str, Sequence[int]], height: int = 300, lang: str = "vi"
 ) -> str:
+    if not DRAW.get():
+        return ""
     chart = pygal.Line(
         **_common(height, lang),
         legend_at_bottom_columns=_columns(series),
@@ -102,6 +109,8 @@ def bars(
     stacked: bool = False,
     lang: str = "vi",
 ) -> str:
+    if not DRAW.get():
+        return ""
     kind = pygal.StackedBar if stacked else pygal.Bar
     chart = kind(
         **_common(height, lang), x_label_rotation=0, legend_at_bottom_columns=_columns(series)
@@ -114,6 +123,8 @@ def bars(
 
 def hbars(labels: Sequence[str], values: Sequence[int], name: str, lang: str = "vi") -> str:
     """One horizontal bar per label (the most read, the most tapped…), largest at the top."""
+    if not DRAW.get():
+        return ""
     height = max(160, 34 * len(labels) + 70)
     chart = pygal.HorizontalBar(**_common(height, lang), show_legend=False)
     chart.x_labels = list(reversed(labels))

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from vietnam_provinces import Province, ProvinceCode
 
-from admin import stats
+from admin import charts, stats
 from admin.app import DEPS, STAFF, language_of, render, whole
 from admin.auth import Staff
 from bot.i18n import format_date
@@ -104,7 +104,11 @@ async def report_page(request: web.Request) -> web.StreamResponse:
 
 
 async def report_xlsx(request: web.Request) -> web.StreamResponse:
-    sections, c, year = await build(request)
+    drawing = charts.DRAW.set(False)  # Excel gets the tables only
+    try:
+        sections, c, year = await build(request)
+    finally:
+        charts.DRAW.reset(drawing)
     tables = [t for _title, page in sections for t in page.tables]
     heading = c._(
         "Results of the movement, {year}: {unit} ({start} – {end})",

@@ -131,6 +131,13 @@ class Context:
     def __post_init__(self) -> None:
         self._ = translator(self.lang)
         self._communes = {u.code: u.name for u in units(self.province)}
+        self._tips: TipFigures | None = None
+
+    async def tip_figures(self, session: AsyncSession) -> TipFigures:
+        """The tips of the range, read once per request (the report shows them twice)."""
+        if self._tips is None:
+            self._tips = await queries.tip_figures(session, self.filters)
+        return self._tips
 
     def commune(self, code: int) -> str:
         if code == 0:
@@ -393,7 +400,7 @@ def _hours(value: float | None) -> float | None:
 
 async def tips(session: AsyncSession, c: Context) -> Page:
     _ = c._
-    t = await queries.tip_figures(session, c.filters)
+    t = await c.tip_figures(session)
     page = Page("tips", _("Tips"))
     page.note = _(
         "Counts below {n} are shown as “<{n}” so that no tipster can be singled out; “*” "
@@ -500,7 +507,7 @@ async def communes(session: AsyncSession, c: Context, sort: str = "subscribers")
     _ = c._
     tip_data: TipFigures | None = None
     if c.viewer.tips:
-        tip_data = await queries.tip_figures(session, c.filters)
+        tip_data = await c.tip_figures(session)
     rows = await queries.commune_table(session, c.filters, c.communes(), tip_data)
     # tip columns masked as on the tips page (same figures, same rule: the pages agree)
     zero = c.count(0)
@@ -769,7 +776,12 @@ async def export(request: web.Request) -> web.StreamResponse:
     table_name = request.match_info.get("table", "")
     extension = request.match_info["ext"]
     sort = request.query.get("sort", "subscribers")
-    page, c = await build_page(request, name, sort if sort in COMMUNE_SORTS else "subscribers")
+    # an export has no charts (reset after: keep-alive requests may share one task's context)
+    drawing = charts.DRAW.set(False)
+    try:
+        page, c = await build_page(request, name, sort if sort in COMMUNE_SORTS else "subscribers")
+    finally:
+        charts.DRAW.reset(drawing)
     period = f"{format_date(c.filters.start, c.lang)} – {format_date(c.filters.end, c.lang)}"
     heading = f"{page.title} · {period}"
     if extension == "xlsx" and not table_name:

@@ -344,6 +344,7 @@ class _Generator:
                         "channel": channel,
                         "chat_id": r.chat[i],
                         "language": "vi",
+                        "commune_code": r.commune[i],
                         "status": status,
                         "attempts": 1,
                         "next_attempt_at": at,
@@ -547,6 +548,12 @@ class _Generator:
                         "assigned_to": None,
                         "duplicate_of": None,
                         "first_response_at": responded,
+                        "response_seconds": None
+                        if responded is None
+                        else int((responded - created).total_seconds()),
+                        "close_seconds": None
+                        if closed is None
+                        else int((closed - created).total_seconds()),
                         "escalated_at": escalated,
                         "outcome": "Đã xác minh, xử lý theo quy định." if closed else "",
                         "search_text": fold(f"{code} {description}"),

@@ -69,6 +69,10 @@ class Database:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 10
             kwargs["pool_pre_ping"] = True
+            # asyncpg prepares every statement, and after five runs PostgreSQL may switch a
+            # prepared statement to a generic plan that ignores the parameters' values: for
+            # the statistics (a date range, a list of communes) that plan was up to 10x slower
+            kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

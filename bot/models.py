@@ -103,6 +103,7 @@ class Resident(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("channel", "chat_id", name="uq_resident_channel_chat"),
         Index("ix_resident_created", "created_at"),
+        Index("ix_resident_subscribed", "subscribed", "channel", "commune_code"),
         Index("ix_resident_unsubscribed", "unsubscribed_at"),
     )
 
@@ -198,6 +199,21 @@ class Tip(SQLModel, table=True):
     __table_args__ = (
         Index("ix_tip_queue", "commune_code", "status", "created_at"),
         Index("ix_tip_created", "created_at"),
+        # covers the statistics' one pass over a period's tips (no description pages read)
+        Index(
+            "ix_tip_stats",
+            "created_at",
+            "commune_code",
+            "category",
+            "status",
+            "urgent",
+            "first_response_due",
+            "first_response_at",
+            "closed_at",
+            "escalated_at",
+            "response_seconds",
+            "close_seconds",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -224,6 +240,9 @@ class Tip(SQLModel, table=True):
     duplicate_of: int | None = Field(default=None, foreign_key="tip.id", ondelete="SET NULL")
     #: When an officer first took it up (a status change or a question to the tipster).
     first_response_at: datetime | None = _ts(nullable=True)
+    #: Seconds from arrival to the first response, and to closing (kept for the statistics).
+    response_seconds: int | None = None
+    close_seconds: int | None = None
     #: When it was reported to the province administrators as overdue.
     escalated_at: datetime | None = _ts(nullable=True)
     #: Required when the tip is closed: what came of it.
@@ -481,6 +500,9 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("run_id", "resident_id", name="uq_delivery_run_resident"),
         Index("ix_delivery_claim", "status", "channel", "next_attempt_at"),
+        Index("ix_delivery_results", "run_id", "status", "commune_code"),
+        # from the few residents who unsubscribed to what they were sent
+        Index("ix_delivery_resident", "resident_id", "status"),
     )
 
     id: int | None = Field(
@@ -492,6 +514,8 @@ class Delivery(SQLModel, table=True):
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     chat_id: str = Field(sa_column=Column(String(64), nullable=False))
     language: str = Field(default="vi", sa_column=Column(String(5), nullable=False))
+    #: The resident's commune when the run started (for results by commune).
+    commune_code: int | None = None
     status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
     attempts: int = 0
     next_attempt_at: datetime = _ts()
@@ -501,22 +525,38 @@ class Delivery(SQLModel, table=True):
 
 
 class StatDaily(SQLModel, table=True):
-    """A day's engagement figure (local days): events by kind and reference, new residents,
-    active residents, menu paths, messages in and out. Per channel and commune (0: none).
+    """An engagement figure of a local day (`grain` "d"), week ("w", from Monday) or month
+    ("m", from the 1st; `day` is the first day): events by kind and reference, new residents,
+    residents who left, active residents (summed over days), menu paths, messages in and out.
+    Per channel and commune (0: none); figures by reference (what was read, tapped…) are for
+    all channels together (channel "").
 
-    Rebuilt from `event` and `resident` (`bot.stats.rollup`), except `messages_in` and
-    `messages_out`, which are counted as they happen: the dashboard never scans the raw events.
+    Days are rebuilt from `event` and `resident` (`bot.stats.rollup`), except `messages_in`
+    and `messages_out`, which are counted as they happen; weeks and months are sums of days.
+    A range is read as whole months, whole weeks and the days left over: the dashboard never
+    scans the raw events, and a year is a few dozen periods, not 365 days.
     """
 
     __tablename__ = "stat_daily"
     __table_args__ = (
         UniqueConstraint(
-            "day", "metric", "ref", "channel", "commune_code", name="uq_stat_daily_key"
+            "grain", "day", "metric", "ref", "channel", "commune_code", name="uq_stat_daily_key"
         ),
-        Index("ix_stat_daily_metric_day", "metric", "day"),
+        # covering: a page's sums are read from the index alone
+        Index(
+            "ix_stat_daily_metric_day",
+            "metric",
+            "grain",
+            "day",
+            "commune_code",
+            "channel",
+            "ref",
+            "value",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    grain: str = Field(default="d", sa_column=Column(String(1), nullable=False, default="d"))
     day: date
     metric: str = Field(sa_column=Column(String(32), nullable=False))
     ref: str = Field(default="", sa_column=Column(String(120), nullable=False, default=""))
@@ -531,9 +571,7 @@ class StatPeriod(SQLModel, table=True):
 
     __tablename__ = "stat_period"
     __table_args__ = (
-        UniqueConstraint(
-            "period", "start", "channel", "commune_code", name="uq_stat_period_key"
-        ),
+        UniqueConstraint("period", "start", "channel", "commune_code", name="uq_stat_period_key"),
         Index("ix_stat_period_start", "period", "start"),
     )
 

@@ -1,4 +1,5 @@
-"""Messages in and out, counted in memory and added to `stat_daily` every minute.
+"""Messages in and out, counted in memory and added to the day's `stat_daily` rows every
+minute (weeks and months take them up at the next rollup refresh).
 
 Counting per message in the database would put a write on every reply's path; counting per
 resident would put who wrote when next to the tips' times. These counts are per local day,
@@ -54,6 +55,7 @@ class MessageCounter:
             return 0
         rows = [
             {
+                "grain": "d",
                 "day": day,
                 "metric": metric,
                 "ref": "",
@@ -69,7 +71,7 @@ class MessageCounter:
                 dialect = postgresql if dialect_of(session) == "postgresql" else sqlite
                 statement = dialect.insert(table)
                 statement = statement.on_conflict_do_update(
-                    index_elements=["day", "metric", "ref", "channel", "commune_code"],
+                    index_elements=["grain", "day", "metric", "ref", "channel", "commune_code"],
                     set_={"value": table.c.value + statement.excluded.value},
                 )
                 await session.execute(statement, rows)

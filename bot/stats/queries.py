@@ -13,11 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, select, true
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.db import dialect_of
 from bot.models import (
     Campaign,
     CampaignRun,
@@ -30,7 +29,7 @@ from bot.models import (
 from bot.tips.workflow import CLOSED
 
 from .counters import MESSAGES_IN, MESSAGES_OUT
-from .rollup import ACTIVE, LEFT, NEW_RESIDENTS, day_bounds, month_start, week_start
+from .rollup import ACTIVE, BY_REF, LEFT, NEW_RESIDENTS, day_bounds, month_start, week_start
 
 __all__ = [
     "CHANNELS",
@@ -127,33 +126,95 @@ class Series:
         return sum(self.lines.get(name, []))
 
 
-def _stat_where(f: Filters, table: Any = StatDaily) -> list[ColumnElement[bool]]:
+def _stat_where(
+    f: Filters, table: Any = StatDaily, by_ref: bool = False
+) -> list[ColumnElement[bool]]:
+    """The commune and channel filters. Figures by reference are for all channels together:
+    the channel filter does not apply to them."""
     where: list[ColumnElement[bool]] = []
     if f.communes:
         where.append(col(table.commune_code).in_(f.communes))
-    if f.channel:
+    if f.channel and not by_ref:
         where.append(col(table.channel) == f.channel)
     return where
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def pieces(start: date, end: date) -> list[tuple[str, date]]:
+    """The days `start`..`end` (inclusive) as whole months, whole weeks and single days, in
+    order: what the rolled-up rows are read as. A week is not taken across the 1st of a month
+    that fits whole, so a year is about 11 months, a few weeks and a few days."""
+    out: list[tuple[str, date]] = []
+    day = start
+    while day <= end:
+        following = _next_month(day)
+        if day.day == 1 and following - timedelta(days=1) <= end:
+            out.append(("m", day))
+            day = following
+            continue
+        week_end = day + timedelta(days=6)
+        crosses = day < following <= week_end and _next_month(following) - timedelta(days=1) <= end
+        if day.weekday() == 0 and week_end <= end and not crosses:
+            out.append(("w", day))
+            day += timedelta(days=7)
+            continue
+        out.append(("d", day))
+        day += timedelta(days=1)
+    return out
+
+
+def _in_pieces(chosen: list[tuple[str, date]]) -> ColumnElement[bool]:
+    by_grain: dict[str, list[date]] = defaultdict(list)
+    for grain, day in chosen:
+        by_grain[grain].append(day)
+    if not by_grain:
+        return false()
+    exact = or_(
+        *(
+            and_(col(StatDaily.grain) == grain, col(StatDaily.day).in_(days))
+            for grain, days in by_grain.items()
+        )
+    )
+    # the two IN lists let SQLite walk the (metric, grain, day) index; an OR alone made it
+    # scan every row of the metric (5x slower over a year)
+    return and_(
+        col(StatDaily.grain).in_(list(by_grain)),
+        col(StatDaily.day).in_(sorted({day for _grain, day in chosen})),
+        exact,
+    )
+
+
+def _series_pieces(f: Filters) -> list[tuple[str, date]]:
+    """Each bucket of the range (clipped to it) as pieces: no piece crosses a bucket."""
+    out: list[tuple[str, date]] = []
+    buckets = f.buckets()
+    for i, first in enumerate(buckets):
+        last = buckets[i + 1] - timedelta(days=1) if i + 1 < len(buckets) else f.end
+        out += pieces(max(first, f.start), min(last, f.end))
+    return out
 
 
 async def _daily(
     session: AsyncSession, f: Filters, metrics: tuple[str, ...], by: str = "channel"
 ) -> dict[str, dict[date, int]]:
-    """{metric or metric/channel: {day: value}} for the range."""
+    """{metric or metric/channel: {piece's first day: value}} over the range's buckets."""
     group = col(StatDaily.channel) if by == "channel" else col(StatDaily.metric)
     rows = await session.execute(
         select(col(StatDaily.metric), group, col(StatDaily.day), func.sum(col(StatDaily.value)))
         .where(
             col(StatDaily.metric).in_(metrics),
-            col(StatDaily.day) >= f.start,
-            col(StatDaily.day) <= f.end,
+            _in_pieces(_series_pieces(f)),
             *_stat_where(f),
         )
         .group_by(col(StatDaily.metric), group, col(StatDaily.day))
     )
     out: dict[str, dict[date, int]] = defaultdict(dict)
     for metric, key, day, value in rows:
-        out[f"{metric}/{key}" if by == "channel" else metric][day] = int(value or 0)
+        name = f"{metric}/{key}" if by == "channel" else metric
+        out[name][day] = out[name].get(day, 0) + int(value or 0)
     return out
 
 
@@ -188,7 +249,15 @@ async def engagement(session: AsyncSession, f: Filters) -> Engagement:
         select(col(StatDaily.channel), col(StatDaily.metric), func.sum(col(StatDaily.value)))
         .where(
             col(StatDaily.metric).in_((NEW_RESIDENTS, LEFT)),
-            col(StatDaily.day) < f.start,
+            # whole months before the start's month, then that month's days before the start
+            or_(
+                and_(col(StatDaily.grain) == "m", col(StatDaily.day) < month_start(f.start)),
+                and_(
+                    col(StatDaily.grain) == "d",
+                    col(StatDaily.day) >= month_start(f.start),
+                    col(StatDaily.day) < f.start,
+                ),
+            ),
             *_stat_where(f),
         )
         .group_by(col(StatDaily.channel), col(StatDaily.metric))
@@ -225,8 +294,12 @@ async def engagement(session: AsyncSession, f: Filters) -> Engagement:
     if f.bucket() == "d":
         active.lines["day"] = [per_day.get(b, 0) for b in buckets]
     else:  # a week or month's actives are not the sum of its days': the average day
+        # weeks' and months' rows hold the sum of their days' actives: divide by the days
         sums = _bucketed(f, dict(per_day))
-        lengths = _bucketed(f, dict.fromkeys(per_day, 1))
+        lengths = [
+            (min(nxt - timedelta(days=1), f.end) - max(b, f.start)).days + 1
+            for b, nxt in zip(buckets, [*buckets[1:], f.end + timedelta(days=1)], strict=True)
+        ]
         active.lines["day"] = [s // n if n else 0 for s, n in zip(sums, lengths, strict=True)]
     for period, name in (("w", "week"), ("m", "month")):
         rows = await session.execute(
@@ -281,9 +354,8 @@ async def popular(
         select(col(StatDaily.ref), total)
         .where(
             col(StatDaily.metric) == metric,
-            col(StatDaily.day) >= f.start,
-            col(StatDaily.day) <= f.end,
-            *_stat_where(f),
+            _in_pieces(pieces(f.start, f.end)),
+            *_stat_where(f, by_ref=True),
         )
         .group_by(col(StatDaily.ref))
         .order_by(total.desc(), col(StatDaily.ref))
@@ -299,9 +371,12 @@ async def metric_totals(
         select(col(StatDaily.metric), func.sum(col(StatDaily.value)))
         .where(
             col(StatDaily.metric).in_(metrics),
-            col(StatDaily.day) >= f.start,
-            col(StatDaily.day) <= f.end,
-            *_stat_where(f),
+            _in_pieces(pieces(f.start, f.end)),
+            *_stat_where(f, by_ref=True),
+            # by-reference figures are for all channels: the channel filter skips them
+            or_(col(StatDaily.metric).in_(BY_REF), col(StatDaily.channel) == f.channel)
+            if f.channel
+            else true(),
         )
         .group_by(col(StatDaily.metric))
     )
@@ -328,8 +403,8 @@ class CampaignReach:
 
 async def campaign_reach(session: AsyncSession, f: Filters) -> list[CampaignReach]:
     """Campaigns with a run started in the range: deliveries by outcome, taps on their
-    buttons, residents who received one and unsubscribed after. Deliveries carry no
-    commune: with a commune filter, the residents' current commune is used."""
+    buttons (in the range), residents who received one and unsubscribed after. The commune
+    filter uses the resident's commune when the run started."""
     first, last = f.utc_range()
     runs = (
         await session.execute(
@@ -344,47 +419,48 @@ async def campaign_reach(session: AsyncSession, f: Filters) -> list[CampaignReac
     if not runs:
         return []
     ids = [r[0] for r in runs]
-    where: list[ColumnElement[bool]] = [col(CampaignRun.campaign_id).in_(ids)]
-    joined = select(
-        col(CampaignRun.campaign_id),
-        col(Delivery.status),
-        func.count(),
-        func.sum(
-            case(
-                (
-                    and_(
-                        col(Delivery.status) == "sent",
-                        col(Resident.subscribed).is_(False),
-                        col(Resident.unsubscribed_at) >= col(Delivery.sent_at),
-                    ),
-                    1,
-                ),
-                else_=0,
-            )
-        ),
-    ).select_from(Delivery)
-    joined = joined.join(CampaignRun, col(CampaignRun.id) == col(Delivery.run_id)).join(
-        Resident, col(Resident.id) == col(Delivery.resident_id)
-    )
-    if f.communes:
-        where.append(col(Resident.commune_code).in_(f.communes))
+    # the runs started in the range (a monthly bulletin's earlier runs are not counted)
+    where: list[ColumnElement[bool]] = [
+        col(CampaignRun.campaign_id).in_(ids),
+        col(CampaignRun.started_at) >= first,
+        col(CampaignRun.started_at) < last,
+    ]
+    if f.communes:  # the resident's commune when the run started
+        where.append(col(Delivery.commune_code).in_(f.communes))
     if f.channel:
         where.append(col(Delivery.channel) == f.channel)
     counts = await session.execute(
-        joined.where(*where).group_by(col(CampaignRun.campaign_id), col(Delivery.status))
+        select(col(CampaignRun.campaign_id), col(Delivery.status), func.count())
+        .select_from(Delivery)
+        .join(CampaignRun, col(CampaignRun.id) == col(Delivery.run_id))
+        .where(*where)
+        .group_by(col(CampaignRun.campaign_id), col(Delivery.status))
     )
     by_campaign: dict[int, dict[str, int]] = defaultdict(dict)
-    unsubscribed: dict[int, int] = defaultdict(int)
-    for campaign_id, status, n, after in counts:
+    for campaign_id, status, n in counts:
         by_campaign[campaign_id][status] = int(n)
-        unsubscribed[campaign_id] += int(after or 0)
+    # from the few who unsubscribed to their deliveries (not from every delivery to them)
+    after = await session.execute(
+        select(col(CampaignRun.campaign_id), func.count())
+        .select_from(Resident)
+        .join(Delivery, col(Delivery.resident_id) == col(Resident.id))
+        .join(CampaignRun, col(CampaignRun.id) == col(Delivery.run_id))
+        .where(
+            col(Resident.subscribed).is_(False),
+            col(Delivery.status) == "sent",
+            col(Resident.unsubscribed_at) >= col(Delivery.sent_at),
+            *where,
+        )
+        .group_by(col(CampaignRun.campaign_id))
+    )
+    unsubscribed = {campaign_id: int(n) for campaign_id, n in after}
     taps = await session.execute(
         select(col(StatDaily.ref), func.sum(col(StatDaily.value)))
         .where(
             col(StatDaily.metric) == "campaign_tap",
             col(StatDaily.ref).in_([str(i) for i in ids]),
-            col(StatDaily.day) >= f.start,
-            *_stat_where(f),
+            _in_pieces(pieces(f.start, max(f.end, f.start))),
+            *_stat_where(f, by_ref=True),
         )
         .group_by(col(StatDaily.ref))
     )
@@ -423,12 +499,6 @@ class TipFigures:
     response_by_commune: dict[int, float] = field(default_factory=dict)
 
 
-def _seconds(session: AsyncSession, later: Any, earlier: Any) -> Any:
-    if dialect_of(session) == "postgresql":
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
 def _tip_where(f: Filters) -> list[ColumnElement[bool]]:
     first, last = f.utc_range()
     where: list[ColumnElement[bool]] = [col(Tip.created_at) >= first, col(Tip.created_at) < last]
@@ -442,8 +512,8 @@ async def tip_figures(session: AsyncSession, f: Filters, now: datetime | None = 
     month (with response and closing times summed), and the months."""
     now = now or datetime.now(UTC)
     where = _tip_where(f)
-    response = _seconds(session, col(Tip.first_response_at), col(Tip.created_at))
-    closing = _seconds(session, col(Tip.closed_at), col(Tip.created_at))
+    response = col(Tip.response_seconds)
+    closing = col(Tip.close_seconds)
     open_ = col(Tip.status).not_in(CLOSED)
     overdue = and_(open_, col(Tip.first_response_at).is_(None), col(Tip.first_response_due) < now)
     in_time = and_(
@@ -459,10 +529,10 @@ async def tip_figures(session: AsyncSession, f: Filters, now: datetime | None = 
             func.sum(case((overdue, 1), else_=0)),
             func.sum(case((col(Tip.escalated_at).is_not(None), 1), else_=0)),
             func.sum(case((col(Tip.urgent).is_(True), 1), else_=0)),
-            func.count(col(Tip.first_response_at)),
+            func.count(response),
             func.sum(case((in_time, 1), else_=0)),
             func.sum(response),
-            func.count(col(Tip.closed_at)),
+            func.count(closing),
             func.sum(closing),
         )
         .where(*where)
@@ -501,17 +571,35 @@ async def tip_figures(session: AsyncSession, f: Filters, now: datetime | None = 
     out.response_by_commune = {
         code: total / n / 3600 for code, (total, n) in commune_response.items() if n
     }
-    # months, local
-    if dialect_of(session) == "postgresql":
-        month: Any = func.to_char(func.timezone(f.timezone, col(Tip.created_at)), "YYYY-MM")
-    else:
-        offset = datetime.now(f.zone).utcoffset() or timedelta()
-        shift = f"{offset.total_seconds():+.0f} seconds"
-        month = func.strftime("%Y-%m", col(Tip.created_at), shift)
-    months = await session.execute(select(month, func.count()).where(*where).group_by(month))
-    for label, n in months:
-        year, mon = str(label).split("-")
-        out.by_month[date(int(year), int(mon), 1)] = int(n)
+    # months, local: one pass counting each month's range (cheaper than formatting every
+    # row's date)
+    months: list[tuple[date, datetime, datetime]] = []
+    month = month_start(f.start)
+    while month <= f.end:
+        following = _next_month(month)
+        months.append(
+            (
+                month,
+                day_bounds(max(month, f.start), f.zone)[0],
+                day_bounds(min(following - timedelta(days=1), f.end), f.zone)[1],
+            )
+        )
+        month = following
+    counted = (
+        await session.execute(
+            select(
+                *(
+                    func.sum(
+                        case((and_(col(Tip.created_at) >= a, col(Tip.created_at) < b), 1), else_=0)
+                    )
+                    for _m, a, b in months
+                )
+            ).where(*where)
+        )
+    ).one()
+    for (first_day, _a, _b), n in zip(months, counted, strict=True):
+        if n:
+            out.by_month[first_day] = int(n)
     return out
 
 
@@ -549,9 +637,11 @@ async def commune_table(
         select(col(StatDaily.commune_code), col(StatDaily.metric), func.sum(col(StatDaily.value)))
         .where(
             col(StatDaily.metric).in_((NEW_RESIDENTS, "content")),
-            col(StatDaily.day) >= f.start,
-            col(StatDaily.day) <= f.end,
-            col(StatDaily.channel) == f.channel if f.channel else true(),
+            _in_pieces(pieces(f.start, f.end)),
+            # content reads are for all channels: the channel filter applies to arrivals
+            or_(col(StatDaily.metric) == "content", col(StatDaily.channel) == f.channel)
+            if f.channel
+            else true(),
         )
         .group_by(col(StatDaily.commune_code), col(StatDaily.metric))
     )

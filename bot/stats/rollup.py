@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -40,6 +40,7 @@ __all__ = [
     "rebuild",
     "rebuild_day",
     "refresh",
+    "sum_period",
     "week_start",
 ]
 
@@ -50,6 +51,9 @@ ACTIVE = "active"
 PATH = "path"
 #: Counted as they happen (`counters`): a rebuild keeps them.
 COUNTED = (MESSAGES_IN, MESSAGES_OUT)
+#: Figures kept by reference (which item, topic, button…): for all channels together, or
+#: a year of them would be as many rows as the events they count.
+BY_REF = ("content", "topic", "tap", "campaign_tap", PATH)
 #: The kinds of event that are a step through the menus (for the paths).
 NAVIGATION = ("tap", "topic", "content", "hotlines", "festival", "campaign_tap")
 _LOCK_ID = 0x5A7A11  # pg_advisory_xact_lock key for rollups
@@ -102,7 +106,10 @@ async def rebuild_day(session: AsyncSession, day: date, zone: ZoneInfo) -> int:
         .group_by(col(Event.kind), col(Event.ref), col(Event.channel), col(Event.commune_code))
     )
     for kind, ref, channel, commune, n in grouped:
-        counts[kind, (ref or "")[:120], channel, commune or 0] += n
+        if kind in BY_REF:
+            counts[kind, (ref or "")[:120], "", commune or 0] += n
+        else:
+            counts[kind, "", channel, commune or 0] += n
     # one pass over the day's events with a resident, in order: actives and paths
     rows = await session.execute(
         select(
@@ -115,7 +122,7 @@ async def rebuild_day(session: AsyncSession, day: date, zone: ZoneInfo) -> int:
         .where(*where, col(Event.resident_id).is_not(None))
         .order_by(col(Event.resident_id), col(Event.id))
     )
-    channels: dict[int, tuple[str, int]] = {}
+    channels: dict[int, tuple[str, int]] = {}  # resident → (channel, commune)
     for resident_id, channel, commune, kind, ref in rows:
         resident = int(resident_id or 0)
         key = (channel, commune or 0)
@@ -131,7 +138,7 @@ async def rebuild_day(session: AsyncSession, day: date, zone: ZoneInfo) -> int:
     for resident, trail in steps.items():
         channel, commune = channels[resident]
         for a, b in itertools.pairwise(trail):
-            counts[PATH, f"{a} → {b}"[:120], channel, commune] += 1
+            counts[PATH, f"{a} → {b}"[:120], "", commune] += 1
     created = await session.execute(
         select(col(Resident.channel), col(Resident.commune_code), func.count())
         .where(col(Resident.created_at) >= start, col(Resident.created_at) < end)
@@ -152,6 +159,7 @@ async def rebuild_day(session: AsyncSession, day: date, zone: ZoneInfo) -> int:
         counts[LEFT, "", channel, commune or 0] += n
     values = [
         {
+            "grain": "d",
             "day": day,
             "metric": metric[:32],
             "ref": ref,
@@ -163,7 +171,11 @@ async def rebuild_day(session: AsyncSession, day: date, zone: ZoneInfo) -> int:
     ]
     # reads first, writes last: on SQLite the write lock is held only for these statements
     await session.execute(
-        delete(StatDaily).where(col(StatDaily.day) == day, col(StatDaily.metric).not_in(COUNTED))
+        delete(StatDaily).where(
+            col(StatDaily.grain) == "d",
+            col(StatDaily.day) == day,
+            col(StatDaily.metric).not_in(COUNTED),
+        )
     )
     for at in range(0, len(values), 2000):
         await session.execute(insert(StatDaily.__table__), values[at : at + 2000])  # type: ignore[attr-defined]
@@ -205,6 +217,49 @@ async def rebuild_period(session: AsyncSession, period: str, start: date, zone: 
         await session.execute(insert(StatPeriod.__table__), values)  # type: ignore[attr-defined]
 
 
+async def sum_period(session: AsyncSession, period: str, start: date) -> None:
+    """A week's or month's rows: the sums of its days' rows (counted messages included)."""
+    end = start + timedelta(days=7) if period == "w" else _next_month(start)
+    await session.execute(
+        delete(StatDaily).where(col(StatDaily.grain) == period, col(StatDaily.day) == start)
+    )
+    table = StatDaily.__table__  # type: ignore[attr-defined]
+    sums = (
+        select(
+            literal(period),
+            literal(start, type_=table.c.day.type),
+            col(StatDaily.metric),
+            col(StatDaily.ref),
+            col(StatDaily.channel),
+            col(StatDaily.commune_code),
+            func.sum(col(StatDaily.value)),
+        )
+        .where(
+            col(StatDaily.grain) == "d",
+            col(StatDaily.day) >= start,
+            col(StatDaily.day) < end,
+        )
+        .group_by(
+            col(StatDaily.metric),
+            col(StatDaily.ref),
+            col(StatDaily.channel),
+            col(StatDaily.commune_code),
+        )
+    )
+    await session.execute(
+        insert(table).from_select(
+            ["grain", "day", "metric", "ref", "channel", "commune_code", "value"], sums
+        )
+    )
+
+
+async def _period(db: Database, period: str, start: date, zone: ZoneInfo) -> None:
+    async with db.session() as session:
+        await _lock(session)
+        await rebuild_period(session, period, start, zone)
+        await sum_period(session, period, start)
+
+
 def _periods(days: Iterable[date]) -> list[tuple[str, date]]:
     found = {("w", week_start(d)) for d in days} | {("m", month_start(d)) for d in days}
     return sorted(found, key=lambda p: (p[1], p[0]))
@@ -220,9 +275,7 @@ async def refresh(db: Database, timezone: str, now: datetime | None = None) -> N
             await _lock(session)
             await rebuild_day(session, day, zone)
     for period, start in _periods(days):
-        async with db.session() as session:
-            await _lock(session)
-            await rebuild_period(session, period, start, zone)
+        await _period(db, period, start, zone)
 
 
 async def rebuild(
@@ -256,9 +309,7 @@ async def rebuild(
         if progress is not None:
             progress(done, total)
     for period, start in periods:
-        async with db.session() as session:
-            await _lock(session)
-            await rebuild_period(session, period, start, zone)
+        await _period(db, period, start, zone)
         done += 1
         if progress is not None:
             progress(done, total)

@@ -354,6 +354,10 @@ async def seed_statistics(
             first_response_due=due,
             first_response_at=responded,
             closed_at=closed,
+            response_seconds=None
+            if responded is None
+            else int((responded - created).total_seconds()),
+            close_seconds=None if closed is None else int((closed - created).total_seconds()),
             outcome="Đã xác minh." if closed else "",
             search_text="tin bao mau",
         )

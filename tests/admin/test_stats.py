@@ -226,3 +226,20 @@ async def test_messages_in_and_out_are_counted(panel: Panel) -> None:
         assert sum(int(r[2]) for r in rows[1:]) >= 1  # out
     finally:
         await admin.close()
+
+
+async def test_response_and_close_times_are_kept_for_the_statistics(panel: Panel) -> None:
+    from bot.tips.workflow import SYSTEM, set_status
+
+    runtime = panel.stack.runtime
+    tip = await file_tip(runtime.db, runtime.settings)
+    async with runtime.db.session() as session:
+        row = await session.get(type(tip), tip.id)
+        assert row is not None and row.response_seconds is None
+        row.created_at = row.created_at - timedelta(hours=3)
+        await set_status(session, row, "accepted", "", SYSTEM, runtime.settings)
+        assert row.response_seconds is not None and 3 * 3600 <= row.response_seconds < 3 * 3600 + 60
+        await set_status(session, row, "resolved", "Đã xử lý.", SYSTEM, runtime.settings)
+        assert row.close_seconds is not None and row.close_seconds >= 3 * 3600
+        await set_status(session, row, "verifying", "", SYSTEM, runtime.settings)
+        assert row.close_seconds is None  # reopened

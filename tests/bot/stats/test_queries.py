@@ -78,7 +78,9 @@ async def _world(db: Database) -> None:
                 created_at=created,
                 first_response_due=created + timedelta(hours=8),
                 first_response_at=created + timedelta(hours=2),
+                response_seconds=2 * 3600,
                 closed_at=created + timedelta(days=2),
+                close_seconds=2 * 86400,
             ),
             # never answered, past its deadline: overdue
             Tip(
@@ -101,6 +103,7 @@ async def _world(db: Database) -> None:
                 created_at=created,
                 first_response_due=created + timedelta(hours=8),
                 first_response_at=created + timedelta(hours=10),
+                response_seconds=10 * 3600,
             ),
             # 23:30 UTC on 31 March is 06:30 on 1 April in Vietnam
             Tip(

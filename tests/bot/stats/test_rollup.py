@@ -50,9 +50,9 @@ def _ev(
     }
 
 
-async def _daily(db: Database) -> dict[tuple[date, str, str, int], int]:
+async def _daily(db: Database, grain: str = "d") -> dict[tuple[date, str, str, int], int]:
     async with db.session() as session:
-        rows = await session.execute(select(StatDaily))
+        rows = await session.execute(select(StatDaily).where(col(StatDaily.grain) == grain))
         return {(r.day, r.metric, r.ref, r.commune_code): r.value for r in rows.scalars()}
 
 
@@ -92,6 +92,11 @@ async def test_rebuild_counts_events_actives_paths_and_local_days(db: Database) 
         }
     assert periods["w", monday] == 3  # a, b on Monday and c on Tuesday: one week
     assert periods["m", date(2026, 3, 1)] == 3
+    # weeks and months are the sums of their days (actives too: the days' sum, for averages)
+    week, month = await _daily(db, "w"), await _daily(db, "m")
+    assert week[monday, "content", "khi-bi-lua-dao", 21601] == 2
+    assert month[date(2026, 3, 1), "active", "", 21601] == 3
+    assert month[date(2026, 3, 1), "path", "tap:lib → topic:scam", 21601] == 2
     # idempotent: a second rebuild gives the same rows
     await rebuild(db, TZ, now=datetime(2026, 3, 3, 12, tzinfo=UTC))
     assert await _daily(db) == daily
