@@ -132,11 +132,13 @@ class Context:
         self._ = translator(self.lang)
         self._communes = {u.code: u.name for u in units(self.province)}
         self._tips: TipFigures | None = None
+        self._with_months = False
 
-    async def tip_figures(self, session: AsyncSession) -> TipFigures:
+    async def tip_figures(self, session: AsyncSession, months: bool = True) -> TipFigures:
         """The tips of the range, read once per request (the report shows them twice)."""
-        if self._tips is None:
-            self._tips = await queries.tip_figures(session, self.filters)
+        if self._tips is None or (months and not self._with_months):
+            self._tips = await queries.tip_figures(session, self.filters, months=months)
+            self._with_months = months
         return self._tips
 
     def commune(self, code: int) -> str:
@@ -507,7 +509,7 @@ async def communes(session: AsyncSession, c: Context, sort: str = "subscribers")
     _ = c._
     tip_data: TipFigures | None = None
     if c.viewer.tips:
-        tip_data = await c.tip_figures(session)
+        tip_data = await c.tip_figures(session, months=False)
     rows = await queries.commune_table(session, c.filters, c.communes(), tip_data)
     # tip columns masked as on the tips page (same figures, same rule: the pages agree)
     zero = c.count(0)

@@ -447,6 +447,11 @@ async def campaign_reach(session: AsyncSession, f: Filters) -> list[CampaignReac
         .join(CampaignRun, col(CampaignRun.id) == col(Delivery.run_id))
         .where(
             col(Resident.subscribed).is_(False),
+            # drives the join from the few unsubscribed residents (SQLite would otherwise walk
+            # every sent delivery: 30 ms instead of 250 over a year)
+            col(Delivery.resident_id).in_(
+                select(col(Resident.id)).where(col(Resident.subscribed).is_(False))
+            ),
             col(Delivery.status) == "sent",
             col(Resident.unsubscribed_at) >= col(Delivery.sent_at),
             *where,
@@ -507,7 +512,9 @@ def _tip_where(f: Filters) -> list[ColumnElement[bool]]:
     return where
 
 
-async def tip_figures(session: AsyncSession, f: Filters, now: datetime | None = None) -> TipFigures:
+async def tip_figures(
+    session: AsyncSession, f: Filters, now: datetime | None = None, months: bool = True
+) -> TipFigures:
     """Tips created in the range, in two grouped queries: by commune, category, status and
     month (with response and closing times summed), and the months."""
     now = now or datetime.now(UTC)
@@ -571,13 +578,14 @@ async def tip_figures(session: AsyncSession, f: Filters, now: datetime | None = 
     out.response_by_commune = {
         code: total / n / 3600 for code, (total, n) in commune_response.items() if n
     }
-    # months, local: one pass counting each month's range (cheaper than formatting every
-    # row's date)
-    months: list[tuple[date, datetime, datetime]] = []
+    if not months:
+        return out
+    # months, local
+    spans: list[tuple[date, datetime, datetime]] = []
     month = month_start(f.start)
     while month <= f.end:
         following = _next_month(month)
-        months.append(
+        spans.append(
             (
                 month,
                 day_bounds(max(month, f.start), f.zone)[0],
@@ -585,19 +593,23 @@ async def tip_figures(session: AsyncSession, f: Filters, now: datetime | None = 
             )
         )
         month = following
+    # one count per month, each an index range (one pass with a CASE per month, or the
+    # month formatted from every row's date, cost more)
+    communes = where[2:]  # the filters other than the range
     counted = (
         await session.execute(
             select(
                 *(
-                    func.sum(
-                        case((and_(col(Tip.created_at) >= a, col(Tip.created_at) < b), 1), else_=0)
-                    )
-                    for _m, a, b in months
+                    select(func.count())
+                    .select_from(Tip)
+                    .where(col(Tip.created_at) >= a, col(Tip.created_at) < b, *communes)
+                    .scalar_subquery()
+                    for _m, a, b in spans
                 )
-            ).where(*where)
+            )
         )
     ).one()
-    for (first_day, _a, _b), n in zip(months, counted, strict=True):
+    for (first_day, _a, _b), n in zip(spans, counted, strict=True):
         if n:
             out.by_month[first_day] = int(n)
     return out
