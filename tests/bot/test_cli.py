@@ -249,6 +249,7 @@ def test_stats_rebuild_shows_progress_and_fills_the_daily_figures(tmp_path: Path
     assert "(100 %)" in done.stderr
     with sqlite3.connect(tmp_path / "antq.db") as conn:
         [(value,)] = conn.execute(
-            "SELECT value FROM stat_daily WHERE metric = 'hotlines' AND commune_code = 21601"
+            "SELECT value FROM stat_daily"
+            " WHERE grain = 'd' AND metric = 'hotlines' AND commune_code = 21601"
         ).fetchall()
     assert value == 1

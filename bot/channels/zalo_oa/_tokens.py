@@ -18,9 +18,10 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
-from bot.db import Database
+from bot.db import Database, dialect_of
 from bot.models import OAToken, utcnow
 
 __all__ = ["TokenError", "TokenStore"]
@@ -57,21 +58,31 @@ class TokenStore:
         self.refreshes = 0
 
     async def load(self) -> None:
-        """Read the pair from the database; the first start seeds it from the settings."""
+        """Read the pair from the database; the first start seeds it from the settings.
+        Two instances starting at once both seed it: the second insert does nothing, and
+        both read the one row that is there."""
         async with self.db.session() as session:
             row = await session.get(OAToken, self.app_id)
             if row is None:
                 access, refresh = self.seed
                 if not refresh:
                     raise TokenError("no OA tokens: set ZALO_OA_ACCESS_TOKEN and _REFRESH_TOKEN")
+                dialect = postgresql if dialect_of(session) == "postgresql" else sqlite
                 # Unknown age: treat the seeded access token as due for renewal soon.
-                row = OAToken(
-                    app_id=self.app_id,
-                    access_token=access,
-                    refresh_token=refresh,
-                    expires_at=utcnow() + self.refresh_margin,
+                await session.execute(
+                    dialect.insert(OAToken.__table__)  # type: ignore[attr-defined]
+                    .values(
+                        app_id=self.app_id,
+                        access_token=access,
+                        refresh_token=refresh,
+                        expires_at=utcnow() + self.refresh_margin,
+                        updated_at=utcnow(),
+                    )
+                    .on_conflict_do_nothing(index_elements=["app_id"])
                 )
-                session.add(row)
+        async with self.db.session() as session:
+            row = await session.get(OAToken, self.app_id)
+            assert row is not None
             self._access = row.access_token
 
     @property

@@ -262,3 +262,24 @@ async def test_another_process_picks_up_the_renewed_pair(database_url: str) -> N
         await other_db.dispose()
         await store.refresh_if_due()
         assert store.access_token == renewed
+
+
+async def test_two_instances_seeding_the_oa_tokens_at_once_both_start(db: Database) -> None:
+    """Two processes started together both find no token row and both seed it: the second
+    insert must not crash its process (it did, in a two-process campaign test)."""
+    async with httpx.AsyncClient() as http:
+        stores = [
+            TokenStore(
+                db,
+                http,
+                oauth_base="http://127.0.0.1:9",
+                app_id="4242",
+                app_secret="s",
+                seed_access_token=f"access-{n}",
+                seed_refresh_token=f"refresh-{n}",
+            )
+            for n in range(4)
+        ]
+        await asyncio.gather(*(store.load() for store in stores))
+    tokens = {store.access_token for store in stores}
+    assert len(tokens) == 1 and tokens <= {f"access-{n}" for n in range(4)}
