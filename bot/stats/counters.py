@@ -63,7 +63,9 @@ class MessageCounter:
                 "commune_code": commune,
                 "value": value,
             }
-            for (day, metric, channel, commune), value in counts.items()
+            # in key order: two instances adding to the same rows then lock them in the same
+            # order (unordered, PostgreSQL found them deadlocked)
+            for (day, metric, channel, commune), value in sorted(counts.items())
         ]
         table = StatDaily.__table__  # type: ignore[attr-defined]
         try:
