@@ -29,7 +29,16 @@ from bot.models import (
 from bot.tips.workflow import CLOSED
 
 from .counters import MESSAGES_IN, MESSAGES_OUT
-from .rollup import ACTIVE, BY_REF, LEFT, NEW_RESIDENTS, day_bounds, month_start, week_start
+from .rollup import (
+    ACTIVE,
+    BY_REF,
+    LEFT,
+    NEW_RESIDENTS,
+    day_bounds,
+    month_start,
+    next_month,
+    week_start,
+)
 
 __all__ = [
     "CHANNELS",
@@ -107,7 +116,7 @@ class Filters:
             elif kind == "w":
                 day += timedelta(days=7)
             else:
-                day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+                day = next_month(day)
         return out
 
     def bucket_of(self, day: date) -> date:
@@ -139,10 +148,6 @@ def _stat_where(
     return where
 
 
-def _next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
 def pieces(start: date, end: date) -> list[tuple[str, date]]:
     """The days `start`..`end` (inclusive) as whole months, whole weeks and single days, in
     order: what the rolled-up rows are read as. A week is not taken across the 1st of a month
@@ -150,13 +155,13 @@ def pieces(start: date, end: date) -> list[tuple[str, date]]:
     out: list[tuple[str, date]] = []
     day = start
     while day <= end:
-        following = _next_month(day)
+        following = next_month(day)
         if day.day == 1 and following - timedelta(days=1) <= end:
             out.append(("m", day))
             day = following
             continue
         week_end = day + timedelta(days=6)
-        crosses = day < following <= week_end and _next_month(following) - timedelta(days=1) <= end
+        crosses = day < following <= week_end and next_month(following) - timedelta(days=1) <= end
         if day.weekday() == 0 and week_end <= end and not crosses:
             out.append(("w", day))
             day += timedelta(days=7)
@@ -322,7 +327,7 @@ async def engagement(session: AsyncSession, f: Filters) -> Engagement:
         else:  # weeks inside monthly buckets: the largest week of the month
             line = []
             for b in buckets:
-                end = (b.replace(day=28) + timedelta(days=4)).replace(day=1)
+                end = next_month(b)
                 line.append(max((v for s, v in values.items() if b <= s < end), default=0))
             active.lines[name] = line
     latest = {name: line[-1] if line else 0 for name, line in active.lines.items()}
@@ -584,7 +589,7 @@ async def tip_figures(
     spans: list[tuple[date, datetime, datetime]] = []
     month = month_start(f.start)
     while month <= f.end:
-        following = _next_month(month)
+        following = next_month(month)
         spans.append(
             (
                 month,

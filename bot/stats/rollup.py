@@ -37,6 +37,7 @@ __all__ = [
     "PATH",
     "day_bounds",
     "month_start",
+    "next_month",
     "rebuild",
     "rebuild_day",
     "refresh",
@@ -74,7 +75,8 @@ def month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-def _next_month(day: date) -> date:
+def next_month(day: date) -> date:
+    """The 1st of the month after `day`'s."""
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
@@ -184,7 +186,7 @@ async def rebuild_day(session: AsyncSession, day: date, zone: ZoneInfo) -> int:
 
 async def rebuild_period(session: AsyncSession, period: str, start: date, zone: ZoneInfo) -> None:
     """Distinct active residents of the week ("w") or month ("m") starting on `start`."""
-    end = start + timedelta(days=7) if period == "w" else _next_month(start)
+    end = start + timedelta(days=7) if period == "w" else next_month(start)
     first, _ = day_bounds(start, zone)
     last, _ = day_bounds(end, zone)
     rows = await session.execute(
@@ -219,7 +221,7 @@ async def rebuild_period(session: AsyncSession, period: str, start: date, zone: 
 
 async def sum_period(session: AsyncSession, period: str, start: date) -> None:
     """A week's or month's rows: the sums of its days' rows (counted messages included)."""
-    end = start + timedelta(days=7) if period == "w" else _next_month(start)
+    end = start + timedelta(days=7) if period == "w" else next_month(start)
     await session.execute(
         delete(StatDaily).where(col(StatDaily.grain) == period, col(StatDaily.day) == start)
     )
