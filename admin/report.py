@@ -8,10 +8,12 @@ Tip figures are in it only for those who may see them, masked as on the statisti
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 from vietnam_provinces import Province, ProvinceCode
 
 from admin import charts, stats
@@ -58,20 +60,31 @@ async def build(request: web.Request) -> tuple[list[tuple[str, stats.Page]], sta
         threshold=panel.settings.stats_privacy_threshold,
         province=panel.settings.province_code,
         today=today,
+        tip_months=True,
     )
     _ = c._
-    sections: list[tuple[str, stats.Page]] = []
-    async with panel.db.session() as session:
-        sections.append((_("I. Reaching residents"), await stats.overview(session, c)))
-        sections.append(
-            (_("II. Legal education and crime prevention content"), await stats.content(session, c))
-        )
-        sections.append((_("III. Campaigns"), await stats.campaigns(session, c)))
-        if v.tips:
-            sections.append((_("IV. Tips from residents"), await stats.tips(session, c)))
-        if len(c.filters.communes) != 1:
-            sections.append((_("Communes and wards"), await stats.communes(session, c, "name")))
+    wanted: list[tuple[str, stats.Builder]] = [
+        (_("I. Reaching residents"), stats.overview),
+        (_("II. Legal education and crime prevention content"), stats.content),
+        (_("III. Campaigns"), stats.campaigns),
+    ]
+    if v.tips:
+        wanted.append((_("IV. Tips from residents"), stats.tips))
+    if len(c.filters.communes) != 1:
+        wanted.append((_("Communes and wards"), _communes_by_name))
+
+    async def section(title: str, builder: stats.Builder) -> tuple[str, stats.Page]:
+        async with panel.db.reading() as session:
+            return title, await builder(session, c)
+
+    # the sections are read side by side (each on a reading connection of its own), and
+    # share one reading of the tips
+    sections = list(await asyncio.gather(*(section(t, b) for t, b in wanted)))
     return sections, c, year
+
+
+async def _communes_by_name(session: AsyncSession, c: stats.Context) -> stats.Page:
+    return await stats.communes(session, c, "name")
 
 
 def _unit_name(c: stats.Context) -> str:

@@ -9,6 +9,7 @@ privacy threshold are masked everywhere (`bot.stats.privacy`).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -37,7 +38,7 @@ from bot.tips.workflow import N_, STATUSES
 from content.library import load_library
 from content.locality import units
 
-__all__ = ["PAGES", "Page", "Table", "build_page", "setup", "viewer"]
+__all__ = ["PAGES", "Builder", "Context", "Page", "Table", "build_page", "setup", "viewer"]
 
 MAX_RANGE_DAYS = 3 * 366
 
@@ -128,18 +129,26 @@ class Context:
     province: int
     today: date
 
+    #: Read the tips by month even where a page does not show them (the report, whose
+    #: sections share one reading of the tips).
+    tip_months: bool = False
+
     def __post_init__(self) -> None:
         self._ = translator(self.lang)
         self._communes = {u.code: u.name for u in units(self.province)}
-        self._tips: TipFigures | None = None
+        self._tips: asyncio.Future[TipFigures] | None = None
         self._with_months = False
 
     async def tip_figures(self, session: AsyncSession, months: bool = True) -> TipFigures:
-        """The tips of the range, read once per request (the report shows them twice)."""
+        """The tips of the range, read once per request: the report shows them in two
+        sections read side by side, and the second waits for the first one's reading."""
+        months = months or self.tip_months
         if self._tips is None or (months and not self._with_months):
-            self._tips = await queries.tip_figures(session, self.filters, months=months)
             self._with_months = months
-        return self._tips
+            self._tips = asyncio.ensure_future(
+                queries.tip_figures(session, self.filters, months=months)
+            )
+        return await self._tips
 
     def commune(self, code: int) -> str:
         if code == 0:
@@ -641,7 +650,7 @@ async def build_page(request: web.Request, name: str, sort: str = "") -> tuple[P
         province=panel.settings.province_code,
         today=today,
     )
-    async with panel.db.session() as session:
+    async with panel.db.reading() as session:
         if name == "communes":
             page = await communes(session, c, sort)
         else:

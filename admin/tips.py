@@ -488,7 +488,14 @@ async def _apply(
             raise WorkflowError(N_("Messages to tipsters are not configured."))
         capabilities = {name: channel.caps for name, channel in panel.outbox.channels.items()}
         pending = await workflow.ask_tipster(
-            session, tip, data.get("text", ""), actor, cipher, panel.outbox.lease, capabilities
+            session,
+            tip,
+            data.get("text", ""),
+            actor,
+            cipher,
+            panel.outbox.lease,
+            capabilities,
+            timezone=panel.settings.timezone,
         )
     return pending
 

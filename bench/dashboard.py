@@ -10,7 +10,9 @@
    statistics page, the annual report, each page's Excel export, a CSV of one table per page
    and the report's Excel, with the default filters, a 12-month range and a 12-month range
    for one commune: warm-up requests, then `--requests` timed ones, one at a time; p50, p95
-   and max per URL. As an officer with two communes: the engagement and tips pages.
+   and max per URL. As an officer with two communes: the engagement and tips pages. The
+   first warm-up request of each URL is reported too (`first`): the panel keeps the charts it
+   drew by their figures, so the timed requests reuse them and the first one draws them.
 
 The bar (issue 6): p95 ≤ 300 ms for every page and export, on SQLite and on PostgreSQL.
 
@@ -165,10 +167,12 @@ class Staff:
 
 
 async def measure(staff: Staff, path: str, requests: int, warmup: int) -> dict[str, Any]:
+    first = None
     for _ in range(warmup):
-        _ms, status, _size = await staff.fetch(path)
+        ms, status, _size = await staff.fetch(path)
         if status != 200:
             return {"status": status}
+        first = ms if first is None else first
     times = []
     size = 0
     for _ in range(requests):
@@ -180,6 +184,8 @@ async def measure(staff: Staff, path: str, requests: int, warmup: int) -> dict[s
         "p50": round(percentile(times, 0.50), 1),
         "p95": round(percentile(times, 0.95), 1),
         "max": round(max(times), 1),
+        # the first request of this view, charts not yet drawn (the timed ones reuse them)
+        "first": round(first, 1) if first is not None else None,
         "bytes": size,
     }
 
@@ -329,6 +335,11 @@ async def one_backend(kind: str, url: str, plan: Plan, args: argparse.Namespace)
     worst = max(timed, key=lambda k: timed[k]["p95"]) if timed else None
     out["worst_p95_ms"] = timed[worst]["p95"] if worst else None
     out["worst_url"] = worst
+    firsts = {k: v["first"] for k, v in timed.items() if v.get("first") is not None}
+    out["worst_first_ms"] = max(firsts.values()) if firsts else None
+    out["median_p95_ms"] = (
+        round(percentile([v["p95"] for v in timed.values()], 0.5), 1) if timed else None
+    )
     over = sorted(
         (k for k, v in timed.items() if v["p95"] > BAR_MS), key=lambda k: -timed[k]["p95"]
     )

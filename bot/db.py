@@ -47,6 +47,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_reader_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
+#: SQLite connections for long reads, beside the one that writes.
+READERS = 3
+
+
 class Database:
     """Owns the engine and hands out sessions. One per process."""
 
@@ -77,6 +88,21 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Long reads (statistics, reports) on SQLite get connections of their own: in WAL
+        # mode they read a snapshot beside the writer, instead of holding the one connection
+        # every resident's update needs; and a report's sections can be read side by side.
+        self.read_engine = self.engine
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+            self.read_engine = create_async_engine(
+                self.url,
+                echo=echo,
+                hide_parameters=True,
+                pool_size=READERS,
+                max_overflow=0,
+                pool_timeout=60,
+            )
+            event.listen(self.read_engine.sync_engine, "connect", _sqlite_reader_pragmas)
+        self.readmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -89,5 +115,14 @@ class Database:
 
                 await session.execute(insert(Event.__table__), events)  # type: ignore[attr-defined]
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only (statistics, exports, reports): on SQLite one of the
+        reader connections, which cannot write; elsewhere the same pool as `session`."""
+        async with self.readmaker() as session:  # closing it rolls the reads back
+            yield session
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

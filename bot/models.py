@@ -45,6 +45,7 @@ __all__ = [
     "StaffUser",
     "StatDaily",
     "StatPeriod",
+    "StatTip",
     "Tip",
     "TipMessage",
     "TipPhoto",
@@ -213,6 +214,15 @@ class Tip(SQLModel, table=True):
             "escalated_at",
             "response_seconds",
             "close_seconds",
+        ),
+        # the few tips still waiting for a first response (overdue counts, read live)
+        Index(
+            "ix_tip_unanswered",
+            "first_response_at",
+            "created_at",
+            "commune_code",
+            "status",
+            "first_response_due",
         ),
     )
 
@@ -581,6 +591,37 @@ class StatPeriod(SQLModel, table=True):
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     commune_code: int = 0
     residents: int = 0
+
+
+class StatTip(SQLModel, table=True):
+    """Tips by local month of arrival: per commune (0: place unknown) and status (category
+    ""), per commune and category (status ""), and per category for the whole province
+    (commune -1, status ""); with the sums the statistics show (escalated, urgent, answered,
+    answered in time, seconds to the first response, closed, seconds to close). Kept up to
+    date in the same transaction as every change of a tip (`bot.stats.tip_rollup`), rebuilt
+    whole by `antq stats rebuild`, so a year of tips is read as a few thousand rows. Counts
+    only: nothing here names a tip."""
+
+    __tablename__ = "stat_tip"
+    __table_args__ = (
+        UniqueConstraint("month", "commune_code", "category", "status", name="uq_stat_tip_key"),
+        Index("ix_stat_tip_by_status", "category", "month", "commune_code"),
+        Index("ix_stat_tip_by_category", "status", "commune_code", "month"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: date
+    commune_code: int = 0
+    category: str = Field(sa_column=Column(String(24), nullable=False))
+    status: str = Field(sa_column=Column(String(24), nullable=False))
+    tips: int = 0
+    escalated: int = 0
+    urgent: int = 0
+    responded: int = 0
+    responded_in_time: int = 0
+    response_seconds: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    closed: int = 0
+    close_seconds: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 # --- content management ----------------------------------------------------------------------

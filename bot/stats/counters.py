@@ -18,12 +18,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bot.db import Database, dialect_of
 from bot.models import StatDaily, utcnow
 
-__all__ = ["MESSAGES_IN", "MESSAGES_OUT", "MessageCounter"]
+__all__ = ["ALL_COMMUNES", "MESSAGES_IN", "MESSAGES_OUT", "MessageCounter"]
 
 log = logging.getLogger(__name__)
 
 MESSAGES_IN = "messages_in"
 MESSAGES_OUT = "messages_out"
+#: The commune code of the province's totals in `stat_daily` (sums over every commune, 0
+#: included): a page without a commune filter reads a year of them, not every commune's rows.
+ALL_COMMUNES = -1
 
 
 class MessageCounter:
@@ -53,6 +56,9 @@ class MessageCounter:
         counts, self._counts = self._counts, Counter()
         if not counts:
             return 0
+        written = Counter(counts)
+        for (day, metric, channel, _commune), value in counts.items():
+            written[day, metric, channel, ALL_COMMUNES] += value
         rows = [
             {
                 "grain": "d",
@@ -65,7 +71,7 @@ class MessageCounter:
             }
             # in key order: two instances adding to the same rows then lock them in the same
             # order (unordered, PostgreSQL found them deadlocked)
-            for (day, metric, channel, commune), value in sorted(counts.items())
+            for (day, metric, channel, commune), value in sorted(written.items())
         ]
         table = StatDaily.__table__  # type: ignore[attr-defined]
         try:

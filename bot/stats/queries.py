@@ -7,13 +7,13 @@ to what the viewer may see (`Filters.within`).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -24,21 +24,24 @@ from bot.models import (
     Resident,
     StatDaily,
     StatPeriod,
+    StatTip,
     Tip,
 )
 from bot.tips.workflow import CLOSED
 
-from .counters import MESSAGES_IN, MESSAGES_OUT
+from .counters import ALL_COMMUNES, MESSAGES_IN, MESSAGES_OUT
 from .rollup import (
     ACTIVE,
     BY_REF,
     LEFT,
     NEW_RESIDENTS,
+    READS,
     day_bounds,
     month_start,
     next_month,
     week_start,
 )
+from .tip_rollup import FIGURES, grouped_tips
 
 __all__ = [
     "CHANNELS",
@@ -143,6 +146,8 @@ def _stat_where(
     where: list[ColumnElement[bool]] = []
     if f.communes:
         where.append(col(table.commune_code).in_(f.communes))
+    elif table is StatDaily:  # the province's totals, not every commune's rows
+        where.append(col(table.commune_code) == ALL_COMMUNES)
     if f.channel and not by_ref:
         where.append(col(table.channel) == f.channel)
     return where
@@ -434,16 +439,20 @@ async def campaign_reach(session: AsyncSession, f: Filters) -> list[CampaignReac
         where.append(col(Delivery.commune_code).in_(f.communes))
     if f.channel:
         where.append(col(Delivery.channel) == f.channel)
+    started = await session.execute(
+        select(col(CampaignRun.id), col(CampaignRun.campaign_id)).where(*where[:3])
+    )
+    run_of: dict[int, int] = {int(run or 0): int(campaign) for run, campaign in started}
+    # by run, in the order of the (run, status, commune) index: counted from the index alone
     counts = await session.execute(
-        select(col(CampaignRun.campaign_id), col(Delivery.status), func.count())
-        .select_from(Delivery)
-        .join(CampaignRun, col(CampaignRun.id) == col(Delivery.run_id))
-        .where(*where)
-        .group_by(col(CampaignRun.campaign_id), col(Delivery.status))
+        select(col(Delivery.run_id), col(Delivery.status), func.count())
+        .where(col(Delivery.run_id).in_(list(run_of)), *where[3:])
+        .group_by(col(Delivery.run_id), col(Delivery.status))
     )
     by_campaign: dict[int, dict[str, int]] = defaultdict(dict)
-    for campaign_id, status, n in counts:
-        by_campaign[campaign_id][status] = int(n)
+    for run_id, status, n in counts:
+        statuses = by_campaign[run_of[run_id]]
+        statuses[status] = statuses.get(status, 0) + int(n)
     # from the few who unsubscribed to their deliveries (not from every delivery to them)
     after = await session.execute(
         select(col(CampaignRun.campaign_id), func.count())
@@ -520,62 +529,100 @@ def _tip_where(f: Filters) -> list[ColumnElement[bool]]:
 async def tip_figures(
     session: AsyncSession, f: Filters, now: datetime | None = None, months: bool = True
 ) -> TipFigures:
-    """Tips created in the range, in two grouped queries: by commune, category, status and
-    month (with response and closing times summed), and the months."""
+    """Tips created in the range: its whole months from the tip rollup (`stat_tip`), the days
+    before and after them from `tip`, overdue ones (the clock decides) from the few
+    unanswered tips, and the months."""
     now = now or datetime.now(UTC)
     where = _tip_where(f)
-    response = col(Tip.response_seconds)
-    closing = col(Tip.close_seconds)
-    open_ = col(Tip.status).not_in(CLOSED)
-    overdue = and_(open_, col(Tip.first_response_at).is_(None), col(Tip.first_response_due) < now)
-    in_time = and_(
-        col(Tip.first_response_at).is_not(None),
-        col(Tip.first_response_at) <= col(Tip.first_response_due),
-    )
-    rows = await session.execute(
-        select(
-            col(Tip.commune_code),
-            col(Tip.category),
-            col(Tip.status),
-            func.count(),
-            func.sum(case((overdue, 1), else_=0)),
-            func.sum(case((col(Tip.escalated_at).is_not(None), 1), else_=0)),
-            func.sum(case((col(Tip.urgent).is_(True), 1), else_=0)),
-            func.count(response),
-            func.sum(case((in_time, 1), else_=0)),
-            func.sum(response),
-            func.count(closing),
-            func.sum(closing),
+    communes = where[2:]  # the filters other than the range
+    # the whole months inside the range: [first_month, after_months)
+    first_month = f.start if f.start.day == 1 else next_month(f.start)
+    after_months = month_start(f.end + timedelta(days=1))
+    status_rows: list[tuple[Any, ...]] = []  # (commune, status, *FIGURES)
+    by_category: Counter[str] = Counter()
+    if first_month < after_months:
+        months_in = (col(StatTip.month) >= first_month, col(StatTip.month) < after_months)
+        commune_rows = (
+            col(StatTip.commune_code).in_(f.communes)
+            if f.communes
+            else col(StatTip.commune_code) != ALL_COMMUNES
         )
-        .where(*where)
-        .group_by(col(Tip.commune_code), col(Tip.category), col(Tip.status))
-    )
+        rolled = await session.execute(
+            select(
+                col(StatTip.commune_code),
+                col(StatTip.status),
+                *(func.sum(getattr(StatTip, name)) for name in FIGURES),
+            )
+            .where(col(StatTip.category) == "", *months_in, commune_rows)
+            .group_by(col(StatTip.commune_code), col(StatTip.status))
+        )
+        status_rows += [tuple(row) for row in rolled]
+        categories = await session.execute(
+            select(col(StatTip.category), func.sum(col(StatTip.tips)))
+            .where(
+                col(StatTip.status) == "",
+                col(StatTip.commune_code).in_(f.communes)
+                if f.communes
+                else col(StatTip.commune_code) == ALL_COMMUNES,
+                *months_in,
+            )
+            .group_by(col(StatTip.category))
+        )
+        for category, n in categories:
+            by_category[category] += int(n or 0)
+        edges = [(f.start, first_month), (after_months, f.end + timedelta(days=1))]
+    else:
+        edges = [(f.start, f.end + timedelta(days=1))]
+    for begin, end in edges:  # local days [begin, end)
+        if begin < end:
+            span = [
+                col(Tip.created_at) >= day_bounds(begin, f.zone)[0],
+                col(Tip.created_at) < day_bounds(end, f.zone)[0],
+            ]
+            for commune, category, status, *figures in await grouped_tips(
+                session, [*span, *communes]
+            ):
+                status_rows.append((commune, status, *figures))
+                by_category[category] += int(figures[0] or 0)
     out = TipFigures()
+    out.by_category = {category: n for category, n in by_category.items() if n}
     response_sum = close_sum = 0.0
     commune_response: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for row in rows:
-        commune, category, status, n, late, escalated, urgent, responded, ok, rsum = row[:10]
-        closed, csum = row[10:]
+    for commune, status, *figures in status_rows:
+        n, escalated, urgent, responded, ok, rsum, closed, csum = (int(v or 0) for v in figures)
         code = commune or 0
-        n = int(n)
+        if not n:
+            continue
         out.total += n
         if status not in CLOSED:
             out.open += n
             out.open_by_commune[code] = out.open_by_commune.get(code, 0) + n
-        out.overdue += int(late or 0)
-        out.escalated += int(escalated or 0)
-        out.urgent += int(urgent or 0)
+        out.escalated += escalated
+        out.urgent += urgent
         out.by_commune[code] = out.by_commune.get(code, 0) + n
-        out.by_category[category] = out.by_category.get(category, 0) + n
         out.by_status[status] = out.by_status.get(status, 0) + n
-        out.overdue_by_commune[code] = out.overdue_by_commune.get(code, 0) + int(late or 0)
-        out.responded += int(responded or 0)
-        out.responded_in_time += int(ok or 0)
-        response_sum += float(rsum or 0)
-        commune_response[code][0] += float(rsum or 0)
-        commune_response[code][1] += int(responded or 0)
-        out.closed += int(closed or 0)
-        close_sum += float(csum or 0)
+        out.overdue_by_commune.setdefault(code, 0)
+        out.responded += responded
+        out.responded_in_time += ok
+        response_sum += rsum
+        commune_response[code][0] += rsum
+        commune_response[code][1] += responded
+        out.closed += closed
+        close_sum += csum
+    # overdue: open, never answered, past the deadline (read from the unanswered tips' index)
+    late = await session.execute(
+        select(col(Tip.commune_code), func.count())
+        .where(
+            col(Tip.first_response_at).is_(None),
+            *where,
+            col(Tip.status).not_in(CLOSED),
+            col(Tip.first_response_due) < now,
+        )
+        .group_by(col(Tip.commune_code))
+    )
+    for commune, n in late:
+        out.overdue += int(n)
+        out.overdue_by_commune[commune or 0] = int(n)
     if out.responded:
         out.response_hours = response_sum / out.responded / 3600
     if out.closed:
@@ -600,7 +647,6 @@ async def tip_figures(
         month = following
     # one count per month, each an index range (one pass with a CASE per month, or the
     # month formatted from every row's date, cost more)
-    communes = where[2:]  # the filters other than the range
     counted = (
         await session.execute(
             select(
@@ -642,21 +688,23 @@ async def commune_table(
     where_resident: list[ColumnElement[bool]] = [col(Resident.subscribed).is_(True)]
     if f.channel:
         where_resident.append(col(Resident.channel) == f.channel)
+    # grouped in the order of the (subscribed, channel, commune) index: no sort, no table
     subs = await session.execute(
-        select(col(Resident.commune_code), func.count())
+        select(col(Resident.channel), col(Resident.commune_code), func.count())
         .where(*where_resident)
-        .group_by(col(Resident.commune_code))
+        .group_by(col(Resident.channel), col(Resident.commune_code))
     )
-    for code, n in subs:
+    for _channel, code, n in subs:
         if code in rows:
-            rows[code].subscribers = int(n)
+            rows[code].subscribers += int(n)
     daily = await session.execute(
         select(col(StatDaily.commune_code), col(StatDaily.metric), func.sum(col(StatDaily.value)))
         .where(
-            col(StatDaily.metric).in_((NEW_RESIDENTS, "content")),
+            col(StatDaily.metric).in_((NEW_RESIDENTS, READS)),
             _in_pieces(pieces(f.start, f.end)),
+            col(StatDaily.commune_code) != ALL_COMMUNES,
             # content reads are for all channels: the channel filter applies to arrivals
-            or_(col(StatDaily.metric) == "content", col(StatDaily.channel) == f.channel)
+            or_(col(StatDaily.metric) == READS, col(StatDaily.channel) == f.channel)
             if f.channel
             else true(),
         )

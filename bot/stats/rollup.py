@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, literal, select, text
@@ -27,14 +27,18 @@ from sqlmodel import col
 from bot.db import Database, dialect_of
 from bot.models import Event, Resident, StatDaily, StatPeriod
 
-from .counters import MESSAGES_IN, MESSAGES_OUT
+from .calendar import day_bounds, month_start, next_month, week_start
+from .counters import ALL_COMMUNES, MESSAGES_IN, MESSAGES_OUT
+from .tip_rollup import ensure_tips, rebuild_tips
 
 __all__ = [
     "ACTIVE",
+    "ALL_COMMUNES",
     "LEFT",
     "NAVIGATION",
     "NEW_RESIDENTS",
     "PATH",
+    "READS",
     "day_bounds",
     "month_start",
     "next_month",
@@ -49,6 +53,9 @@ NEW_RESIDENTS = "new_residents"
 #: Residents whose unsubscribing (or blocking the bot) fell on the day and who are still out.
 LEFT = "left"
 ACTIVE = "active"
+#: Content items read, every item together (the commune table's column: "content" is kept
+#: per item, a year of which is many rows per commune).
+READS = "reads"
 PATH = "path"
 #: Counted as they happen (`counters`): a rebuild keeps them.
 COUNTED = (MESSAGES_IN, MESSAGES_OUT)
@@ -58,26 +65,6 @@ BY_REF = ("content", "topic", "tap", "campaign_tap", PATH)
 #: The kinds of event that are a step through the menus (for the paths).
 NAVIGATION = ("tap", "topic", "content", "hotlines", "festival", "campaign_tap")
 _LOCK_ID = 0x5A7A11  # pg_advisory_xact_lock key for rollups
-
-
-def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants a local day starts and ends at."""
-    start = datetime.combine(day, time(), zone).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
-    return start, end
-
-
-def week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month(day: date) -> date:
-    """The 1st of the month after `day`'s."""
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def _step(kind: str, ref: str | None) -> str:
@@ -112,6 +99,8 @@ async def rebuild_day(session: AsyncSession, day: date, zone: ZoneInfo) -> int:
             counts[kind, (ref or "")[:120], "", commune or 0] += n
         else:
             counts[kind, "", channel, commune or 0] += n
+        if kind == "content":
+            counts[READS, "", "", commune or 0] += n
     # one pass over the day's events with a resident, in order: actives and paths
     rows = await session.execute(
         select(
@@ -159,6 +148,11 @@ async def rebuild_day(session: AsyncSession, day: date, zone: ZoneInfo) -> int:
     )
     for channel, commune, n in left:
         counts[LEFT, "", channel, commune or 0] += n
+    # the province's totals (commune ALL_COMMUNES): what a page without a commune filter reads
+    province: Counter[tuple[str, str, str, int]] = Counter()
+    for (metric, ref, channel, _commune), n in counts.items():
+        province[metric, ref, channel, ALL_COMMUNES] += n
+    counts.update(province)
     values = [
         {
             "grain": "d",
@@ -278,6 +272,7 @@ async def refresh(db: Database, timezone: str, now: datetime | None = None) -> N
             await rebuild_day(session, day, zone)
     for period, start in _periods(days):
         await _period(db, period, start, zone)
+    await ensure_tips(db, zone)
 
 
 async def rebuild(
@@ -286,10 +281,13 @@ async def rebuild(
     progress: Callable[[int, int], None] | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Every day from the first event or resident to today, with `progress(done, total)`.
+    """The tips' rollup, then every day from the first event or resident to today, with
+    `progress(done, total)`.
     Each day is its own transaction; returns the number of days."""
     zone = ZoneInfo(timezone)
     today = (now or datetime.now(UTC)).astimezone(zone).date()
+    async with db.session() as session:
+        await rebuild_tips(session, zone)
     async with db.session() as session:
         first_event = (await session.execute(select(func.min(col(Event.created_at))))).scalar()
         first_resident = (

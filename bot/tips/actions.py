@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,7 @@ from sqlmodel import col
 
 from bot.models import Tip, TipRelay, utcnow
 from bot.settings import Settings
+from bot.stats.tip_rollup import TipState, record
 from bot.tips.codes import hash_pin, new_pin, new_tip_code
 from bot.tips.deadlines import WorkingTime
 from bot.tips.relay import RelayCipher
@@ -107,6 +109,7 @@ async def submit_tip(
     session.add(tip)
     await session.flush()
     assert tip.id is not None
+    await record(session, None, TipState.of(tip, ZoneInfo(settings.timezone)))
     session.add(TipRelay(tip_id=tip.id, sealed=cipher.seal(*route)))
     # the commune's officers hear of it (no content); the sweeper sends it from any process
     await alert_new_tip(session, tip, settings)

@@ -10,8 +10,9 @@ nothing sits in the outbox next to a chat id afterwards.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,7 @@ from bot.models import (
     utcnow,
 )
 from bot.settings import Settings
+from bot.stats.tip_rollup import TipState, record
 from bot.tips.relay import RelayCipher, RelayKeyError
 from content.locality import get_unit
 
@@ -176,6 +178,7 @@ async def set_status(
     if status == tip.status and (status not in CLOSED or outcome == tip.outcome):
         return
     before = tip.status
+    figures = TipState.of(tip, ZoneInfo(settings.timezone))
     now = utcnow()
     tip.status = status
     if status != "new":
@@ -194,6 +197,7 @@ async def set_status(
     await session.execute(
         update(TipRelay).where(col(TipRelay.tip_id) == tip.id).values(delete_after=delete_after)
     )
+    await record(session, figures, TipState.of(tip, ZoneInfo(settings.timezone)))
     audit(
         session, actor, "status", tip, f"{before} → {status}" + (f": {outcome}" if outcome else "")
     )
@@ -225,9 +229,12 @@ async def transfer(
     before = commune_label(tip.commune_code)
     # written before the move, so the officers who had the tip can still read the entry
     audit(session, actor, "transfer", tip, f"{before} → {commune_label(commune_code)}: {reason}")
+    zone = ZoneInfo(settings.timezone)
+    figures = TipState.of(tip, zone)
     tip.commune_code = commune_code
     tip.assigned_to = None
     tip.updated_at = utcnow()
+    await record(session, figures, TipState.of(tip, zone))
     audit(session, actor, "received", tip, f"{before} → {commune_label(commune_code)}: {reason}")
     return await alert_new_tip(session, tip, settings)
 
@@ -282,6 +289,8 @@ async def ask_tipster(
     cipher: RelayCipher,
     lease: timedelta,
     capabilities: Mapping[str, Capabilities],
+    *,
+    timezone: str,
 ) -> list[Pending]:
     """Send an officer's question to the tipster through the bot, without anyone learning
     who they are: the relay record is opened here, used for one private outbox row (deleted
@@ -302,7 +311,10 @@ async def ask_tipster(
         raise WorkflowError(N_("The way back to this tipster cannot be opened.")) from exc
     assert tip.id is not None
     session.add(TipMessage(tip_id=tip.id, kind="officer", text=text, author_id=actor.id))
+    zone = ZoneInfo(timezone)
+    figures = TipState.of(tip, zone)
     _responded(tip)
+    await record(session, figures, TipState.of(tip, zone))
     audit(session, actor, "ask", tip)
     language = (
         await session.execute(
@@ -451,11 +463,22 @@ async def escalate_overdue(session: AsyncSession, settings: Settings) -> list[Ti
     if not claimed:
         return []
     tips = list(
-        (await session.execute(select(Tip).where(col(Tip.id).in_(claimed)).order_by(col(Tip.id))))
+        (
+            await session.execute(
+                select(Tip)
+                .where(col(Tip.id).in_(claimed))
+                .order_by(col(Tip.id))
+                .execution_options(populate_existing=True)
+            )
+        )
         .scalars()
         .all()
     )
+    zone = ZoneInfo(settings.timezone)
     for tip in tips:
+        now_escalated = TipState.of(tip, zone)
+        unescalated = (now_escalated.figures[0], 0, *now_escalated.figures[2:])
+        await record(session, replace(now_escalated, figures=unescalated), now_escalated)
         audit(session, SYSTEM, "escalate", tip)
     if settings.staff_alert_telegram_chat_id:
         lines = [_staff(N_("Reports past their first-response deadline:"))]

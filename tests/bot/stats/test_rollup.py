@@ -9,7 +9,7 @@ from sqlmodel import col
 
 from bot.db import Database
 from bot.models import Event, Resident, StatDaily, StatPeriod
-from bot.stats.counters import MessageCounter
+from bot.stats.counters import ALL_COMMUNES, MessageCounter
 from bot.stats.rollup import rebuild, refresh
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -79,6 +79,7 @@ async def test_rebuild_counts_events_actives_paths_and_local_days(db: Database) 
     assert daily[monday, "content", "khi-bi-lua-dao", 21601] == 1
     assert daily[tuesday, "content", "khi-bi-lua-dao", 21601] == 1
     assert daily[monday, "tap", "lib", 21601] == 2
+    assert daily[monday, "reads", "", 21601] == 1  # every item together
     assert daily[monday, "active", "", 21601] == 2
     assert daily[tuesday, "active", "", 21601] == 1
     assert daily[monday, "new_residents", "", 21601] == 3
@@ -97,6 +98,15 @@ async def test_rebuild_counts_events_actives_paths_and_local_days(db: Database) 
     assert week[monday, "content", "khi-bi-lua-dao", 21601] == 2
     assert month[date(2026, 3, 1), "active", "", 21601] == 3
     assert month[date(2026, 3, 1), "path", "tap:lib → topic:scam", 21601] == 2
+    # the province's totals (commune ALL_COMMUNES) are the sums of every commune's rows
+    for grain in ("d", "w", "m"):
+        rows = await _daily(db, grain)
+        sums: dict[tuple[date, str, str], int] = {}
+        for (day, metric, ref, commune), value in rows.items():
+            if commune != ALL_COMMUNES:
+                sums[day, metric, ref] = sums.get((day, metric, ref), 0) + value
+        totals = {k[:3]: v for k, v in rows.items() if k[3] == ALL_COMMUNES}
+        assert totals == sums, grain
     # idempotent: a second rebuild gives the same rows
     await rebuild(db, TZ, now=datetime(2026, 3, 3, 12, tzinfo=UTC))
     assert await _daily(db) == daily
@@ -119,6 +129,12 @@ async def test_refresh_keeps_counted_messages_and_counts_add_up(db: Database) ->
     assert daily[monday, "messages_in", "", 21601] == 5
     assert daily[monday, "messages_out", "", 0] == 5
     assert daily[monday, "hotlines", "", 21601] == 1
+    # the province's totals: counted messages as they are flushed, the rest by the rollup
+    assert daily[monday, "messages_in", "", ALL_COMMUNES] == 5
+    assert daily[monday, "messages_out", "", ALL_COMMUNES] == 5
+    assert daily[monday, "hotlines", "", ALL_COMMUNES] == 1
+    month = await _daily(db, "m")
+    assert month[date(2026, 3, 1), "messages_in", "", ALL_COMMUNES] == 5
 
 
 async def test_unsubscribed_residents_are_counted_on_the_day_they_left(db: Database) -> None:
