@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -92,13 +92,20 @@ class TipState:
 
     @property
     def keys(self) -> tuple[tuple[date, int, str, str], ...]:
-        """The rows it counts in: its commune by status, its commune by category, and the
-        province by category ("" stands for every status or category)."""
-        return (
-            (self.month, self.commune_code, "", self.status),
-            (self.month, self.commune_code, self.category, ""),
-            (self.month, ALL_COMMUNES, self.category, ""),
+        return tuple(
+            (self.month, *key) for key in _rows_of(self.commune_code, self.category, self.status)
         )
+
+    def without(self, figure: str) -> TipState:
+        """The same tip with one figure at 0 (as it was before it was escalated, say)."""
+        at = FIGURES.index(figure)
+        return replace(self, figures=(*self.figures[:at], 0, *self.figures[at + 1 :]))
+
+
+def _rows_of(commune: int, category: str, status: str) -> tuple[tuple[int, str, str], ...]:
+    """The rows a tip counts in: its commune by status, its commune by category, and the
+    province by category ("" stands for every status or category)."""
+    return ((commune, "", status), (commune, category, ""), (ALL_COMMUNES, category, ""))
 
 
 async def record(session: AsyncSession, before: TipState | None, after: TipState | None) -> None:
@@ -173,25 +180,23 @@ async def rebuild_tips(session: AsyncSession, zone: ZoneInfo) -> int:
     ).one()
     if span[0] is None:
         return 0
-    first_at, last_at = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in span)
-    month = month_start(first_at.astimezone(zone).date())
-    last = last_at.astimezone(zone).date()
+    earliest, latest = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in span)
+    month = month_start(earliest.astimezone(zone).date())
+    last = latest.astimezone(zone).date()
     written = 0
     table = StatTip.__table__  # type: ignore[attr-defined]
     while month <= last:
         following = next_month(month)
-        first_at = day_bounds(month, zone)[0]
-        end_at = day_bounds(following, zone)[0]
         rows = await grouped_tips(
-            session, [col(Tip.created_at) >= first_at, col(Tip.created_at) < end_at]
+            session,
+            [
+                col(Tip.created_at) >= day_bounds(month, zone)[0],
+                col(Tip.created_at) < day_bounds(following, zone)[0],
+            ],
         )
         sums: dict[tuple[int, str, str], list[int]] = {}
         for commune, category, status, *figures in rows:
-            for key in (
-                (commune, "", status),
-                (commune, category, ""),
-                (ALL_COMMUNES, category, ""),
-            ):
+            for key in _rows_of(commune, category, status):
                 total = sums.setdefault(key, [0] * len(FIGURES))
                 for i, value in enumerate(figures):
                     total[i] += int(value or 0)

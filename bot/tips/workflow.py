@@ -10,7 +10,7 @@ nothing sits in the outbox next to a chat id afterwards.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -476,9 +476,8 @@ async def escalate_overdue(session: AsyncSession, settings: Settings) -> list[Ti
     )
     zone = ZoneInfo(settings.timezone)
     for tip in tips:
-        now_escalated = TipState.of(tip, zone)
-        unescalated = (now_escalated.figures[0], 0, *now_escalated.figures[2:])
-        await record(session, replace(now_escalated, figures=unescalated), now_escalated)
+        escalated = TipState.of(tip, zone)
+        await record(session, escalated.without("escalated"), escalated)
         audit(session, SYSTEM, "escalate", tip)
     if settings.staff_alert_telegram_chat_id:
         lines = [_staff(N_("Reports past their first-response deadline:"))]
