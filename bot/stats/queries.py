@@ -45,6 +45,7 @@ from .tip_rollup import FIGURES, grouped_tips
 
 __all__ = [
     "CHANNELS",
+    "NO_COMMUNE",
     "CampaignReach",
     "CommuneRow",
     "Engagement",
@@ -59,6 +60,8 @@ __all__ = [
 ]
 
 CHANNELS = ("telegram", "zalo_bot", "zalo_oa", "webchat")
+#: A commune code no row has (not ALL_COMMUNES, which names the province's totals).
+NO_COMMUNE = -2
 #: Most days one chart shows; longer ranges are drawn by week, then by month.
 MAX_DAILY_POINTS = 92
 MAX_WEEKLY_POINTS = 106
@@ -82,8 +85,12 @@ class Filters:
         communes who picked none sees all of theirs."""
         if allowed is None:
             return self
-        # -1 names no commune: a viewer allowed none sees nothing, not everything
-        chosen = tuple(c for c in self.communes if c in allowed) or tuple(sorted(allowed)) or (-1,)
+        # a viewer allowed none sees nothing, not everything
+        chosen = (
+            tuple(c for c in self.communes if c in allowed)
+            or tuple(sorted(allowed))
+            or (NO_COMMUNE,)
+        )
         return replace(self, communes=chosen)
 
     @property

@@ -8,7 +8,15 @@ from sqlalchemy import insert
 
 from bot.db import Database
 from bot.models import Event, Resident, Tip
-from bot.stats.queries import Filters, commune_table, engagement, popular, tip_figures
+from bot.stats.counters import ALL_COMMUNES
+from bot.stats.queries import (
+    NO_COMMUNE,
+    Filters,
+    commune_table,
+    engagement,
+    popular,
+    tip_figures,
+)
 from bot.stats.rollup import rebuild
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -30,7 +38,8 @@ def test_filters_buckets_and_scope() -> None:
     asked = Filters(date(2026, 3, 1), date(2026, 3, 31), communes=(QN,))
     assert asked.within(frozenset({DONG})).communes == (DONG,)
     assert asked.within(None).communes == (QN,)
-    assert asked.within(frozenset()).communes == (-1,)  # nobody's commune: nothing
+    # nobody's commune: nothing (a code no row has, not the province's totals)
+    assert asked.within(frozenset()).communes == (NO_COMMUNE,) != (ALL_COMMUNES,)
 
 
 async def _world(db: Database) -> None:
@@ -169,3 +178,14 @@ async def test_tip_figures_counts_times_overdue_and_local_months(db: Database) -
         assert by_code[DONG].new_residents == 20 and by_code[DONG].reads == 20
         # no tip columns for someone who may not see tips
         assert all(r.tips is None for r in await commune_table(session, spring, [DONG], None))
+
+
+async def test_a_viewer_with_no_commune_sees_nothing(db: Database) -> None:
+    await _world(db)
+    april = Filters(date(2026, 4, 1), date(2026, 4, 30), timezone=TZ).within(frozenset())
+    async with db.session() as session:
+        e = await engagement(session, april)
+        tips = await tip_figures(session, april, now=NOW)
+    assert not any(v for line in e.subscribers.lines.values() for v in line)
+    assert not any(v for line in e.messages.lines.values() for v in line)
+    assert sum(e.subscribers_now.values()) == 0 and tips.total == 0
