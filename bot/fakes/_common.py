@@ -13,12 +13,14 @@ import argparse
 import asyncio
 import contextlib
 import json
+import random
 import signal
 import time
 from abc import ABC, abstractmethod
 from bisect import bisect_right
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
@@ -224,6 +226,41 @@ class Webhook:
         self.last_error_message: str | None = None
 
 
+FAULT_KINDS = ("5xx", "429", "drop")
+
+
+@dataclass
+class Faults:
+    """Trouble a fake makes on its platform API (never on ``/_control/``), for fault tests:
+    each call, with probability ``rate``, gets one of ``kinds`` instead of being handled:
+
+    - ``"5xx"``: 502 with an HTML body, as a proxy in front of the platform answers;
+    - ``"429"``: the platform's "too many requests", asking to retry after ``retry_after`` s;
+    - ``"drop"``: the connection closed without an answer.
+
+    Nothing the call asked for is done, so a client that retries loses and doubles nothing.
+    """
+
+    kinds: tuple[str, ...] = FAULT_KINDS
+    rate: float = 1.0
+    retry_after: int = 1
+    seed: int = 0
+    made: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.kinds) - set(FAULT_KINDS)
+        if unknown or not self.kinds:
+            raise ValueError(f"fault kinds: {FAULT_KINDS}, not {sorted(unknown)}")
+        self._random = random.Random(self.seed)
+
+    def pick(self) -> str | None:
+        if self._random.random() >= self.rate:
+            return None
+        kind = self._random.choice(self.kinds)
+        self.made[kind] += 1
+        return kind
+
+
 class FakeServer(ABC):
     """Lifecycle and control-API plumbing of a fake platform server.
 
@@ -255,6 +292,8 @@ class FakeServer(ABC):
         self._http: ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.url: str | None = None
+        #: Set to make trouble on the API (`Faults`); None: every call is handled.
+        self.faults: Faults | None = None
 
     # ------------------------------------------------------------------ to provide
 
@@ -280,11 +319,39 @@ class FakeServer(ABC):
     # ------------------------------------------------------------------ server
 
     def _new_app(self, client_max_size: int) -> web.Application:
-        """An empty application that wakes waiters on shutdown and cleans up after itself."""
-        app = web.Application(client_max_size=client_max_size)
+        """An empty application that wakes waiters on shutdown and cleans up after itself,
+        and makes the trouble ``faults`` asks for."""
+        app = web.Application(client_max_size=client_max_size, middlewares=[self._faulty])
         app.on_shutdown.append(self._on_shutdown)
         app.on_cleanup.append(self._on_cleanup)
         return app
+
+    @web.middleware
+    async def _faulty(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        faults = self.faults
+        kind = None if faults is None or request.path.startswith("/_control") else faults.pick()
+        if kind is None:
+            return await handler(request)
+        assert faults is not None
+        if kind == "5xx":
+            return web.Response(
+                status=502,
+                text="<html><body>502 Bad Gateway</body></html>",
+                content_type="text/html",
+            )
+        if kind == "429":
+            return self._error_response(
+                ApiError(
+                    429,
+                    f"Too Many Requests: retry after {faults.retry_after}",
+                    {"retry_after": faults.retry_after},
+                )
+            )
+        if request.transport is not None:
+            request.transport.close()
+        raise web.HTTPServiceUnavailable()  # not seen: the connection is gone
 
     async def _on_shutdown(self, app: web.Application) -> None:
         self._closing = True

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.zalo_oa._client import ZaloOAClient, ZaloOAError
+from bot.channels.zalo_oa._client import RATE_LIMITED, ZaloOAClient, ZaloOAError
 from bot.channels.zalo_oa._parse import BUTTON_PREFIX, parse_event, signature_matches
 from bot.channels.zalo_oa._tokens import TokenError
 from bot.core.channel import (
@@ -91,7 +91,7 @@ class ZaloOAChannel:
                 raise OutOfWindow(str(exc)) from exc
             if exc.code in BLOCKED:
                 raise Blocked(str(exc)) from exc
-            if exc.code == -32:
+            if exc.code == RATE_LIMITED:
                 raise RetryLater(self.retry_after) from exc
             if exc.code in (-201, -233):
                 raise PermanentFailure(str(exc)) from exc

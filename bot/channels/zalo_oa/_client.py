@@ -14,6 +14,8 @@ __all__ = ["ZaloOAClient", "ZaloOAError"]
 
 log = logging.getLogger(__name__)
 TOKEN_ERRORS = frozenset({-216, -220})
+#: "Exceeded the request limit".
+RATE_LIMITED = -32
 
 
 class ZaloOAError(Exception):
@@ -53,6 +55,8 @@ class ZaloOAClient:
             response = await self.http.post(
                 self.base + path, json=body, headers={"access_token": token}
             )
+            if response.status_code == 429:  # a gateway's rate limit: as Zalo's own
+                raise ZaloOAError(RATE_LIMITED, "HTTP 429")
             data = response.json()
         except httpx.HTTPError as exc:
             raise ZaloOAError(0, f"network error ({exc.__class__.__name__})") from None
@@ -60,6 +64,10 @@ class ZaloOAClient:
             raise ZaloOAError(0, "response is not JSON") from None
         if not isinstance(data, dict):
             raise ZaloOAError(0, "response is not a JSON object")
+        if not response.is_success:
+            # Zalo answers its errors with HTTP 200 and an error code; any other status came
+            # from something in between, and nothing says the message went out
+            raise ZaloOAError(0, f"HTTP {response.status_code}")
         return data
 
     async def send_cs(self, user_id: str, message: dict[str, Any]) -> dict[str, Any]:
