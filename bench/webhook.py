@@ -333,13 +333,16 @@ class LoadResult:
     webhook_failures: int = 0
     errors: list[str] = field(default_factory=list)
     all_ups: list[float] = field(default_factory=list)
+    #: The bot process's peak resident memory since it started (Linux's VmHWM), in MB.
+    peak_rss_mb: float | None = None
 
     def summary(self) -> str:
         text = (
             f"{self.ups} updates/s ({self.updates} updates, {self.replies} replies in "
             f"{self.seconds:.2f}s), latency p50 {self.p50_ms} ms p99 {self.p99_ms} ms, CPU: bot "
             f"{self.bot_cpu_pct}% ({self.bot_cpu_ms_per_update} ms/update), fake+driver "
-            f"{self.fake_cpu_pct}%, other processes {self.other_cpu_pct}%"
+            f"{self.fake_cpu_pct}%, other processes {self.other_cpu_pct}%, peak RSS "
+            f"{self.peak_rss_mb} MB"
         )
         return text + ("" if self.ok else f"; ERRORS: {'; '.join(self.errors)}")
 
@@ -360,6 +363,18 @@ def make_plan(updates: int, users: int, first_chat: int) -> list[tuple[int, int,
         for user in range(users)
     ]
     return plan[:updates]
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """The process's peak resident set size since it started (VmHWM), in MB (Linux)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 def _cpu(pid: int | None) -> float | None:
@@ -499,10 +514,17 @@ class Bench:
         update_ids: list[int] = []
         progress = asyncio.create_task(self.progress(label, fake, seq0, total, t0))
         try:
-            for start in range(0, len(plan), INJECT_BATCH):
-                for chat, script, step in plan[start : start + INJECT_BATCH]:
+            if self.args.rate:  # paced: update i is injected at t0 + i / rate
+                for i, (chat, script, step) in enumerate(plan):
+                    delay = t0 + i / self.args.rate - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
                     update_ids.append(fake.inject(self.update(chat, SCRIPTS[script][step])))
-                await asyncio.sleep(0)
+            else:
+                for start in range(0, len(plan), INJECT_BATCH):
+                    for chat, script, step in plan[start : start + INJECT_BATCH]:
+                        update_ids.append(fake.inject(self.update(chat, SCRIPTS[script][step])))
+                    await asyncio.sleep(0)
             try:
                 await fake.wait_sent(None, count=total, timeout=self.args.timeout, since=seq0)
             except TimeoutError:
@@ -531,6 +553,7 @@ class Bench:
             other = (busy1 or 0) - (busy0 or 0) - own
             result.other_cpu_pct = round(max(0.0, 100 * other / result.seconds), 1)
         result.webhook_failures = fake.stats().get("webhook_failures", 0) - failures0
+        result.peak_rss_mb = _peak_rss_mb(pid)
         self.verify(fake, result, plan, update_ids, expected, seq0, timed, ordered)
         return result
 
@@ -744,6 +767,7 @@ class Bench:
             "ptb_concurrency_levels": args.ptb_concurrency,
             "ptb_server": args.ptb_server,
             "repeat": args.repeat,
+            "rate": args.rate or None,
         }
         for name in ("ours_sqlite", "ours_postgres", "ptb_echo", "aiogram_echo"):
             out[f"{name}_ups"] = None
@@ -770,6 +794,7 @@ class Bench:
             out[f"{target.name}_bot_cpu_ms_per_update"] = result.bot_cpu_ms_per_update
             out[f"{target.name}_fake_cpu_pct"] = result.fake_cpu_pct
             out[f"{target.name}_other_cpu_pct"] = result.other_cpu_pct
+            out[f"{target.name}_peak_rss_mb"] = result.peak_rss_mb
             if len(result.all_ups) > 1:
                 out[f"{target.name}_all_ups"] = result.all_ups
             if not result.ok:
@@ -882,6 +907,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         default=1,
         help="delivery attempts per update (default 1: a failure is an error)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="inject this many updates per second (latency at a steady load) instead of all "
+        "at once (throughput); default: all at once",
     )
     parser.add_argument("--progress-every", type=float, default=2.0, help=argparse.SUPPRESS)
     parser.add_argument(

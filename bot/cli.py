@@ -154,7 +154,8 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def cmd_stats_rebuild(args: argparse.Namespace) -> int:
-    """Rebuild the statistics' daily figures from the events (after an upgrade, or a restore)."""
+    """Rebuild the statistics from the events and the tips (after an upgrade, a restore or a
+    change of TIMEZONE)."""
     import time
 
     from bot.db import Database
@@ -293,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="engagement statistics")
     ssub = p.add_subparsers(dest="stats_command", required=True)
     rebuild = ssub.add_parser(
-        "rebuild", help="recompute every day's figures from the events (shows progress)"
+        "rebuild",
+        help="recount the tips and every day's figures from the events (shows progress)",
     )
     rebuild.set_defaults(func=cmd_stats_rebuild)
 

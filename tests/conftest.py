@@ -38,7 +38,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class PgTemplate:
     def __init__(self) -> None:
         self.name = f"antq_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        self.admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+        # pre-ping: a test restarts the server (test_postgres_restart), pooled ones are stale
+        self.admin = create_engine(
+            _pg_admin_url(), isolation_level="AUTOCOMMIT", pool_pre_ping=True
+        )
 
     def url_for(self, name: str) -> str:
         return str(

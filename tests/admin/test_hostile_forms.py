@@ -359,6 +359,8 @@ NUMBER_PLACES = [
     "/admin/stats/report?commune={}",
     "/admin/tips/{{code}}/photos/{}",
 ]
+
+
 @pytest.mark.parametrize(
     "value",
     [
