@@ -1,8 +1,9 @@
-"""PostgreSQL restarted in the middle of conversations: updates that arrive while it is down
-are refused (Telegram redelivers them), and once it is back every resident gets exactly the
-answers of a calm day, in order, with their conversation state intact.
+"""PostgreSQL stopped for two seconds and started again in the middle of conversations:
+updates that arrive while it is down are refused (Telegram redelivers them), and once it is
+back every resident gets exactly the answers of a calm day, in order, with their
+conversation state intact.
 
-Restarts the local PostgreSQL server (as root, with pg_ctlcluster): only where the tests'
+Stops and starts the local PostgreSQL server (as root, with pg_ctlcluster): only where the tests'
 PostgreSQL is this machine's, as in `.ci/run`.
 """
 
@@ -25,6 +26,11 @@ from tests.harness import MESSAGE_METHODS, Stack, running_stack
 #: Onboarding by typing (language, a commune in free text, its confirmation), then the menu.
 SCRIPT = ("/start", "1", "phuong quy nhon nam", "1", "2", "/help")
 RESIDENTS = 16
+#: Seconds a resident reads an answer before the next step: the conversations outlast the
+#: restart.
+READING = 0.8
+#: Seconds PostgreSQL stays down.
+DOWN = 2.0
 
 
 def _restart_command() -> list[str] | None:
@@ -34,7 +40,7 @@ def _restart_command() -> list[str] | None:
     versions = sorted(p.name for p in clusters.iterdir())
     if not versions:
         return None
-    return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "restart"]
+    return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main"]
 
 
 def _texts(stack: Stack, chat: int) -> list[str]:
@@ -46,6 +52,8 @@ async def _play(stack: Stack, chat: int, replies: list[int] | None) -> list[int]
     (given `replies`, waits for as many)."""
     counts = []
     for step, text in enumerate(SCRIPT):
+        if replies is not None:
+            await asyncio.sleep(READING)
         before = len(_texts(stack, chat))
         delivered = await stack.fake.inject_and_wait({"chat_id": chat, "text": text})
         assert delivered["status"] == 200, (chat, text, delivered)
@@ -77,15 +85,23 @@ async def test_postgresql_restarted_mid_conversation(database_url: str) -> None:
         replies = await _play(stack, calm_chat, None)
         calm = _texts(stack, calm_chat)
 
-        async def restart() -> float:
-            await asyncio.sleep(0.4)  # the residents are a step or two in
-            began = time.monotonic()
+        async def pg(action: str) -> None:
             done = await asyncio.to_thread(
-                subprocess.run, command, capture_output=True, text=True, timeout=120
+                subprocess.run, [*command, action], capture_output=True, text=True, timeout=120
             )
             assert done.returncode == 0, done.stderr
+
+        async def restart() -> float:
+            await asyncio.sleep(1.0)  # the residents are a step or two in
+            began = time.monotonic()
+            try:
+                await pg("stop")
+                await asyncio.sleep(DOWN)
+            finally:
+                await pg("start")
             return time.monotonic() - began
 
+        refused_before = stack.fake.stats()["webhook_failures"]
         began = time.monotonic()
         restarting = asyncio.create_task(restart())
         await asyncio.gather(*(_play(stack, chat, replies) for chat in chats))
@@ -99,7 +115,11 @@ async def test_postgresql_restarted_mid_conversation(database_url: str) -> None:
                 await session.execute(select(func.count()).select_from(InboundUpdate))
             ).scalar_one()
         assert recorded == len(SCRIPT) * (RESIDENTS + 1)
+        refused = stack.fake.stats()["webhook_failures"] - refused_before
+        assert refused > 0  # the restart did fall in the conversations
         print(
-            f"\nPostgreSQL restart took {down:.1f} s; {RESIDENTS} conversations of "
-            f"{len(SCRIPT)} steps finished {finished:.1f} s after the residents began"
+            f"\nPostgreSQL down and back in {down:.1f} s, {refused} webhook deliveries refused "
+            f"meanwhile (redelivered); {RESIDENTS} conversations of {len(SCRIPT)} steps "
+            f"({READING} s reading each answer) finished {finished:.1f} s after they began, "
+            f"{finished - len(SCRIPT) * READING:.1f} s more than reading took"
         )
