@@ -437,23 +437,25 @@ async def campaign_reach(session: AsyncSession, f: Filters) -> list[CampaignReac
         return []
     ids = [r[0] for r in runs]
     # the runs started in the range (a monthly bulletin's earlier runs are not counted)
-    where: list[ColumnElement[bool]] = [
+    in_range: list[ColumnElement[bool]] = [
         col(CampaignRun.campaign_id).in_(ids),
         col(CampaignRun.started_at) >= first,
         col(CampaignRun.started_at) < last,
     ]
+    delivered: list[ColumnElement[bool]] = []
     if f.communes:  # the resident's commune when the run started
-        where.append(col(Delivery.commune_code).in_(f.communes))
+        delivered.append(col(Delivery.commune_code).in_(f.communes))
     if f.channel:
-        where.append(col(Delivery.channel) == f.channel)
+        delivered.append(col(Delivery.channel) == f.channel)
+    where = in_range + delivered
     started = await session.execute(
-        select(col(CampaignRun.id), col(CampaignRun.campaign_id)).where(*where[:3])
+        select(col(CampaignRun.id), col(CampaignRun.campaign_id)).where(*in_range)
     )
     run_of: dict[int, int] = {int(run or 0): int(campaign) for run, campaign in started}
     # by run, in the order of the (run, status, commune) index: counted from the index alone
     counts = await session.execute(
         select(col(Delivery.run_id), col(Delivery.status), func.count())
-        .where(col(Delivery.run_id).in_(list(run_of)), *where[3:])
+        .where(col(Delivery.run_id).in_(list(run_of)), *delivered)
         .group_by(col(Delivery.run_id), col(Delivery.status))
     )
     by_campaign: dict[int, dict[str, int]] = defaultdict(dict)
