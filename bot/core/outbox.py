@@ -149,8 +149,11 @@ class Outbox:
     def send_soon(self, rows: Iterable[Pending]) -> None:
         """Send committed rows now, in order per chat, without blocking the caller."""
         by_chat: dict[tuple[str, str], list[Pending]] = defaultdict(list)
+        unrecorded = set(self._sent_ids) | set(self._sent_private)
         for row in rows:
             if row.id in self._held:  # already queued here (the sweeper met it again)
+                continue
+            if row.id in unrecorded:  # sent, not yet recorded (the database was away)
                 continue
             self._held.add(row.id)
             by_chat[(row.channel, row.chat_id)].append(row)
@@ -270,17 +273,24 @@ class Outbox:
         private, self._sent_private = self._sent_private, []
         if not ids and not private:
             return
-        async with self.db.session() as session:
-            if ids:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(col(OutboxMessage.id).in_(ids))
-                    .values(status="sent", sent_at=utcnow())
-                )
-            if private:  # delivered: nothing of it stays next to the chat id
-                await session.execute(
-                    delete(OutboxMessage).where(col(OutboxMessage.id).in_(private))
-                )
+        try:
+            async with self.db.session() as session:
+                if ids:
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(col(OutboxMessage.id).in_(ids))
+                        .values(status="sent", sent_at=utcnow())
+                    )
+                if private:  # delivered: nothing of it stays next to the chat id
+                    await session.execute(
+                        delete(OutboxMessage).where(col(OutboxMessage.id).in_(private))
+                    )
+        except BaseException:
+            # The database is down or full: these were sent all the same. Keep them to record
+            # at the next flush, and never send them again meanwhile (`send_soon`).
+            self._sent_ids[:0] = ids
+            self._sent_private[:0] = private
+            raise
 
     async def _flusher(self) -> None:
         while not self._stopping:

@@ -14,12 +14,16 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from bot.core.outbox import insert_pending
+from bot.models import OutboxMessage
 from tests.harness import MESSAGE_METHODS, Stack, running_stack
 
 SCRIPT = ("/start", "1", "phuong quy nhon nam", "1")
@@ -116,3 +120,50 @@ async def test_a_full_disk_loses_nothing_and_the_process_keeps_serving(
             f"in {freed - began:.1f} s and redelivered; every conversation done "
             f"{finished - freed:.1f} s after space was freed"
         )
+
+
+async def test_a_reply_sent_while_the_disk_is_full_is_recorded_later_not_sent_again(
+    database_url: str, small_disk: Path
+) -> None:
+    """The message went out, but recording it failed (no space): it is recorded once space is
+    back, and a sweep after its lease ran out does not send it a second time."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's own file system")
+    source = Path(str(make_url(database_url).database))
+    target = small_disk / "antq.sqlite3"
+    shutil.copyfile(source, target)
+    chat = 9_400_000
+    async with running_stack(f"sqlite+aiosqlite:///{target}", known_chats=[chat]) as stack:
+        outbox = stack.runtime.outbox
+        async with stack.runtime.db.session() as session:
+            rows = await insert_pending(
+                session, [("telegram", str(chat), {"text": "Một lời nhắn"})], timedelta(seconds=1)
+            )
+        filler = small_disk / "filler"
+        _fill(filler)
+        outbox.send_soon(rows)
+        deadline = time.monotonic() + 10
+        while not _texts(stack, chat):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # the flusher tried to record it, and could not
+        async with stack.runtime.db.reading() as session:
+            status = (
+                await session.execute(
+                    select(OutboxMessage.status).where(OutboxMessage.id == rows[0].id)  # type: ignore[arg-type]
+                )
+            ).scalar_one()
+        assert status == "pending"
+        filler.unlink()
+        await asyncio.sleep(1.5)  # its lease has run out
+        await outbox.sweep_once()
+        await outbox.flush()
+        async with stack.runtime.db.session() as session:
+            status = (
+                await session.execute(
+                    select(OutboxMessage.status).where(OutboxMessage.id == rows[0].id)  # type: ignore[arg-type]
+                )
+            ).scalar_one()
+        assert status == "sent"
+        await asyncio.sleep(0.5)
+        assert _texts(stack, chat) == ["Một lời nhắn"]
