@@ -131,6 +131,16 @@ def _telegram_text(message: dict[str, Any]) -> str:
     return "\n".join([message.get("text") or "", *labels])
 
 
+def button_data(messages: Sequence[dict[str, Any]], label: str) -> str:
+    """The callback data of the button `label` in `messages` (the latest first)."""
+    for message in reversed(messages):
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if button["text"] == label:
+                    return str(button["callback_data"])
+    raise AssertionError(f"no button {label!r} in the last messages: {messages!r}")
+
+
 class Resident(Protocol):
     async def step(self, utterance: str) -> str: ...
 
@@ -161,12 +171,7 @@ class TelegramResident:
         return new
 
     def _button(self, label: str) -> str:
-        for message in reversed(self.last):
-            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
-                for button in row:
-                    if button["text"] == label:
-                        return str(button["callback_data"])
-        raise AssertionError(f"no button {label!r} in the last messages: {self.last!r}")
+        return button_data(self.last, label)
 
     def _number(self, label: str) -> str:
         for message in reversed(self.last):

@@ -66,6 +66,14 @@ def _fill(path: Path) -> int:
                 chunk = chunk[: len(chunk) // 2]
 
 
+async def _status(stack: Stack, row_id: int) -> str:
+    async with stack.runtime.db.reading() as session:  # reads, even on a full disk
+        found = await session.execute(
+            select(OutboxMessage.status).where(OutboxMessage.id == row_id)  # type: ignore[arg-type]
+        )
+        return str(found.scalar_one())
+
+
 def _texts(stack: Stack, chat: int) -> list[str]:
     return [m.get("text") or "" for m in stack.fake.sent(chat) if m["method"] in MESSAGE_METHODS]
 
@@ -147,23 +155,13 @@ async def test_a_reply_sent_while_the_disk_is_full_is_recorded_later_not_sent_ag
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)  # the flusher tried to record it, and could not
-        async with stack.runtime.db.reading() as session:
-            status = (
-                await session.execute(
-                    select(OutboxMessage.status).where(OutboxMessage.id == rows[0].id)  # type: ignore[arg-type]
-                )
-            ).scalar_one()
+        status = await _status(stack, rows[0].id)
         assert status == "pending"
         filler.unlink()
         await asyncio.sleep(1.5)  # its lease has run out
         await outbox.sweep_once()
         await outbox.flush()
-        async with stack.runtime.db.session() as session:
-            status = (
-                await session.execute(
-                    select(OutboxMessage.status).where(OutboxMessage.id == rows[0].id)  # type: ignore[arg-type]
-                )
-            ).scalar_one()
+        status = await _status(stack, rows[0].id)
         assert status == "sent"
         await asyncio.sleep(0.5)
         assert _texts(stack, chat) == ["Một lời nhắn"]

@@ -24,7 +24,7 @@ from bot.db import Database
 from bot.fakes.telegram import FakeTelegram
 from tests.bot.test_tip_crash import _bot_env, _rows, _start_bot, _until
 from tests.handlers.test_tip_intake import TIP_FLOW
-from tests.harness import MESSAGE_METHODS, WEBHOOK_SECRET
+from tests.harness import MESSAGE_METHODS, WEBHOOK_SECRET, button_data
 
 RESIDENTS = 6
 #: Every how many-th webhook the proxy sends to both processes at once.
@@ -104,17 +104,12 @@ class Resident:
     def _messages(self) -> list[dict[str, Any]]:
         return [m for m in self.fake.sent(self.chat_id) if m["method"] in MESSAGE_METHODS]
 
-    def _button(self, label: str) -> str:
-        for message in reversed(self.last):
-            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
-                for button in row:
-                    if button["text"] == label:
-                        return str(button["callback_data"])
-        raise AssertionError(f"{self.chat_id}: no button {label!r} in {self.last!r}")
-
     async def step(self, utterance: str, expected: str | Sequence[str]) -> None:
         if utterance.startswith("[") and utterance.endswith("]"):
-            update = {"chat_id": self.chat_id, "callback_data": self._button(utterance[1:-1])}
+            update = {
+                "chat_id": self.chat_id,
+                "callback_data": button_data(self.last, utterance[1:-1]),
+            }
         else:
             update = {"chat_id": self.chat_id, "text": utterance}
         delivered = await self.fake.inject_and_wait(update)
