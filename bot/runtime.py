@@ -42,6 +42,7 @@ from bot.core.dispatch import Core
 from bot.core.limits import MAX_WEBHOOK_BODY_BYTES
 from bot.core.outbox import Outbox, insert_pending
 from bot.core.pacing import Pacer
+from bot.core.tasks import wind_down
 from bot.db import Database
 from bot.housekeeping import start_scheduler
 from bot.migrate import upgrade_async
@@ -379,13 +380,7 @@ class Runtime:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
         # scheduled work and alerts being written: a few seconds to finish, then cancelled
-        if self._background:
-            _done, late = await asyncio.wait(set(self._background), timeout=5)
-            for task in late:
-                task.cancel()
-            for task in late:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await wind_down(self._background)
         if self.campaigns is not None:
             await self.campaigns.stop()
         for poller in self._pollers:

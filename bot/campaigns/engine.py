@@ -50,6 +50,7 @@ from bot.core.channel import (
 from bot.core.outbox import Outbox, mark_blocked
 from bot.core.pacing import Pacer
 from bot.core.render import render
+from bot.core.tasks import wind_down
 from bot.core.types import Button, Reply
 from bot.db import Database, dialect_of
 from bot.models import Campaign, CampaignRun, Delivery, Resident, utcnow
@@ -319,11 +320,10 @@ class CampaignSender:
 
     async def stop(self) -> None:
         self._stopping = True
-        for task in [*self._tasks, *self._ticking]:
-            task.cancel()
-        for task in [*self._tasks, *self._ticking]:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for event in self._wake.values():
+            event.set()
+        # a batch being sent is finished and recorded rather than cut off mid-transaction
+        await wind_down([*self._tasks, *self._ticking])
         self._tasks.clear()
         if self.sent_count:
             log.info("campaign sender stopped: %d campaign messages sent", self.sent_count)

@@ -31,6 +31,7 @@ from bot.core.channel import (
     SendError,
 )
 from bot.core.pacing import Pacer
+from bot.core.tasks import wind_down
 from bot.core.types import Reply
 from bot.db import Database, dialect_of
 from bot.models import OutboxMessage, utcnow
@@ -119,6 +120,7 @@ class Outbox:
         self._sent_ids: list[int] = []
         self._sent_private: list[int] = []
         self._flush_wanted = asyncio.Event()
+        self._stop_wanted = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.sent_count = 0
@@ -127,6 +129,7 @@ class Outbox:
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
         self._stopping = False
+        self._stop_wanted.clear()
         self._tasks = [
             asyncio.create_task(self._flusher(), name="outbox-flusher"),
             asyncio.create_task(self._sweeper(), name="outbox-sweeper"),
@@ -138,11 +141,9 @@ class Outbox:
         tails = list(self._tails.values())
         if tails:
             await asyncio.gather(*tails, return_exceptions=True)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._stop_wanted.set()
+        self._flush_wanted.set()
+        await wind_down(self._tasks)
         await self._flush()
 
     # --- sending --------------------------------------------------------------------------
@@ -371,4 +372,6 @@ class Outbox:
                 await self.sweep_once()
             except Exception:
                 log.exception("outbox sweep failed")
-            await asyncio.sleep(self.sweep_interval)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.sweep_interval):
+                    await self._stop_wanted.wait()

@@ -1,0 +1,29 @@
+"""Ending background tasks without cutting a transaction in half."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+#: How long a loop told to stop may take to finish what it is doing before it is cancelled.
+GRACE = 5.0
+
+
+async def wind_down(tasks: Iterable[asyncio.Task[Any]], grace: float = GRACE) -> None:
+    """Wait for `tasks` to finish on their own (their owner has asked them to stop); cancel
+    those still running after `grace` seconds.
+
+    Cancelling a task in the middle of a database transaction makes SQLAlchemy give the
+    connection back to the pool while the driver is rolling back, which it can only log as
+    an error; a loop that ends at its next turn gives the connection back cleanly."""
+    pending = {task for task in tasks if not task.done()}
+    if not pending:
+        return
+    _done, late = await asyncio.wait(pending, timeout=grace)
+    for task in late:
+        task.cancel()
+    for task in late:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
