@@ -7,8 +7,8 @@ on the tip and lock it for a while, so PINs cannot be guessed.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -81,7 +81,6 @@ async def code_typed(ctx: Context) -> None:
 async def pin_typed(ctx: Context) -> None:
     cipher = cipher_of(ctx)
     token = ctx.state_data.get("code")
-    ctx.clear_state()
     try:
         code = cipher.open_text(token) if cipher and isinstance(token, str) else None
     except RelayKeyError:
@@ -91,12 +90,19 @@ async def pin_typed(ctx: Context) -> None:
         stmt = select(Tip).where(col(Tip.code) == code)
         tip = (await ctx.session.execute(stmt)).scalar_one_or_none()
     now = utcnow()
-    if tip is not None and tip.pin_locked_until is not None and tip.pin_locked_until > now:
+    locked = tip is not None and tip.pin_locked_until is not None and tip.pin_locked_until > now
+    # argon2 outside the transaction (the batch is not held up), so before any change
+    pin_ok = (
+        tip is not None
+        and not locked
+        and ctx.compute(f"pin:{tip.pin_hash}", partial(verify_pin, tip.pin_hash, ctx.text))
+    )
+    ctx.clear_state()
+    if locked:
         _say(
             ctx, ctx._("Too many wrong PINs for this code. Try again in an hour."), [back_row(ctx)]
         )
         return
-    pin_ok = tip is not None and await asyncio.to_thread(verify_pin, tip.pin_hash, ctx.text)
     if tip is None or not pin_ok:
         if tip is not None:
             tip.pin_failures += 1

@@ -11,15 +11,16 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.core.context import Context
+from bot.core.context import Context, Deferred
 from bot.core.outbox import Outbox, Pending, insert_pending
 from bot.core.render import choices_of, render, resolve_choice
 from bot.core.text import normalise
@@ -43,6 +44,10 @@ SEND_LEASE = timedelta(seconds=30)
 MAX_TEXT_CHARS = 4000
 #: Most updates handled in one transaction (Telegram sends at most 40 at once by default).
 MAX_BATCH = 100
+#: Handlers' heavy work items (`Context.compute`) running at once, and how many one update
+#: may ask for before it is treated as a bug.
+HEAVY_AT_ONCE = 1
+MAX_COMPUTED = 4
 
 
 def apology(ctx: Context) -> str:
@@ -83,6 +88,10 @@ class Core:
         self.counter = counter
         self._queue: list[tuple[Inbound, asyncio.Future[bool]]] = []
         self._drainer: asyncio.Task[None] | None = None
+        #: Handlers' heavy work (`Context.compute`) running in worker threads, at most
+        #: `HEAVY_AT_ONCE` at a time (argon2 takes 64 MiB each).
+        self._heavy = asyncio.Semaphore(HEAVY_AT_ONCE)
+        self._computing: set[asyncio.Task[None]] = set()
 
     async def handle(self, inbound: Inbound) -> bool:
         """Handle one update; returns once it is committed (False: it was a duplicate).
@@ -95,10 +104,13 @@ class Core:
         if self.prepare is not None:
             inbound = await self.prepare(inbound)
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._enqueue(inbound, future)
+        return await future
+
+    def _enqueue(self, inbound: Inbound, future: asyncio.Future[bool]) -> None:
         self._queue.append((inbound, future))
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.create_task(self._drain(), name="core-drain")
-        return await future
 
     async def _drain(self) -> None:
         while self._queue:
@@ -124,14 +136,39 @@ class Core:
             if len(batch) > 1:
                 log.warning("batch of %s updates failed; handling them one by one", len(batch))
             results, rows = await self._one_by_one(batch)
-        for (_, future), result in zip(batch, results, strict=True):
+        for (inbound, future), result in zip(batch, results, strict=True):
             if future.done():
                 continue
-            if isinstance(result, BaseException):
+            if isinstance(result, Deferred):
+                self._compute_later(inbound, future, result)
+            elif isinstance(result, BaseException):
                 future.set_exception(result)
             else:
                 future.set_result(result)
         self.outbox.send_soon(rows)
+
+    def _compute_later(
+        self, inbound: Inbound, future: asyncio.Future[bool], deferred: Deferred
+    ) -> None:
+        """Run a handler's heavy work in a worker thread, then queue the update again."""
+
+        async def compute() -> None:
+            try:
+                if len(inbound.computed) >= MAX_COMPUTED:
+                    raise RuntimeError(f"a handler asked for work {MAX_COMPUTED} times")
+                async with self._heavy:
+                    value = await asyncio.to_thread(deferred.work)
+            except Exception as exc:  # the webhook fails and the platform redelivers
+                log.exception("work for update %s/%s failed", inbound.channel, inbound.update_id)
+                if not future.done():
+                    future.set_exception(exc)
+                return
+            computed = {**inbound.computed, deferred.key: value}
+            self._enqueue(replace(inbound, computed=computed), future)
+
+        task = asyncio.create_task(compute(), name="core-compute")
+        self._computing.add(task)
+        task.add_done_callback(self._computing.discard)
 
     async def _one_by_one(
         self, batch: list[tuple[Inbound, asyncio.Future[bool]]]
@@ -153,15 +190,20 @@ class Core:
         self, batch: list[tuple[Inbound, asyncio.Future[bool]]], *, isolate: bool
     ) -> tuple[list[bool | BaseException], list[Pending]]:
         """One transaction for `batch`. With `isolate`, a failing handler gets a savepoint
-        rollback and an apology; without, any failure aborts the whole transaction."""
+        rollback and an apology; without, any failure aborts the whole transaction.
+
+        An update whose handler asked for heavy work (`Deferred`) leaves the batch: nothing
+        of it is kept, not even its deduplication row (a crash before its second run lets
+        the platform's redelivery through), and its result is the `Deferred`."""
         inbounds = [inbound for inbound, _ in batch]
+        deferred: dict[int, Deferred] = {}
         messages: list[tuple[str, str, dict[str, Any], str]] = []
         tally: list[tuple[str, int | None, int]] = []  # channel, commune, replies
         async with self.db.session() as session:
             fresh = await self._record_once(session, inbounds)
             new_ones = [i for i, new in zip(inbounds, fresh, strict=True) if new]
             residents = await self._residents(session, new_ones)
-            for inbound, new in zip(inbounds, fresh, strict=True):
+            for index, (inbound, new) in enumerate(zip(inbounds, fresh, strict=True)):
                 if not new:
                     log.info("duplicate update %s/%s ignored", inbound.channel, inbound.update_id)
                     continue
@@ -172,6 +214,9 @@ class Core:
                     try:
                         async with session.begin_nested():
                             await self.handler(ctx)
+                    except Deferred as wait:  # the savepoint undid whatever it did
+                        deferred[index] = wait
+                        continue
                     except Exception:
                         # A bug must not become silence or an endless redelivery: undo the
                         # handler's writes, keep the update recorded, and say sorry.
@@ -182,7 +227,15 @@ class Core:
                         ctx = self._context(session, resident, inbound, caps)
                         self.on_error(ctx)
                 else:
-                    await self.handler(ctx)
+                    before = (resident.state, dict(resident.state_data))
+                    try:
+                        await self.handler(ctx)
+                    except Deferred as wait:
+                        if ctx.replies or (resident.state, resident.state_data) != before:
+                            # changed something first: only a savepoint can undo that
+                            raise RuntimeError("a handler asked for work after changes") from wait
+                        deferred[index] = wait
+                        continue
                 replies = self._outbox_messages(ctx, caps)
                 tally.append((inbound.channel, resident.commune_code, len(replies)))
                 messages.extend(replies)
@@ -191,11 +244,21 @@ class Core:
             for kind, run in itertools.groupby(messages, key=lambda m: m[3]):
                 run_messages = [(channel, chat, payload) for channel, chat, payload, _ in run]
                 rows += await insert_pending(session, run_messages, SEND_LEASE, kind=kind)
+            if deferred:
+                keys = [(inbounds[i].channel, inbounds[i].update_id) for i in deferred]
+                await session.execute(
+                    delete(InboundUpdate).where(
+                        tuple_(col(InboundUpdate.channel), col(InboundUpdate.update_id)).in_(keys)
+                    )
+                )
         if self.counter is not None:  # committed: count them
             for channel, commune, replies_n in tally:
                 self.counter.add(MESSAGES_IN, channel, commune)
                 self.counter.add(MESSAGES_OUT, channel, commune, replies_n)
-        return list(fresh), rows
+        results: list[bool | BaseException] = list(fresh)
+        for index, asked in deferred.items():
+            results[index] = asked
+        return results, rows
 
     async def _record_once(self, session: AsyncSession, inbounds: list[Inbound]) -> list[bool]:
         """Record the updates; for each, True if it was not seen before (in or out of batch)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -62,6 +63,9 @@ class Inbound:
     language_hint: str | None = None
     #: Platform handle to acknowledge a button press (Telegram's callback query id).
     callback_id: str | None = None
+    #: Results of CPU-heavy work a handler asked for (`Context.compute`), done outside the
+    #: transaction; in memory only, never stored.
+    computed: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from sqlmodel import col
 from bot.models import Tip, TipRelay, utcnow
 from bot.settings import Settings
 from bot.stats.tip_rollup import TipState, record
-from bot.tips.codes import hash_pin, new_pin, new_tip_code
+from bot.tips.codes import new_pin_hashed, new_tip_code
 from bot.tips.deadlines import WorkingTime
 from bot.tips.relay import RelayCipher
 from bot.tips.workflow import alert_new_tip, search_text
@@ -78,8 +78,12 @@ async def submit_tip(
     route: tuple[str, str],
     cipher: RelayCipher,
     settings: Settings,
+    pin: tuple[str, str] | None = None,
 ) -> tuple[str, str]:
-    """Store the tip (no identity on it) and its sealed route; returns (code, PIN)."""
+    """Store the tip (no identity on it) and its sealed route; returns (code, PIN).
+
+    `pin`: a fresh (PIN, argon2 hash) from `new_pin_hashed`, computed outside the
+    transaction (`Context.compute`); without it one is hashed here, in a worker thread."""
     for _ in range(10):
         code = new_tip_code()
         taken = await session.execute(select(col(Tip.id)).where(col(Tip.code) == code))
@@ -87,13 +91,12 @@ async def submit_tip(
             break
     else:  # 887 million codes: only a broken random source gets here
         raise RuntimeError("could not find a free tip code")
-    pin = new_pin()
+    pin_plain, pin_hash = pin if pin is not None else await asyncio.to_thread(new_pin_hashed)
     now = utcnow()
     due = first_response_due(now, draft.urgent, settings)
     tip = Tip(
         code=code,
-        # argon2 costs tens of milliseconds of CPU on purpose: not on the event loop
-        pin_hash=await asyncio.to_thread(hash_pin, pin),
+        pin_hash=pin_hash,
         category=draft.category,
         commune_code=draft.commune_code,
         place_detail=draft.place_detail,
@@ -113,4 +116,4 @@ async def submit_tip(
     session.add(TipRelay(tip_id=tip.id, sealed=cipher.seal(*route)))
     # the commune's officers hear of it (no content); the sweeper sends it from any process
     await alert_new_tip(session, tip, settings)
-    return code, pin
+    return code, pin_plain

@@ -16,6 +16,7 @@ __all__ = [
     "CODE_PREFIX",
     "hash_pin",
     "new_pin",
+    "new_pin_hashed",
     "new_tip_code",
     "normalise_code",
     "verify_pin",
@@ -25,7 +26,12 @@ CODE_PREFIX = "TG"  # "tố giác"
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 6  # 31**6 ≈ 887 million codes
 PIN_LENGTH = 6
-_HASHER = PasswordHasher()
+#: argon2id with OWASP's minimum profile (19 MiB, 2 passes, 1 lane): about 25 ms of one core.
+#: argon2-cffi's default (64 MiB, 3 passes, 4 lanes) took 156 ms of CPU per PIN, so tips and
+#: follow-ups were most of the CPU a busy 19 August needs. A PIN is only typed in the chat,
+#: where five wrong ones lock the tip (handlers/tip_followup.py); hashes made with the
+#: older profile still verify (the parameters are in the hash).
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _SEPARATORS = re.compile(r"[\s\-_.]+")
 
 
@@ -50,6 +56,12 @@ def new_pin() -> str:
 
 def hash_pin(pin: str) -> str:
     return _HASHER.hash(pin)
+
+
+def new_pin_hashed() -> tuple[str, str]:
+    """A fresh PIN and its argon2 hash (tens of milliseconds of CPU, on purpose)."""
+    pin = new_pin()
+    return pin, hash_pin(pin)
 
 
 def verify_pin(pin_hash: str, pin: str) -> bool:

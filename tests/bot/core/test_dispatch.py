@@ -80,3 +80,95 @@ async def test_private_replies_leave_no_row_once_delivered(database_url: str) ->
             )
         assert [r.payload["text"] for r in rows] == ["ordinary", "ordinary again"]
         assert all("TG-7K3M9Q" not in str(r.payload) for r in rows)
+
+
+async def test_heavy_work_runs_outside_the_batch_and_the_update_is_handled_once(
+    database_url: str,
+) -> None:
+    """`ctx.compute`: the work runs in a thread while other residents' updates go on; the
+    update is handled again with the result, and answered and recorded once."""
+    import asyncio
+    import threading
+
+    from bot.core.types import Inbound
+
+    release = threading.Event()
+    runs: list[str] = []
+
+    def work() -> str:
+        release.wait(10)
+        return "hashed"
+
+    async def handler(ctx: Context) -> None:
+        runs.append(ctx.inbound.update_id)
+        if ctx.text == "heavy":
+            ctx.reply(f"result: {ctx.compute('k', work)}")
+        else:
+            ctx.reply("light")
+
+    async with running_stack(database_url, known_chats=[901, 902]) as stack:
+        core = stack.runtime.core
+        core.handler = handler
+        heavy = asyncio.create_task(
+            core.handle(Inbound("telegram", "901", "h1", "text", text="heavy"))
+        )
+        await asyncio.sleep(0.2)
+        # another resident is answered while the work is still blocked
+        light = Inbound("telegram", "902", "l1", "text", text="light")
+        assert await asyncio.wait_for(core.handle(light), timeout=5) is True
+        assert not heavy.done()
+        release.set()
+        assert await asyncio.wait_for(heavy, timeout=10) is True
+        await stack.runtime.outbox.flush()
+        assert [m["text"] for m in stack.fake.sent(901)] == ["result: hashed"]
+        assert runs.count("h1") == 2  # the first run was discarded
+        # a redelivery of the same update is a duplicate now
+        assert await core.handle(Inbound("telegram", "901", "h1", "text", text="heavy")) is False
+        async with stack.runtime.db.session() as session:
+            count = await session.execute(select(func.count()).select_from(InboundUpdate))
+            assert count.scalar_one() == 2
+
+
+async def test_work_asked_for_after_a_change_undoes_the_change(database_url: str) -> None:
+    from bot.core.types import Inbound
+
+    async def handler(ctx: Context) -> None:
+        ctx.set_state("half-done")
+        value = ctx.compute("k", lambda: 42)
+        ctx.set_state("")
+        ctx.reply(f"value {value}")
+
+    async with running_stack(database_url, known_chats=[903]) as stack:
+        stack.runtime.core.handler = handler
+        inbound = Inbound("telegram", "903", "c1", "text", text="x")
+        assert await stack.runtime.core.handle(inbound) is True
+        await stack.runtime.outbox.flush()
+        assert [m["text"] for m in stack.fake.sent(903)] == ["value 42"]
+        async with stack.runtime.db.session() as session:
+            assert (await session.execute(select(Resident))).scalar_one().state == ""
+
+
+async def test_failed_work_leaves_the_update_unrecorded_for_redelivery(database_url: str) -> None:
+    import pytest
+
+    from bot.core.types import Inbound
+
+    fail = True
+
+    def work() -> int:
+        if fail:
+            raise OSError("out of memory")
+        return 7
+
+    async def handler(ctx: Context) -> None:
+        ctx.reply(f"value {ctx.compute('k', work)}")
+
+    async with running_stack(database_url, known_chats=[904]) as stack:
+        stack.runtime.core.handler = handler
+        inbound = Inbound("telegram", "904", "f1", "text", text="x")
+        with pytest.raises(OSError):
+            await stack.runtime.core.handle(inbound)
+        fail = False
+        assert await stack.runtime.core.handle(inbound) is True  # not taken for a duplicate
+        await stack.runtime.outbox.flush()
+        assert [m["text"] for m in stack.fake.sent(904)] == ["value 7"]
