@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import handlers
 from bot.campaigns.engine import CampaignSender, QuietHours
+from bot.channels.http import async_client
 from bot.channels.telegram import (
     TelegramChannel,
     TelegramPoller,
@@ -298,7 +299,7 @@ class Runtime:
         }
         if not any(secrets.values()):
             raise ConfigurationError("ZALO_OA_SECRET_KEY is needed to check webhook signatures")
-        self._oa_http = httpx.AsyncClient(timeout=httpx.Timeout(15.0))
+        self._oa_http = async_client(15.0)
         self.oa_tokens = TokenStore(
             self.db,
             self._oa_http,

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from bot.channels.http import async_client
 from bot.core.download import fetch_capped
 
 __all__ = ["DEFAULT_BASE_URL", "ZaloBotClient", "ZaloBotError"]
@@ -33,10 +34,7 @@ class ZaloBotError(Exception):
 class ZaloBotClient:
     def __init__(self, token: str, base_url: str = DEFAULT_BASE_URL, timeout: float = 15.0) -> None:
         self._prefix = f"{base_url.rstrip('/')}/bot{token}/"
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
-        )
+        self._http = async_client(timeout)
 
     async def aclose(self) -> None:
         await self._http.aclose()
