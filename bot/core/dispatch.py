@@ -44,9 +44,9 @@ SEND_LEASE = timedelta(seconds=30)
 MAX_TEXT_CHARS = 4000
 #: Most updates handled in one transaction (Telegram sends at most 40 at once by default).
 MAX_BATCH = 100
-#: Handlers' heavy work items (`Context.compute`) running at once, and how many one update
-#: may ask for before it is treated as a bug.
-HEAVY_AT_ONCE = 1
+#: Handlers' heavy work items (`Context.compute`) running at once (one per core here; an
+#: argon2 PIN hash takes 19 MiB), and how many one update may ask for before it is a bug.
+HEAVY_AT_ONCE = 2
 MAX_COMPUTED = 4
 
 
@@ -89,7 +89,7 @@ class Core:
         self._queue: list[tuple[Inbound, asyncio.Future[bool]]] = []
         self._drainer: asyncio.Task[None] | None = None
         #: Handlers' heavy work (`Context.compute`) running in worker threads, at most
-        #: `HEAVY_AT_ONCE` at a time (argon2 takes 64 MiB each).
+        #: `HEAVY_AT_ONCE` at a time.
         self._heavy = asyncio.Semaphore(HEAVY_AT_ONCE)
         self._computing: set[asyncio.Task[None]] = set()
 
