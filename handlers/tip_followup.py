@@ -95,7 +95,7 @@ async def pin_typed(ctx: Context) -> None:
     pin_ok = (
         tip is not None
         and not locked
-        and ctx.compute(f"pin:{tip.pin_hash}", partial(verify_pin, tip.pin_hash, ctx.text))
+        and ctx.compute(f"pin:{tip.id}", partial(verify_pin, tip.pin_hash, ctx.text))
     )
     ctx.clear_state()
     if locked:

@@ -28,7 +28,8 @@ class Deferred(Exception):
     webhook is answered only after that second run is committed."""
 
     def __init__(self, key: str, work: Callable[[], Any]) -> None:
-        super().__init__(key)
+        # the key stays out of the message: it may name a tip, and messages reach the logs
+        super().__init__("a handler asked for work outside the transaction")
         self.key, self.work = key, work
 
 
