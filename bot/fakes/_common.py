@@ -226,7 +226,7 @@ class Webhook:
         self.last_error_message: str | None = None
 
 
-FAULT_KINDS = ("5xx", "429", "drop")
+FAULT_KINDS = ("5xx", "429", "drop", "hang")
 
 
 @dataclass
@@ -236,14 +236,17 @@ class Faults:
 
     - ``"5xx"``: 502 with an HTML body, as a proxy in front of the platform answers;
     - ``"429"``: the platform's "too many requests", asking to retry after ``retry_after`` s;
-    - ``"drop"``: the connection closed without an answer.
+    - ``"drop"``: the connection closed without an answer;
+    - ``"hang"``: no answer at all: the call is held until the client gives up (its timeout)
+      or ``hang_seconds`` pass, then the connection is closed. Not among the default kinds.
 
     Nothing the call asked for is done, so a client that retries loses and doubles nothing.
     """
 
-    kinds: tuple[str, ...] = FAULT_KINDS
+    kinds: tuple[str, ...] = ("5xx", "429", "drop")
     rate: float = 1.0
     retry_after: int = 1
+    hang_seconds: float = 30.0
     seed: int = 0
     made: Counter[str] = field(default_factory=Counter)
 
@@ -349,6 +352,14 @@ class FakeServer(ABC):
                     {"retry_after": faults.retry_after},
                 )
             )
+        if kind == "hang":
+            loop = asyncio.get_running_loop()
+            until = loop.time() + faults.hang_seconds
+            while loop.time() < until and not self._closing:
+                transport = request.transport
+                if transport is None or transport.is_closing():  # the client gave up
+                    break
+                await asyncio.sleep(0.1)
         if request.transport is not None:
             request.transport.close()
         raise web.HTTPServiceUnavailable()  # not seen: the connection is gone
