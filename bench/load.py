@@ -183,8 +183,11 @@ class Platform:
 
     name = ""
 
-    def __init__(self, fake: Any) -> None:
+    def __init__(self, fake: Any, strict: bool = True) -> None:
         self.fake = fake
+        #: A label not among the last answer's choices is an error (ours); an echo bot has
+        #: none, and gets the label as text.
+        self.strict = strict
         #: When each sent record arrived (by the record's `seq`), for latencies.
         self.arrived: dict[int, float] = {}
         log_ = fake._sent  # the fakes' SentLog; wrapped to time each arrival
@@ -205,6 +208,9 @@ class Platform:
     def press(self, key: Any, label: str, last: list[dict[str, Any]]) -> None:
         """Numbered choices (the Zalo Bot API's only kind): type the number."""
         number = _number(last, label)
+        if number is None and self.strict:
+            shown = [self.text(r)[:300] for r in last]
+            raise LookupError(f"{self.name}: no choice {label!r} in the last answer {shown}")
         self.write(key, number if number is not None else label)
 
     def is_message(self, record: dict[str, Any]) -> bool:
@@ -460,7 +466,9 @@ class Bench:
 
         telegram = FakeTelegram(webhook_max_attempts=1)
         await telegram.start(HOST, 0)
-        platforms: dict[str, Platform] = {"telegram": TelegramPlatform(telegram)}
+        platforms: dict[str, Platform] = {
+            "telegram": TelegramPlatform(telegram, strict=kind == "ours")
+        }
         if kind == "ours":
             zalo_bot, zalo_oa = FakeZaloBot(), FakeZaloOA()
             await zalo_bot.start(HOST, 0)
