@@ -1,9 +1,10 @@
 """The platforms misbehaving: during a storm in which the fake Telegram, Zalo Bot and Zalo OA
-answer a share of calls with 502s, 429s or a dropped connection, residents talk to the bot and
-a campaign goes out. Once the storm is over everything arrives, once: no reply and no campaign
-message lost, none doubled. (The fakes do nothing for a call they fault, as a real platform
-behind a failing proxy would; a call the platform did carry out but whose answer was lost is
-another matter, see the README's results table.)"""
+answer a share of calls with 502s, 429s or a dropped connection (or, in the second test, do
+not answer them at all), residents talk to the bot and a campaign goes out. Once the storm is
+over everything arrives, once: no reply and no campaign message lost, none doubled. (The fakes
+do nothing for a call they fault, as a real platform behind a failing proxy would; a call the
+platform did carry out but whose answer was lost is another matter, see the README's results
+table.)"""
 
 from __future__ import annotations
 
