@@ -37,6 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -178,7 +179,7 @@ def run_child(args: argparse.Namespace) -> None:
 # ============================================================================= the platforms
 
 
-class Platform:
+class Platform(ABC):
     """A fake platform as a resident sees it: writing, pressing, reading the answers."""
 
     name = ""
@@ -199,11 +200,13 @@ class Platform:
 
         log_.add = timed_add
 
+    @abstractmethod
     def key(self, number: int) -> Any:
-        raise NotImplementedError
+        """The platform's id of resident `number`."""
 
+    @abstractmethod
     def write(self, key: Any, text: str) -> None:
-        raise NotImplementedError
+        """The resident types `text`."""
 
     def press(self, key: Any, label: str, last: list[dict[str, Any]]) -> None:
         """Numbered choices (the Zalo Bot API's only kind): type the number."""
@@ -522,25 +525,10 @@ class Bench:
                 str(target.ptb_concurrency),
             ]
         errlog = self.workdir / f"{target.name}.log"
-        with errlog.open("wb") as err:
-            proc = await asyncio.create_subprocess_exec(
-                *command,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=err,
-                stdin=asyncio.subprocess.DEVNULL,
-            )
-        assert proc.stdout is not None
-        try:
-            line = await asyncio.wait_for(proc.stdout.readline(), timeout=90)
-        except TimeoutError:
-            line = b""
-        if not line.startswith(b"READY "):
-            await self.kit.terminate(proc)
-            raise RuntimeError(f"{target.name} did not start:\n{self.kit.tail(errlog)}")
+        proc, url = await self.kit.start_child(target.name, command, errlog)
         if target.kind == "ours":
             from bot.runtime import ZALO_OA_WEBHOOK_PATH
 
-            url = line.decode().split()[1]
             platforms["zalo_oa"].fake.set_webhook(url + ZALO_OA_WEBHOOK_PATH)
         log(f"{target.name}: up (pid {proc.pid})")
         return proc

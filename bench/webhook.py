@@ -435,6 +435,14 @@ class Bench:
         ]
         if self.args.prelude:
             command += ["--prelude", self.args.prelude]
+        proc, url = await self.start_child(target.name, command, errlog)
+        log(f"{target.name}: bot up (pid {proc.pid}), webhook {url}")
+        return proc, errlog
+
+    async def start_child(
+        self, name: str, command: list[str], errlog: Path
+    ) -> tuple[asyncio.subprocess.Process, str]:
+        """Start a bot process (stderr to `errlog`) and wait for its "READY <url>" line."""
         with errlog.open("wb") as err:
             proc = await asyncio.create_subprocess_exec(
                 *command,
@@ -449,9 +457,8 @@ class Bench:
             line = b""
         if not line.startswith(b"READY "):
             await self.terminate(proc)
-            raise RuntimeError(f"{target.name} did not start:\n{self.tail(errlog)}")
-        log(f"{target.name}: bot up (pid {proc.pid}), webhook {line.decode().split()[1]}")
-        return proc, errlog
+            raise RuntimeError(f"{name} did not start:\n{self.tail(errlog)}")
+        return proc, line.decode().split()[1]
 
     async def terminate(self, proc: asyncio.subprocess.Process) -> None:
         if proc.returncode is None:
