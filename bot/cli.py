@@ -113,9 +113,9 @@ def cmd_keys_relay(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_reseal(args: argparse.Namespace) -> int:
-    """Re-seal every tip relay under the first TIP_RELAY_KEYS key (after adding a new one)."""
+    """Re-seal every tip relay and PIN under the first TIP_RELAY_KEYS key (after adding one)."""
     from bot.db import Database
-    from bot.tips.rekey import reseal_all
+    from bot.tips.rekey import Resealed, reseal_all
     from bot.tips.relay import RelayCipher, RelayKeyError
 
     settings = get_settings()
@@ -127,19 +127,22 @@ def cmd_keys_reseal(args: argparse.Namespace) -> int:
         return 2
 
     def progress(done: int, total: int) -> None:
-        print(f"\r{done}/{total} relays", end="", file=sys.stderr, flush=True)
+        print(f"\r{done}/{total} relays and PINs", end="", file=sys.stderr, flush=True)
 
-    async def run() -> tuple[int, int]:
+    async def run() -> Resealed:
         db = Database(settings.effective_database_url)
         try:
             return await reseal_all(db, cipher, progress)
         finally:
             await db.dispose()
 
-    done, unreadable = asyncio.run(run())
+    result = asyncio.run(run())
     print(file=sys.stderr)
-    print(f"resealed {done} relays under the newest key; {unreadable} could not be opened")
-    return 1 if unreadable else 0
+    print(
+        f"resealed {result.relays} relays and {result.pins} PINs under the newest key; "
+        f"{result.unreadable_relays} relays and {result.unreadable_pins} PINs could not be opened"
+    )
+    return 1 if result.unreadable_relays or result.unreadable_pins else 0
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -16,7 +16,7 @@ from sqlmodel import col
 from bot.core.context import Context
 from bot.core.types import Button
 from bot.models import Tip, TipMessage, utcnow
-from bot.tips.codes import normalise_code, verify_pin
+from bot.tips.codes import is_hashed_pin, normalise_code, seal_pin, typed_pin, verify_pin
 from bot.tips.relay import RelayKeyError
 from bot.tips.workflow import (
     ANSWER_PAYLOAD,
@@ -91,12 +91,17 @@ async def pin_typed(ctx: Context) -> None:
         tip = (await ctx.session.execute(stmt)).scalar_one_or_none()
     now = utcnow()
     locked = tip is not None and tip.pin_locked_until is not None and tip.pin_locked_until > now
-    # argon2 outside the transaction (the batch is not held up), so before any change
-    pin_ok = (
-        tip is not None
-        and not locked
-        and ctx.compute(f"pin:{tip.id}", partial(verify_pin, tip.pin_hash, ctx.text))
-    )
+    pin_ok = False
+    if tip is not None and not locked:
+        check = partial(verify_pin, tip.pin_hash, ctx.text, cipher)
+        if is_hashed_pin(tip.pin_hash):
+            # an older argon2 hash: checked outside the transaction (the batch is not held
+            # up), so before any change; once right, the PIN is sealed like new ones
+            pin_ok = ctx.compute(f"pin:{tip.id}", check)
+            if pin_ok and cipher is not None:
+                tip.pin_hash = seal_pin(cipher, typed_pin(ctx.text))
+        else:
+            pin_ok = check()
     ctx.clear_state()
     if locked:
         _say(

@@ -25,7 +25,6 @@ from bot.core.types import Button, FetchedPhoto
 from bot.models import Tip
 from bot.tips import draft_photos
 from bot.tips.actions import CATEGORIES, Draft, submit_tip
-from bot.tips.codes import new_pin_hashed
 from bot.tips.draft_photos import MAX_PHOTOS
 from bot.tips.photos import MAX_BYTES
 from bot.tips.ratelimit import DailyLimit
@@ -197,10 +196,8 @@ async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
     elif what == "send" and draft.category and draft.description:
         if _limited(ctx):
             return
-        # argon2: hashed outside the transaction (the batch is not held up), before any change
-        fresh_pin = ctx.compute("tip:pin", new_pin_hashed)
         route = (ctx.resident.channel, ctx.resident.chat_id)
-        code, pin = await submit_tip(ctx.session, draft, route, cipher, ctx.settings, fresh_pin)
+        code, pin = await submit_tip(ctx.session, draft, route, cipher, ctx.settings)
         if draft.photos:
             found = await ctx.session.execute(select(col(Tip.id)).where(col(Tip.code) == code))
             tip_id = found.scalar_one()

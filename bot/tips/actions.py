@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -15,7 +14,7 @@ from sqlmodel import col
 from bot.models import Tip, TipRelay, utcnow
 from bot.settings import Settings
 from bot.stats.tip_rollup import TipState, record
-from bot.tips.codes import new_pin_hashed, new_tip_code
+from bot.tips.codes import new_pin_sealed, new_tip_code
 from bot.tips.deadlines import WorkingTime
 from bot.tips.relay import RelayCipher
 from bot.tips.workflow import alert_new_tip, search_text
@@ -78,12 +77,9 @@ async def submit_tip(
     route: tuple[str, str],
     cipher: RelayCipher,
     settings: Settings,
-    pin: tuple[str, str] | None = None,
 ) -> tuple[str, str]:
-    """Store the tip (no identity on it) and its sealed route; returns (code, PIN).
-
-    `pin`: a fresh (PIN, argon2 hash) from `new_pin_hashed`, computed outside the
-    transaction (`Context.compute`); without it one is hashed here, in a worker thread."""
+    """Store the tip (no identity on it), its sealed PIN and its sealed route; returns
+    (code, PIN)."""
     for _ in range(10):
         code = new_tip_code()
         taken = await session.execute(select(col(Tip.id)).where(col(Tip.code) == code))
@@ -91,7 +87,7 @@ async def submit_tip(
             break
     else:  # 887 million codes: only a broken random source gets here
         raise RuntimeError("could not find a free tip code")
-    pin_plain, pin_hash = pin if pin is not None else await asyncio.to_thread(new_pin_hashed)
+    pin_plain, pin_hash = new_pin_sealed(cipher)
     now = utcnow()
     due = first_response_due(now, draft.urgent, settings)
     tip = Tip(

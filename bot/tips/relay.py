@@ -56,6 +56,13 @@ class RelayCipher:
         except (InvalidToken, ValueError) as exc:
             raise RelayKeyError("a sealed text could not be opened") from exc
 
+    def rotate_text(self, token: str) -> str:
+        """A sealed text re-sealed under the newest key."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except (InvalidToken, ValueError) as exc:
+            raise RelayKeyError("a sealed text could not be opened") from exc
+
     def rotate(self, sealed: bytes) -> bytes:
         """The record re-sealed under the newest key."""
         try:

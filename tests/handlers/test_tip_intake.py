@@ -205,6 +205,38 @@ async def test_follow_up_from_another_account_with_code_and_pin(database_url: st
         )
 
 
+async def test_a_pin_hashed_before_pins_were_sealed_still_works_and_is_sealed(
+    database_url: str,
+) -> None:
+    from bot.tips.codes import SEALED_PIN, hash_pin, verify_pin
+
+    async with running_stack(database_url) as stack:
+        author = TelegramResident(stack, 6011)
+        await run_dialogue(author, TIP_FLOW)
+        confirmation = author.last[0]["text"]
+        code = confirmation.split("Mã tin báo: ")[1].split()[0]
+        pin = confirmation.split("Mã PIN: ")[1].split()[0]
+        async with stack.runtime.db.session() as session:  # as an older version stored it
+            tip = (await session.execute(select(Tip))).scalar_one()
+            tip.pin_hash = hash_pin(pin)
+        await run_dialogue(
+            TelegramResident(stack, 6012),
+            [
+                ("/start", "Chọn ngôn ngữ"),
+                ("[🇻🇳 Tiếng Việt]", "xã/phường nào"),
+                ("[Bỏ qua]", "Menu chính"),
+                ("[🚨 Tố giác tội phạm]", "ẩn danh"),
+                ("[🔎 Theo dõi tin báo]", "gõ mã tin báo"),
+                (code, "mã PIN"),
+                (f"{pin[:3]} {pin[3:]}", f"Tin báo {code}: Mới (chưa tiếp nhận)"),
+            ],
+        )
+        async with stack.runtime.db.session() as session:
+            stored = (await session.execute(select(Tip))).scalar_one().pin_hash
+        assert stored.startswith(SEALED_PIN)
+        assert verify_pin(stored, pin, RelayCipher(RELAY_KEY))
+
+
 async def test_one_resident_cannot_flood_the_queue(database_url: str) -> None:
     # a chat id no other test uses: the daily count lives in this process's memory
     async with running_stack(database_url, tip_daily_limit=1) as stack:

@@ -8,7 +8,8 @@ from sqlmodel import col
 
 from bot.db import Database
 from bot.models import Tip, TipRelay
-from bot.tips.rekey import reseal_all
+from bot.tips.codes import hash_pin, seal_pin, verify_pin
+from bot.tips.rekey import Resealed, reseal_all
 from bot.tips.relay import RelayCipher, RelayKeyError, generate_key
 
 
@@ -28,10 +29,8 @@ async def test_reseal_moves_every_relay_to_the_new_key(db: Database) -> None:
             .values(sealed=RelayCipher(generate_key()).seal("telegram", "1"))
         )
     seen: list[tuple[int, int]] = []
-    done, unreadable = await reseal_all(
-        db, RelayCipher(f"{new},{old}"), lambda d, t: seen.append((d, t))
-    )
-    assert (done, unreadable) == (1202, 1)
+    result = await reseal_all(db, RelayCipher(f"{new},{old}"), lambda d, t: seen.append((d, t)))
+    assert result == Resealed(relays=1202, unreadable_relays=1)
     assert seen[-1] == (1203, 1203) and len(seen) == 3
     only_new = RelayCipher(new)
     async with db.session() as session:
@@ -48,4 +47,27 @@ async def test_reseal_moves_every_relay_to_the_new_key(db: Database) -> None:
     assert sum(1 for v in opened.values() if v is not None) == 1202
     assert opened[2] == ("telegram", "7001")
     # run again: nothing left under the old key, nothing lost
-    assert await reseal_all(db, RelayCipher(new)) == (1202, 1)
+    assert await reseal_all(db, RelayCipher(new)) == Resealed(relays=1202, unreadable_relays=1)
+
+
+async def test_reseal_moves_every_sealed_pin_to_the_new_key(db: Database) -> None:
+    old, new = generate_key(), generate_key()
+    before = RelayCipher(old)
+    stored = {
+        "T1": seal_pin(before, "123456"),
+        "T2": seal_pin(before, "000042"),
+        "T3": hash_pin("654321"),  # an argon2 hash from before PINs were sealed: left alone
+        "T4": seal_pin(RelayCipher(generate_key()), "111111"),  # under a lost key
+    }
+    async with db.session() as session:
+        for code, pin_hash in stored.items():
+            session.add(Tip(code=code, pin_hash=pin_hash, category="drugs", description="d"))
+    result = await reseal_all(db, RelayCipher(f"{new},{old}"))
+    assert result == Resealed(pins=2, unreadable_pins=1)
+    async with db.session() as session:
+        now = dict((await session.execute(select(col(Tip.code), col(Tip.pin_hash)))).all())
+    only_new = RelayCipher(new)
+    assert verify_pin(now["T1"], "123456", only_new) and verify_pin(now["T2"], "000042", only_new)
+    assert not verify_pin(stored["T1"], "123456", only_new)  # the old seal needed the old key
+    assert now["T3"] == stored["T3"] and verify_pin(now["T3"], "654321", only_new)
+    assert now["T4"] == stored["T4"]
