@@ -129,3 +129,15 @@ async def test_long_texts_are_split_at_4096(database_url: str) -> None:
         answer = await resident.step(long_text)
         assert "Cảm ơn" in answer
         assert all(len(m.get("text") or "") <= 4096 for m in stack.fake.sent(503))
+
+
+async def test_a_button_press_is_answered_in_the_webhook_response(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        resident = TelegramResident(stack, 4242)
+        await resident.step("/start")
+        calls_before = stack.fake.stats()["webhook_replies"]
+        await resident.step("[🇻🇳 Tiếng Việt]")
+        answers = [m for m in stack.fake.sent(4242) if m["method"] == "answerCallbackQuery"]
+        assert len(answers) == 1  # the spinner stops
+        # ...by the method call returned with the webhook's 200, not a request of our own
+        assert stack.fake.stats()["webhook_replies"] == calls_before + 1
