@@ -1,0 +1,32 @@
+"""Writing outbox rows: each reply's id is its own, whatever the batch size and database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlmodel import col
+
+from bot.core.outbox import SQLITE_ROWS_PER_INSERT, insert_pending
+from bot.db import Database
+from bot.models import OutboxMessage
+
+
+async def test_ids_match_their_rows_in_order(db: Database) -> None:
+    count = 2 * SQLITE_ROWS_PER_INSERT + 37  # several statements on SQLite
+    messages = [("telegram", str(100 + n % 7), {"text": f"tin {n}", "n": n}) for n in range(count)]
+    async with db.session() as session:
+        # a hole at the top of the id range, as a delivered private message leaves
+        first = await insert_pending(session, messages[:3], timedelta(seconds=30))
+        await session.execute(delete(OutboxMessage).where(col(OutboxMessage.id) == first[-1].id))
+    async with db.session() as session:
+        rows = await insert_pending(session, messages, timedelta(seconds=30), kind="broadcast")
+    assert [r.payload["n"] for r in rows] == list(range(count))
+    assert len({r.id for r in rows}) == count
+    assert [r.id for r in rows] == sorted(r.id for r in rows)  # the chat's order is the ids'
+    async with db.session() as session:
+        stored = dict(
+            (await session.execute(select(col(OutboxMessage.id), col(OutboxMessage.payload)))).all()
+        )
+    for row in rows:
+        assert stored[row.id] == row.payload and row.kind == "broadcast"
