@@ -173,7 +173,9 @@ def run_child(args: argparse.Namespace) -> None:
         from bot.migrate import upgrade
 
         upgrade(args.database_url)
-    asyncio.run(child_ours(args))
+    from bot.cli import run_loop
+
+    run_loop(child_ours(args), args.loop)
 
 
 # ============================================================================= the platforms
@@ -508,6 +510,8 @@ class Bench:
                 target.database_url,
                 "--settings-json",
                 json.dumps(overrides),
+                "--loop",
+                self.args.ours_loop,
             ]
         else:
             command = [
@@ -523,6 +527,8 @@ class Bench:
                 "40",
                 "--ptb-concurrency",
                 str(target.ptb_concurrency),
+                "--loop",
+                self.args.echo_loop,
             ]
         errlog = self.workdir / f"{target.name}.log"
         proc, url = await self.kit.start_child(target.name, command, errlog)
@@ -748,6 +754,8 @@ class Bench:
             "bench": "load",
             "residents": args.residents,
             "rate": args.rate,
+            "ours_loop": args.ours_loop,
+            "echo_loop": args.echo_loop,
             "channels": dict(zip(*_counts(self.channel_mix), strict=True)),
             "scripts": dict(zip(*_counts(SCRIPT_MIX), strict=True)),
         }
@@ -866,6 +874,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=",".join(CHANNELS),
         help="where our residents write from, comma-separated (default all three)",
     )
+    wb.add_loop_options(parser)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--settings-json", default="{}", help=argparse.SUPPRESS)

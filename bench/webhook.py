@@ -42,6 +42,7 @@ SECRET = "bench-webhook-secret_0123456789"
 HOST = "127.0.0.1"
 WEBHOOK_PATH = "/webhook"
 BOTS = ("ptb", "aiogram", "ours")
+LOOPS = ("uvloop", "asyncio")
 
 #: What residents type, one script per kind of resident; every step is a plain text message
 #: (button presses need the previous reply to exist, and the echo bots do not answer them;
@@ -240,6 +241,23 @@ def _free_port() -> int:
         return port
 
 
+def add_loop_options(parser: argparse.ArgumentParser) -> None:
+    """Which event loop each bot process runs on (and the internal option that tells it)."""
+    parser.add_argument(
+        "--ours-loop",
+        choices=LOOPS,
+        default="uvloop",
+        help="our process's event loop (default uvloop, as `antq run` with EVENT_LOOP unset)",
+    )
+    parser.add_argument(
+        "--echo-loop",
+        choices=LOOPS,
+        default="asyncio",
+        help="the echo bots' event loop (default asyncio, as their documentation runs them)",
+    )
+    parser.add_argument("--loop", choices=LOOPS, default="asyncio", help=argparse.SUPPRESS)
+
+
 def run_child(args: argparse.Namespace) -> None:
     entry = {"ours": child_ours, "ptb": child_ptb, "aiogram": child_aiogram}[args.child]
     if args.prelude:
@@ -250,7 +268,9 @@ def run_child(args: argparse.Namespace) -> None:
         from bot.migrate import upgrade
 
         upgrade(args.database_url)
-    asyncio.run(entry(args))
+    from bot.cli import run_loop
+
+    run_loop(entry(args), args.loop)
 
 
 # ================================================================================== the fake
@@ -432,6 +452,8 @@ class Bench:
             str(target.ptb_concurrency),
             "--ptb-server",
             self.args.ptb_server,
+            "--loop",
+            self.args.ours_loop if target.kind == "ours" else self.args.echo_loop,
         ]
         if self.args.prelude:
             command += ["--prelude", self.args.prelude]
@@ -771,6 +793,8 @@ class Bench:
             "updates": args.updates,
             "users": args.users or math.ceil(args.updates / STEPS),
             "max_connections": args.max_connections,
+            "ours_loop": args.ours_loop,
+            "echo_loop": args.echo_loop,
             "ptb_concurrency_levels": args.ptb_concurrency,
             "ptb_server": args.ptb_server,
             "repeat": args.repeat,
@@ -937,6 +961,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="record each bot process with py-spy during the measured run "
         "(speedscope JSON files in DIR)",
     )
+    add_loop_options(parser)
     # Internal: the bot processes.
     parser.add_argument("--child", choices=BOTS, help=argparse.SUPPRESS)
     parser.add_argument("--fake-url", help=argparse.SUPPRESS)

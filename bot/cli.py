@@ -6,15 +6,19 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from bot.logging_setup import configure_logging
 from bot.settings import Settings, get_settings
 
-__all__ = ["main"]
+__all__ = ["main", "run_loop"]
+
+T = TypeVar("T")
 
 
 async def _wait_for_signal() -> None:
@@ -42,10 +46,23 @@ async def _run(settings: Settings) -> int:
     return 0
 
 
+def run_loop(main: Coroutine[Any, Any, T], event_loop: str = "uvloop") -> T:
+    """Run `main` on the configured event loop (EVENT_LOOP): uvloop where it is installed
+    and asked for, else asyncio's own."""
+    if event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            logging.getLogger(__name__).info("uvloop is not installed: using asyncio's loop")
+        else:
+            return uvloop.run(main)
+    return asyncio.run(main)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = get_settings()
     configure_logging(settings.log_level)
-    return asyncio.run(_run(settings))
+    return run_loop(_run(settings), settings.event_loop)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -53,7 +70,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     configure_logging("WARNING" if args.console else settings.log_level)
-    return asyncio.run(run_demo(settings, args))
+    return run_loop(run_demo(settings, args), settings.event_loop)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     # --- behaviour -------------------------------------------------------------------------
     content_page_size: int = 5
     log_level: str = "INFO"
+    #: uvloop (libuv, in C) or Python's own asyncio loop; uvloop spends less CPU per request.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
     @field_validator("commune_phones_file", mode="before")
     @classmethod

@@ -253,3 +253,17 @@ def test_stats_rebuild_shows_progress_and_fills_the_daily_figures(tmp_path: Path
             " WHERE grain = 'd' AND metric = 'hotlines' AND commune_code = 21601"
         ).fetchall()
     assert value == 1
+
+
+@pytest.mark.parametrize("choice", ["uvloop", "asyncio"])
+def test_the_event_loop_is_the_one_configured(choice: str) -> None:
+    import asyncio
+
+    import uvloop
+
+    from bot.cli import run_loop
+
+    async def which() -> bool:
+        return isinstance(asyncio.get_running_loop(), uvloop.Loop)
+
+    assert run_loop(which(), choice) is (choice == "uvloop")
