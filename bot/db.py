@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot import sqlite_driver
+
 __all__ = ["PENDING_EVENTS", "Database", "dialect_of", "normalise_url"]
 
 #: Key in `session.info` of engagement-event rows waiting to be written at commit.
@@ -76,6 +78,8 @@ class Database:
             kwargs["pool_size"] = 1
             kwargs["max_overflow"] = 0
             kwargs["pool_timeout"] = 60
+            # one trip to aiosqlite's thread per statement, not four (bot/sqlite_driver.py)
+            kwargs["async_creator"] = sqlite_driver.creator(self.url)
         else:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 10
@@ -100,6 +104,7 @@ class Database:
                 pool_size=READERS,
                 max_overflow=0,
                 pool_timeout=60,
+                async_creator=sqlite_driver.creator(self.url),
             )
             event.listen(self.read_engine.sync_engine, "connect", _sqlite_reader_pragmas)
         self.readmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
