@@ -35,6 +35,8 @@ class ZaloBotClient:
     def __init__(self, token: str, base_url: str = DEFAULT_BASE_URL, timeout: float = 15.0) -> None:
         self._prefix = f"{base_url.rstrip('/')}/bot{token}/"
         self._http = async_client(timeout)
+        #: Each method's URL parsed once: httpx parses a string URL on every request.
+        self._urls: dict[str, httpx.URL] = {}
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -48,8 +50,11 @@ class ZaloBotClient:
     ) -> Any:
         """POST JSON to `method`; the `result`, or ZaloBotError (never with the URL in it)."""
         try:
+            url = self._urls.get(method)
+            if url is None:
+                url = self._urls[method] = httpx.URL(self._prefix + method)
             response = await self._http.post(
-                self._prefix + method,
+                url,
                 json=params or {},
                 timeout=read_timeout if read_timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )

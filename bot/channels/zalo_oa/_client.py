@@ -32,6 +32,8 @@ class ZaloOAClient:
     ) -> None:
         self.http, self.tokens = http, tokens
         self.base = api_base.rstrip("/")
+        #: Each path's URL parsed once: httpx parses a string URL on every request.
+        self._urls: dict[str, httpx.URL] = {}
         # Zalo: 4,000 requests per minute per app, spread evenly.
         self.limiter = Pacer(per_minute / 60)
 
@@ -52,9 +54,10 @@ class ZaloOAClient:
 
     async def _request(self, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
         try:
-            response = await self.http.post(
-                self.base + path, json=body, headers={"access_token": token}
-            )
+            url = self._urls.get(path)
+            if url is None:
+                url = self._urls[path] = httpx.URL(self.base + path)
+            response = await self.http.post(url, json=body, headers={"access_token": token})
             if response.status_code == 429:  # a gateway's rate limit: as Zalo's own
                 raise ZaloOAError(RATE_LIMITED, "HTTP 429")
             data = response.json()
