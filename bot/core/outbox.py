@@ -46,8 +46,6 @@ IMMEDIATE_RETRIES = 3
 #: Longest 429 pause we accept before handing the row back to the sweeper.
 MAX_INLINE_PAUSE = 30.0
 SWEEP_BATCH = 200
-#: 8 columns a row: well under SQLite's oldest limit of 999 parameters a statement.
-SQLITE_ROWS_PER_INSERT = 100
 
 
 @dataclass(slots=True)
@@ -87,16 +85,14 @@ async def insert_pending(
         }
         for channel, chat_id, payload in messages
     ]
-    ids: list[int] = []
     if dialect_of(session) == "sqlite":
-        # SQLAlchemy can only keep RETURNING in parameter order on SQLite by sending one
-        # INSERT per row (it has no sentinel there), which was a statement per reply. One
-        # multi-row INSERT instead: SQLite numbers the rows in VALUES order (the next rowid
-        # is the largest plus one, and there is one writer), so the ids sorted are in order.
-        for start in range(0, len(values), SQLITE_ROWS_PER_INSERT):
-            chunk = values[start : start + SQLITE_ROWS_PER_INSERT]
-            stmt = insert(table).values(chunk).returning(table.c.id)
-            ids += sorted((await session.execute(stmt)).scalars().all())
+        # SQLAlchemy keeps RETURNING in parameter order on SQLite only by sending one INSERT
+        # per row (it has no sentinel there): a statement per reply. Without the order it
+        # sends multi-row INSERTs ("insertmanyvalues", compiled once); SQLite numbers rows
+        # in VALUES order (the next rowid is the largest plus one, and there is one
+        # writer), so the ids sorted are the rows' order.
+        stmt = insert(table).returning(table.c.id)
+        ids = sorted((await session.execute(stmt, values)).scalars().all())
     else:
         stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         ids = list((await session.execute(stmt, values)).scalars().all())
