@@ -19,6 +19,8 @@ def _fits(text: str, limit: int, utf16: bool) -> int:
     """How many characters of `text` fit in `limit` (counted in UTF-16 units if asked)."""
     if not utf16:
         return min(len(text), limit)
+    if len(text) <= limit // 2 or utf16_len(text) <= limit:  # all of it (counted in C)
+        return len(text)
     units = 0
     for index, char in enumerate(text):
         units += 2 if ord(char) > 0xFFFF else 1
