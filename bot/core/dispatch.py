@@ -44,6 +44,8 @@ SEND_LEASE = timedelta(seconds=30)
 MAX_TEXT_CHARS = 4000
 #: Most updates handled in one transaction (Telegram sends at most 40 at once by default).
 MAX_BATCH = 100
+#: Transactions of inbound updates running side by side on PostgreSQL (see `Core`).
+POSTGRES_LANES = 4
 #: Handlers' heavy work items (`Context.compute`) running at once (one per core here; an
 #: argon2 PIN hash takes 19 MiB), and how many one update may ask for before it is a bug.
 HEAVY_AT_ONCE = 2
@@ -86,8 +88,15 @@ class Core:
         self.prepare = prepare
         #: Messages in and out per day, channel and commune, for the statistics.
         self.counter = counter
-        self._queue: list[tuple[Inbound, asyncio.Future[bool]]] = []
-        self._drainer: asyncio.Task[None] | None = None
+        #: Group commit in lanes: a chat's updates always go to the same lane, in order, and
+        #: each lane runs one transaction at a time. SQLite has one writer, so one lane;
+        #: PostgreSQL runs the lanes' transactions side by side (as it does those of
+        #: several instances), so one batch's round trips and commit do not hold up all.
+        self._lanes = 1 if db.is_sqlite else POSTGRES_LANES
+        self._queues: list[list[tuple[Inbound, asyncio.Future[bool]]]] = [
+            [] for _ in range(self._lanes)
+        ]
+        self._drainers: list[asyncio.Task[None] | None] = [None] * self._lanes
         #: Handlers' heavy work (`Context.compute`) running in worker threads, at most
         #: `HEAVY_AT_ONCE` at a time.
         self._heavy = asyncio.Semaphore(HEAVY_AT_ONCE)
@@ -108,13 +117,17 @@ class Core:
         return await future
 
     def _enqueue(self, inbound: Inbound, future: asyncio.Future[bool]) -> None:
-        self._queue.append((inbound, future))
-        if self._drainer is None or self._drainer.done():
-            self._drainer = asyncio.create_task(self._drain(), name="core-drain")
+        lane = hash((inbound.channel, inbound.chat_id)) % self._lanes if self._lanes > 1 else 0
+        self._queues[lane].append((inbound, future))
+        drainer = self._drainers[lane]
+        if drainer is None or drainer.done():
+            self._drainers[lane] = asyncio.create_task(self._drain(lane), name="core-drain")
 
-    async def _drain(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+    async def _drain(self, lane: int) -> None:
+        queue = self._queues[lane]
+        while queue:
+            batch = queue[:MAX_BATCH]
+            del queue[:MAX_BATCH]
             try:
                 await self._run_batch(batch)
             except BaseException as exc:

@@ -172,3 +172,41 @@ async def test_failed_work_leaves_the_update_unrecorded_for_redelivery(database_
         assert await stack.runtime.core.handle(inbound) is True  # not taken for a duplicate
         await stack.runtime.outbox.flush()
         assert [m["text"] for m in stack.fake.sent(904)] == ["value 7"]
+
+
+async def test_each_chat_keeps_its_order_while_lanes_run_side_by_side(database_url: str) -> None:
+    """Many chats' updates at once: on PostgreSQL several transactions run together (lanes),
+    yet every chat's updates are handled once each, in the order they came."""
+    import asyncio
+
+    from bot.core.types import Inbound
+
+    async with running_stack(database_url) as stack:
+        core = stack.runtime.core
+        running = peak = 0
+
+        async def record(ctx: Context) -> None:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            await asyncio.sleep(0.002)  # as if the handler read something
+            seen = list(ctx.resident.state_data.get("seen", []))
+            ctx.resident.state_data = {**ctx.resident.state_data, "seen": [*seen, ctx.text]}
+            running -= 1
+
+        core.handler = record
+        chats, per_chat = 12, 15
+
+        async def chat(n: int) -> None:
+            for i in range(per_chat):  # one after another, as a platform delivers a chat
+                inbound = Inbound("telegram", str(9000 + n), f"{n}-{i}", "text", text=str(i))
+                assert await core.handle(inbound)
+
+        await asyncio.gather(*(chat(n) for n in range(chats)))
+        async with stack.runtime.db.session() as session:
+            residents = (await session.execute(select(Resident))).scalars().all()
+        seen = {r.chat_id: r.state_data.get("seen") for r in residents}
+        expected = [str(i) for i in range(per_chat)]
+        assert seen == {str(9000 + n): expected for n in range(chats)}
+        # one transaction at a time on SQLite (one writer), several on PostgreSQL
+        assert (peak > 1) is (not stack.runtime.db.is_sqlite)
