@@ -34,6 +34,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -760,27 +761,59 @@ class Bench:
             "scripts": dict(zip(*_counts(SCRIPT_MIX), strict=True)),
         }
         ok = True
-        for target in targets:
-            log(f"=== {target.name} ===")
-            pg_name = ""
-            try:
-                if target.database_url == "postgres":
-                    pg_name, target.database_url = await self.kit.create_pg_database(args.postgres)
-                figures = await self.run_target(target)
-            finally:
-                if pg_name:
-                    await self.kit.drop_pg_database(args.postgres, pg_name)
-            ok = ok and "errors" not in figures and bool(figures.get("ups"))
-            out.update({f"{target.name}_{key}": value for key, value in figures.items()})
-        ptb = [out.get(f"ptb_echo_c{level}_ups") or 0 for level in args.ptb_concurrency]
-        out["ptb_echo_ups"] = max(ptb) if "ptb" in args.bots else None
-        for ours in ("ours_sqlite", "ours_postgres"):
-            mine = out.get(f"{ours}_ups")
-            for echo in ("aiogram_echo", "ptb_echo"):
-                theirs = out.get(f"{echo}_ups")
-                out[f"ratio_{ours}_vs_{echo}"] = (
-                    round(mine / theirs, 3) if mine and theirs else None
+        # Rounds: every target once per round, so each round compares runs made minutes
+        # apart; this machine's speed drifts, so the figures are each round's median and
+        # the ratios the median of each round's own ratio.
+        rounds: list[dict[str, Any]] = []
+        for number in range(1, args.rounds + 1):
+            figures_of_round: dict[str, Any] = {}
+            for target in targets:
+                log(f"=== {target.name} (round {number} of {args.rounds}) ===")
+                pg_name = ""
+                url = target.database_url
+                try:
+                    if url == "postgres":
+                        pg_name, target.database_url = await self.kit.create_pg_database(
+                            args.postgres
+                        )
+                    elif url.startswith("sqlite") and number > 1:  # a fresh database
+                        target.database_url = url.replace(".sqlite3", f"-{number}.sqlite3")
+                    figures = await self.run_target(target)
+                finally:
+                    target.database_url = url
+                    if pg_name:
+                        await self.kit.drop_pg_database(args.postgres, pg_name)
+                ok = ok and "errors" not in figures and bool(figures.get("ups"))
+                figures_of_round.update(
+                    {f"{target.name}_{key}": value for key, value in figures.items()}
                 )
+            ptb = [
+                figures_of_round.get(f"ptb_echo_c{level}_ups") or 0
+                for level in args.ptb_concurrency
+            ]
+            figures_of_round["ptb_echo_ups"] = max(ptb) if "ptb" in args.bots else None
+            for ours in ("ours_sqlite", "ours_postgres"):
+                mine = figures_of_round.get(f"{ours}_ups")
+                for echo in ("aiogram_echo", "ptb_echo"):
+                    theirs = figures_of_round.get(f"{echo}_ups")
+                    figures_of_round[f"ratio_{ours}_vs_{echo}"] = (
+                        round(mine / theirs, 3) if mine and theirs else None
+                    )
+            rounds.append(figures_of_round)
+        out["rounds"] = args.rounds
+        for key in rounds[0]:
+            values = [r.get(key) for r in rounds]
+            numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+            if len(numbers) == len(values) and numbers:
+                out[key] = round(statistics.median(numbers), 3)
+                if args.rounds > 1 and (
+                    key.endswith(("_ups", "_p99_ms")) or key.startswith("ratio_")
+                ):
+                    out[f"{key}_each_round"] = numbers
+            elif args.rounds == 1 or all(v is None for v in values):
+                out[key] = values[-1]
+            else:  # not a figure (errors, ...): each round's
+                out[key] = values
         ours_keys = [k for k in ("ours_sqlite", "ours_postgres") if out.get(f"{k}_ups")]
         out["goal_throughput_met"] = (
             all((out.get(f"ratio_{k}_vs_aiogram_echo") or 0) >= 1.0 for k in ours_keys)
@@ -843,6 +876,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--bots",
         default="ours,aiogram,ptb",
         help="comma-separated from ours,aiogram,ptb (default all)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every bot this many times, in turn, and report medians (default 1)",
     )
     parser.add_argument(
         "--postgres",
