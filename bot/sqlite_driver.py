@@ -11,7 +11,7 @@ update's transaction has several statements.
 statement runs, its rows are read and the cursor is closed in aiosqlite's thread; the
 adapter's fetches then read those rows without leaving the loop. SQLite reads a result from
 a local file in microseconds, so nothing is gained by streaming it, and SQLAlchemy's adapter
-buffers every result anyway (`Database` uses this for both its engines; see `connect`).
+buffers every result anyway. `Database` uses it for both its engines (`creator`).
 """
 
 from __future__ import annotations

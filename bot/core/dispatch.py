@@ -46,8 +46,9 @@ MAX_TEXT_CHARS = 4000
 MAX_BATCH = 100
 #: Transactions of inbound updates running side by side on PostgreSQL (see `Core`).
 POSTGRES_LANES = 4
-#: Handlers' heavy work items (`Context.compute`) running at once (one per core here; an
-#: argon2 PIN hash takes 19 MiB), and how many one update may ask for before it is a bug.
+#: Handlers' heavy work items (`Context.compute`) running at once (one per core here; checking
+#: a PIN hashed with argon2 before PINs were sealed takes 64 MiB), and how many one update may
+#: ask for before it is a bug.
 HEAVY_AT_ONCE = 2
 MAX_COMPUTED = 4
 
