@@ -268,9 +268,16 @@ def run_child(args: argparse.Namespace) -> None:
         from bot.migrate import upgrade
 
         upgrade(args.database_url)
-    from bot.cli import run_loop
+    if args.child == "ours":
+        from bot.cli import run_loop  # as `antq run`
 
-    run_loop(entry(args), args.loop)
+        run_loop(entry(args), args.loop)
+    elif args.loop == "uvloop":  # the echo bots import nothing of ours (their RSS is theirs)
+        import uvloop
+
+        uvloop.run(entry(args))
+    else:
+        asyncio.run(entry(args))
 
 
 # ================================================================================== the fake
