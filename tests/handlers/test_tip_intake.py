@@ -152,15 +152,21 @@ async def test_urgent_tips_show_113_at_once(database_url: str) -> None:
         )
 
 
+async def _file_on_telegram(stack: Stack, chat_id: int) -> tuple[str, str]:
+    """A tip filed from a Telegram chat: the code and PIN its confirmation gave."""
+    author = TelegramResident(stack, chat_id)
+    await run_dialogue(author, TIP_FLOW)
+    confirmation = author.last[0]["text"]
+    code = confirmation.split("Mã tin báo: ")[1].split()[0]
+    pin = confirmation.split("Mã PIN: ")[1].split()[0]
+    return code, pin
+
+
 async def test_follow_up_from_another_account_with_code_and_pin(database_url: str) -> None:
     from bot.models import TipMessage
 
     async with running_stack(database_url) as stack:
-        author = TelegramResident(stack, 6001)
-        await run_dialogue(author, TIP_FLOW)
-        confirmation = author.last[0]["text"]
-        code = confirmation.split("Mã tin báo: ")[1].split()[0]
-        pin = confirmation.split("Mã PIN: ")[1].split()[0]
+        code, pin = await _file_on_telegram(stack, 6001)
         wrong = "000000" if pin != "000000" else "111111"
         async with stack.runtime.db.session() as session:
             tip = (await session.execute(select(Tip))).scalar_one()
@@ -211,11 +217,7 @@ async def test_a_pin_hashed_before_pins_were_sealed_still_works_and_is_sealed(
     from bot.tips.codes import SEALED_PIN, hash_pin, verify_pin
 
     async with running_stack(database_url) as stack:
-        author = TelegramResident(stack, 6011)
-        await run_dialogue(author, TIP_FLOW)
-        confirmation = author.last[0]["text"]
-        code = confirmation.split("Mã tin báo: ")[1].split()[0]
-        pin = confirmation.split("Mã PIN: ")[1].split()[0]
+        code, pin = await _file_on_telegram(stack, 6011)
         async with stack.runtime.db.session() as session:  # as an older version stored it
             tip = (await session.execute(select(Tip))).scalar_one()
             tip.pin_hash = hash_pin(pin)
