@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-import httpx
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import handlers
 from bot.campaigns.engine import CampaignSender, QuietHours
-from bot.channels.http import async_client
+from bot.channels.http import ApiClient, async_client
 from bot.channels.telegram import (
     TelegramChannel,
     TelegramPoller,
@@ -106,7 +105,7 @@ class Runtime:
     #: The content residents are shown: the database's live copy, seeded from content/.
     content: LiveLibrary | None = field(init=False, default=None)
     counter: MessageCounter | None = field(init=False, default=None)
-    _oa_http: httpx.AsyncClient | None = field(init=False, default=None)
+    _oa_http: ApiClient | None = field(init=False, default=None)
     _oa_secrets: dict[str, str] = field(init=False, default_factory=dict)
     _runner: web.AppRunner | None = field(init=False, default=None)
     _pollers: list[Poller] = field(init=False, default_factory=list)

@@ -53,11 +53,7 @@ class ZaloBotClient:
             url = self._urls.get(method)
             if url is None:
                 url = self._urls[method] = httpx.URL(self._prefix + method)
-            response = await self._http.post(
-                url,
-                json=params or {},
-                timeout=read_timeout if read_timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )
+            response = await self._http.post_json(url, params or {}, read_timeout=read_timeout)
         except httpx.TimeoutException as exc:
             raise ZaloBotError(0, f"timeout ({exc.__class__.__name__})") from None
         except httpx.HTTPError as exc:

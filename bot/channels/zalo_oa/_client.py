@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from bot.channels.http import ApiClient
 from bot.channels.zalo_oa._tokens import TokenStore
 from bot.core.pacing import Pacer
 
@@ -28,7 +29,7 @@ class ZaloOAError(Exception):
 
 class ZaloOAClient:
     def __init__(
-        self, http: httpx.AsyncClient, api_base: str, tokens: TokenStore, per_minute: int = 4000
+        self, http: ApiClient, api_base: str, tokens: TokenStore, per_minute: int = 4000
     ) -> None:
         self.http, self.tokens = http, tokens
         self.base = api_base.rstrip("/")
@@ -57,7 +58,9 @@ class ZaloOAClient:
             url = self._urls.get(path)
             if url is None:
                 url = self._urls[path] = httpx.URL(self.base + path)
-            response = await self.http.post(url, json=body, headers={"access_token": token})
+            response = await self.http.post_json(
+                url, body, headers=[(b"access_token", token.encode())]
+            )
             if response.status_code == 429:  # a gateway's rate limit: as Zalo's own
                 raise ZaloOAError(RATE_LIMITED, "HTTP 429")
             data = response.json()
