@@ -136,6 +136,7 @@ def masked(text: str) -> str:
 
 async def child_ours(args: argparse.Namespace) -> None:
     """The full ANTQ Connect process with all three platforms on their fakes."""
+    from bot.cli import settle_heap
     from bot.logging_setup import configure_logging
     from bot.runtime import TELEGRAM_WEBHOOK_PATH, ZALO_BOT_WEBHOOK_PATH, Runtime
     from bot.settings import Settings
@@ -162,6 +163,7 @@ async def child_ours(args: argparse.Namespace) -> None:
         runtime.url + TELEGRAM_WEBHOOK_PATH, secret_token=TELEGRAM_SECRET, max_connections=40
     )
     await runtime.zalo_bot.client.set_webhook(runtime.url + ZALO_BOT_WEBHOOK_PATH, ZALO_BOT_SECRET)
+    settle_heap()  # as `antq run` does once started
     print(f"READY {runtime.url}", flush=True)
     try:
         await wb._wait_for_stop()

@@ -267,3 +267,23 @@ def test_the_event_loop_is_the_one_configured(choice: str) -> None:
         return isinstance(asyncio.get_running_loop(), uvloop.Loop)
 
     assert run_loop(which(), choice) is (choice == "uvloop")
+
+
+def test_settle_heap_freezes_startup_and_raises_the_young_threshold() -> None:
+    import gc
+
+    from bot.cli import GC_YOUNG_THRESHOLD, settle_heap
+
+    before = gc.get_threshold()
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, before[1], before[2])
+        # cycles made afterwards are still collected
+        cycle: list[object] = []
+        cycle.append(cycle)
+        del cycle
+        assert gc.collect() >= 1
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
