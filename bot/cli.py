@@ -164,7 +164,7 @@ def cmd_keys_reseal(args: argparse.Namespace) -> int:
         print(f"\r{done}/{total} relays and PINs", end="", file=sys.stderr, flush=True)
 
     async def run() -> Resealed:
-        db = Database(settings.effective_database_url)
+        db = Database(settings.effective_database_url, pool_size=settings.database_pool_size)
         try:
             return await reseal_all(db, cipher, progress)
         finally:
@@ -215,7 +215,7 @@ def cmd_stats_rebuild(args: argparse.Namespace) -> int:
             )
 
     async def run() -> int:
-        db = Database(settings.effective_database_url)
+        db = Database(settings.effective_database_url, pool_size=settings.database_pool_size)
         try:
             return await rebuild(db, settings.timezone, progress)
         finally:
@@ -239,7 +239,7 @@ def cmd_admin_create_user(args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
 
     async def create() -> str:
-        db = Database(settings.effective_database_url)
+        db = Database(settings.effective_database_url, pool_size=settings.database_pool_size)
         try:
             user = await create_user_cli(
                 db, args.username, password, args.role, args.name, args.commune

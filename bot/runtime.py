@@ -115,7 +115,7 @@ class Runtime:
     async def start(self) -> str:
         """Start everything; returns the base URL the HTTP server listens on."""
         s = self.settings
-        self.db = Database(s.effective_database_url)
+        self.db = Database(s.effective_database_url, pool_size=s.database_pool_size)
         if self.migrate and self.db.is_sqlite:
             await upgrade_async(self.db.url)
         self.content = LiveLibrary(self.db)

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL. Empty = SQLite file DATA_DIR/antq.sqlite3.",
     )
     data_dir: Path = DEFAULT_DATA_DIR
+    #: PostgreSQL connections each process keeps open (and up to 10 more at a peak).
+    database_pool_size: int = Field(default=20, ge=2, le=200)
 
     # --- the province ----------------------------------------------------------------------
     province_code: int = 52

@@ -1,9 +1,11 @@
-"""`Database`: the reading sessions used by the statistics."""
+"""`Database`: the reading sessions used by the statistics, and the PostgreSQL pool."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 
@@ -37,3 +39,47 @@ async def test_a_long_read_does_not_hold_up_writes(db: Database) -> None:
         # and the reader keeps its snapshot on SQLite (WAL), or sees the commit (PostgreSQL,
         # read committed): either way it is not blocked
         await reader.execute(select(func.count()).select_from(Resident))
+
+
+async def test_postgres_keeps_its_connections_under_a_burst(database_url: str) -> None:
+    """Fifteen sessions at once (four lanes, the outbox, the campaign loops) are served by
+    the pool, which keeps them: a second burst opens no connection."""
+    db = Database(database_url)
+    if db.is_sqlite:
+        await db.dispose()
+        pytest.skip("SQLite: one writer connection by design")
+    opened: list[object] = []
+    event.listen(db.engine.sync_engine.pool, "connect", lambda *_: opened.append(1))
+    gate, all_in = asyncio.Event(), asyncio.Event()
+    inside = 0
+
+    async def hold() -> None:
+        nonlocal inside
+        async with db.session() as session:
+            await session.execute(select(func.count()).select_from(Resident))
+            inside += 1
+            if inside == 15:
+                all_in.set()
+            await gate.wait()
+
+    try:
+        for _ in range(2):
+            gate.clear()
+            all_in.clear()
+            inside = 0
+            tasks = [asyncio.create_task(hold()) for _ in range(15)]
+            await asyncio.wait_for(all_in.wait(), 30)
+            gate.set()
+            await asyncio.gather(*tasks)
+        assert len(opened) == 15
+    finally:
+        await db.dispose()
+
+
+async def test_pool_size_is_the_setting(database_url: str) -> None:
+    db = Database(database_url, pool_size=7)
+    try:
+        expected = 1 if db.is_sqlite else 7
+        assert db.engine.sync_engine.pool.size() == expected  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
