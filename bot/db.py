@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import event, exc, insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from bot import sqlite_driver
 
@@ -58,6 +61,40 @@ def _sqlite_reader_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 #: SQLite connections for long reads, beside the one that writes.
 READERS = 3
+#: A pooled PostgreSQL connection idle longer than this is checked before use.
+PING_AFTER_IDLE = 1.0
+_IDLE_SINCE = "antq_idle_since"
+
+
+def _ping_idle_connections(pool: Any, dialect: Dialect) -> None:
+    """Check a connection before use only when it has been idle for `PING_AFTER_IDLE`.
+
+    SQLAlchemy's `pool_pre_ping` checks it on every checkout, and asyncpg's check is three
+    round trips (BEGIN, an empty query, ROLLBACK): under load that tripled the round trips
+    of a short transaction. A connection used a moment ago is alive or its server just
+    went away; in that case the statement fails, SQLAlchemy invalidates every connection
+    of the pool opened before, and the caller's retry gets a fresh one (the core redoes a
+    failed batch update by update; the outbox, sweeper and campaign loops try again)."""
+
+    def connected(_dbapi: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checked_in(_dbapi: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checked_out(dbapi: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
+        if time.monotonic() - record.info.get(_IDLE_SINCE, 0.0) < PING_AFTER_IDLE:
+            return
+        try:
+            alive = dialect.do_ping(dbapi)
+        except Exception as error:
+            raise exc.DisconnectionError() from error
+        if not alive:
+            raise exc.DisconnectionError()
+
+    event.listen(pool, "connect", connected)
+    event.listen(pool, "checkin", checked_in)
+    event.listen(pool, "checkout", checked_out)
 
 
 class Database:
@@ -86,7 +123,6 @@ class Database:
             # load with 10 that churn (asyncpg's connect) was 7 % of the process's CPU.
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = 10
-            kwargs["pool_pre_ping"] = True
             # asyncpg prepares every statement, and after five runs PostgreSQL may switch a
             # prepared statement to a generic plan that ignores the parameters' values: for
             # the statistics (a date range, a list of communes) that plan was up to 10x slower
@@ -94,6 +130,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            _ping_idle_connections(self.engine.sync_engine.pool, self.engine.dialect)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # Long reads (statistics, reports) on SQLite get connections of their own: in WAL
         # mode they read a snapshot beside the writer, instead of holding the one connection

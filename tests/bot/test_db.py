@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import event, func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import col
 
 from bot.db import Database
@@ -81,5 +81,56 @@ async def test_pool_size_is_the_setting(database_url: str) -> None:
     try:
         expected = 1 if db.is_sqlite else 7
         assert db.engine.sync_engine.pool.size() == expected  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
+
+
+async def _backend_pid(db: Database) -> int:
+    async with db.session() as session:
+        return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def _terminate(database_url: str, pid: int) -> None:
+    killer = Database(database_url)
+    try:
+        async with killer.session() as session:
+            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await killer.dispose()
+
+
+async def test_an_idle_connection_whose_server_went_away_is_replaced_unseen(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(database_url)
+    if db.is_sqlite:
+        await db.dispose()
+        pytest.skip("PostgreSQL's pool")
+    monkeypatch.setattr("bot.db.PING_AFTER_IDLE", 0.0)  # every checkout counts as idle
+    try:
+        first = await _backend_pid(db)
+        await _terminate(database_url, first)
+        assert await _backend_pid(db) != first  # checked, found dead, replaced: no error
+    finally:
+        await db.dispose()
+
+
+async def test_a_busy_connection_whose_server_went_away_fails_once(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Used a moment ago, a connection is not checked: the statement fails, the pool is
+    invalidated, and the next session works on a fresh connection."""
+    db = Database(database_url)
+    if db.is_sqlite:
+        await db.dispose()
+        pytest.skip("PostgreSQL's pool")
+    monkeypatch.setattr("bot.db.PING_AFTER_IDLE", 3600.0)
+    try:
+        first = await _backend_pid(db)
+        await _terminate(database_url, first)
+        with pytest.raises(DBAPIError) as failed:
+            await _backend_pid(db)
+        assert failed.value.connection_invalidated
+        assert await _backend_pid(db) != first
     finally:
         await db.dispose()
