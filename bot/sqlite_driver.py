@@ -118,6 +118,17 @@ class OneTripConnection(aiosqlite.Connection):
         """The sqlite3 connection (only to be used in this connection's thread)."""
         return self._conn
 
+    async def commit(self) -> None:
+        # Nothing written since the last commit (a session that only read): no trip.
+        if self._conn.in_transaction:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        # Nothing to undo (the pool resets every connection it gets back, most of them
+        # just committed): no trip.
+        if self._conn.in_transaction:
+            await super().rollback()
+
     async def run(self, work: Callable[[], Any]) -> Any:
         """`work()` in this connection's thread, in turn with everything else asked of it."""
         return await self._execute(work)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -69,3 +71,35 @@ async def test_results_counts_ids_and_errors(plain: Database) -> None:
     async with plain.session() as session:  # ...and the connection goes on working
         count = (await session.execute(text("SELECT count(*) FROM t"))).scalar_one()
         assert count == 7
+
+
+async def test_no_trip_to_commit_or_reset_what_holds_no_transaction(
+    plain: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session that only read commits without a trip, and the pool's rollback of every
+    connection it gets back costs none after a commit; a write still commits, and a
+    failed write is still rolled back."""
+    trips: list[str] = []
+    real = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(fn, "__name__", "statement"))
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with plain.session() as session:
+        await session.execute(text("SELECT count(*) FROM t"))
+    assert trips == ["statement"]
+    trips.clear()
+    async with plain.session() as session:
+        await session.execute(text("INSERT INTO t (v) VALUES ('kept')"))
+    assert trips == ["statement", "commit"]
+    trips.clear()
+    with pytest.raises(RuntimeError):
+        async with plain.session() as session:
+            await session.execute(text("INSERT INTO t (v) VALUES ('undone')"))
+            raise RuntimeError("the handler failed")
+    assert trips == ["statement", "rollback"]
+    async with plain.session() as session:
+        values = (await session.execute(text("SELECT v FROM t"))).scalars().all()
+    assert values == ["kept"]
