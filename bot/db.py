@@ -76,10 +76,7 @@ def _ping_idle_connections(pool: Any, dialect: Dialect) -> None:
     of the pool opened before, and the caller's retry gets a fresh one (the core redoes a
     failed batch update by update; the outbox, sweeper and campaign loops try again)."""
 
-    def connected(_dbapi: Any, record: ConnectionPoolEntry) -> None:
-        record.info[_IDLE_SINCE] = time.monotonic()
-
-    def checked_in(_dbapi: Any, record: ConnectionPoolEntry) -> None:
+    def idle_from_now(_dbapi: Any, record: ConnectionPoolEntry) -> None:
         record.info[_IDLE_SINCE] = time.monotonic()
 
     def checked_out(dbapi: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
@@ -92,8 +89,8 @@ def _ping_idle_connections(pool: Any, dialect: Dialect) -> None:
         if not alive:
             raise exc.DisconnectionError()
 
-    event.listen(pool, "connect", connected)
-    event.listen(pool, "checkin", checked_in)
+    event.listen(pool, "connect", idle_from_now)  # just opened: alive
+    event.listen(pool, "checkin", idle_from_now)
     event.listen(pool, "checkout", checked_out)
 
 
