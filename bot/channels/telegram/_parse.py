@@ -1,11 +1,18 @@
-"""Telegram Update JSON -> platform-neutral Inbound (python-telegram-bot does the parsing)."""
+"""Telegram Update JSON -> platform-neutral Inbound.
+
+Only the fields a conversation uses are read, validated by pydantic models of that part of
+the Bot API's Update (unknown fields are ignored, as the API adds them often). Building
+python-telegram-bot's full `Update` for this cost 300 µs for a text and 700 µs for a button
+press (the press carries the whole message it was under, an article and its keyboard):
+a third of the CPU a whole update takes here. python-telegram-bot still sends the replies.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from telegram import Update
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.core.types import Inbound, Location
 
@@ -14,6 +21,64 @@ __all__ = ["CHANNEL", "parse_update"]
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 HANDLED_TYPES = frozenset({"message", "callback_query"})
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _User(_Part):
+    language_code: str | None = None
+
+
+class _Chat(_Part):
+    id: int
+    type: str
+
+
+class _Location(_Part):
+    latitude: float
+    longitude: float
+
+
+class _File(_Part):
+    file_id: str
+    file_size: int | None = None
+    mime_type: str | None = None
+
+
+class _Message(_Part):
+    message_id: int
+    date: int
+    chat: _Chat
+    from_user: _User | None = Field(default=None, alias="from")
+    text: str | None = None
+    caption: str | None = None
+    location: _Location | None = None
+    photo: list[_File] | None = None
+    document: _File | None = None
+
+
+class _ButtonMessage(_Part):
+    """The message a button was under: of it only the chat is used (its text and keyboard,
+    an article's worth, are not read). Date 0 means Telegram no longer has it."""
+
+    message_id: int
+    date: int
+    chat: _Chat
+
+
+class _CallbackQuery(_Part):
+    id: str
+    from_user: _User = Field(alias="from")
+    data: str | None = None
+    message: _ButtonMessage | None = None
+
+
+class _Update(_Part):
+    update_id: int
+    message: _Message | None = None
+    callback_query: _CallbackQuery | None = None
 
 
 def parse_update(data: dict[str, Any]) -> Inbound | None:
@@ -28,22 +93,21 @@ def parse_update(data: dict[str, Any]) -> Inbound | None:
         # edited messages, channel posts, polls, member updates… are not conversations with us
         return None
     try:
-        update = Update.de_json(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ValueError(f"not a Telegram update: {exc.__class__.__name__}") from exc
+        update = _Update.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(f"not a Telegram update: {exc.error_count()} invalid field(s)") from exc
     uid = str(update.update_id)
     query = update.callback_query
     if query is not None:
-        message = query.message
-        if message is None:
+        if query.message is None:
             return None
         return Inbound(
             channel=CHANNEL,
-            chat_id=str(message.chat.id),
+            chat_id=str(query.message.chat.id),
             update_id=uid,
             kind="button",
             payload=(query.data or "")[:64],
-            language_hint=query.from_user.language_code if query.from_user else None,
+            language_hint=query.from_user.language_code,
             callback_id=query.id,
         )
     message = update.message

@@ -86,3 +86,33 @@ def test_updates_we_do_not_handle() -> None:
 def test_garbage_is_refused(data: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         parse_update(data)
+
+
+def test_button_under_a_message_telegram_no_longer_has() -> None:
+    # an "inaccessible message" (date 0) still names its chat, which is all a press needs
+    query = {
+        "id": "cb2",
+        "from": USER,
+        "chat_instance": "x",
+        "data": "menu",
+        "message": {"message_id": 3, "date": 0, "chat": CHAT},
+    }
+    inbound = parse_update({"update_id": 12, "callback_query": query})
+    assert inbound is not None and (inbound.chat_id, inbound.payload) == ("7", "menu")
+    # a press without its message (an inline-mode button) is not a conversation with us
+    del query["message"]
+    assert parse_update({"update_id": 13, "callback_query": query}) is None
+
+
+def test_fields_we_do_not_read_are_ignored_and_those_we_do_are_checked() -> None:
+    future = _message(text="hi", some_field_added_later={"nested": [1, 2]}, entities="odd")
+    inbound = parse_update({"update_id": 14, "message": future, "business_thing": 1})
+    assert inbound is not None and inbound.text == "hi"
+    for bad in (
+        _message(text=5),
+        {**_message(text="x"), "chat": {"id": "not a number", "type": "private"}},
+        _message(photo=[{"width": 1}]),
+        {**_message(text="x"), "from": {"language_code": ["vi"]}},
+    ):
+        with pytest.raises(ValueError):
+            parse_update({"update_id": 15, "message": bad})
