@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -17,7 +18,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import (
+    DateTime,
+    String,
+    Text,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -61,6 +74,24 @@ class Pending:
     kind: str = "reply"
 
 
+_PG_INSERT = text(
+    "INSERT INTO outbox (channel, chat_id, kind, payload, status, attempts, lease_until, "
+    "created_at) "
+    "SELECT m.channel, m.chat_id, CAST(:kind AS varchar), CAST(m.payload AS json), 'pending', "
+    "0, CAST(:lease_until AS timestamptz), CAST(:now AS timestamptz) "
+    "FROM unnest(CAST(:channels AS varchar[]), CAST(:chats AS varchar[]), "
+    "CAST(:payloads AS text[])) WITH ORDINALITY AS m(channel, chat_id, payload, n) "
+    "ORDER BY m.n RETURNING id"
+).bindparams(
+    bindparam("channels", type_=ARRAY(String)),
+    bindparam("chats", type_=ARRAY(String)),
+    bindparam("payloads", type_=ARRAY(Text)),
+    bindparam("kind", type_=String),
+    bindparam("lease_until", type_=DateTime(timezone=True)),
+    bindparam("now", type_=DateTime(timezone=True)),
+)
+
+
 async def insert_pending(
     session: AsyncSession,
     messages: list[tuple[str, str, dict[str, Any]]],
@@ -71,21 +102,21 @@ async def insert_pending(
     if not messages:
         return []
     now = utcnow()
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    values = [
-        {
-            "channel": channel,
-            "chat_id": chat_id,
-            "kind": kind,
-            "payload": payload,
-            "status": "pending",
-            "attempts": 0,
-            "lease_until": now + lease,
-            "created_at": now,
-        }
-        for channel, chat_id, payload in messages
-    ]
     if dialect_of(session) == "sqlite":
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        values = [
+            {
+                "channel": channel,
+                "chat_id": chat_id,
+                "kind": kind,
+                "payload": payload,
+                "status": "pending",
+                "attempts": 0,
+                "lease_until": now + lease,
+                "created_at": now,
+            }
+            for channel, chat_id, payload in messages
+        ]
         # SQLAlchemy keeps RETURNING in parameter order on SQLite only by sending one INSERT
         # per row (it has no sentinel there): a statement per reply. Without the order it
         # sends multi-row INSERTs ("insertmanyvalues", compiled once); SQLite numbers rows
@@ -94,8 +125,23 @@ async def insert_pending(
         stmt = insert(table).returning(table.c.id)
         ids = sorted((await session.execute(stmt, values)).scalars().all())
     else:
-        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = list((await session.execute(stmt, values)).scalars().all())
+        # One statement of one text whatever the number of rows: the columns as arrays.
+        # SQLAlchemy's multi-row INSERT has a text per row count (so asyncpg prepared one
+        # per batch size per connection) and binds eight parameters a row (35 against 55 us
+        # of CPU a row). The ids come from the sequence as the ORDER BY hands the rows
+        # to the INSERT, so the ids sorted are the rows' order (tested).
+        result = await session.execute(
+            _PG_INSERT,
+            {
+                "channels": [channel for channel, _, _ in messages],
+                "chats": [chat_id for _, chat_id, _ in messages],
+                "payloads": [json.dumps(payload) for _, _, payload in messages],
+                "kind": kind,
+                "lease_until": now + lease,
+                "now": now,
+            },
+        )
+        ids = sorted(result.scalars().all())
     return [
         Pending(id, channel, chat_id, payload, kind=kind)
         for id, (channel, chat_id, payload) in zip(ids, messages, strict=True)

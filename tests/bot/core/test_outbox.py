@@ -30,3 +30,22 @@ async def test_ids_match_their_rows_in_order(db: Database) -> None:
         )
     for row in rows:
         assert stored[row.id] == row.payload and row.kind == "broadcast"
+
+
+async def test_any_text_survives_the_round_trip(db: Database) -> None:
+    texts = [
+        "Phường Quy Nhơn",
+        "Phu\u031bo\u031bng",
+        "🚨👮\u200d♀️",
+        "\u200f\u202eabc",
+        "a\x00b",
+        "\\u0000",
+    ]
+    messages = [("zalo_bot", "c1", {"text": t, "buttons": [{"label": t}]}) for t in texts]
+    async with db.session() as session:
+        rows = await insert_pending(session, messages, timedelta(seconds=30))
+    async with db.session() as session:
+        stored = dict(
+            (await session.execute(select(col(OutboxMessage.id), col(OutboxMessage.payload)))).all()
+        )
+    assert [stored[row.id]["text"] for row in rows] == texts
