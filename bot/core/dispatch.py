@@ -44,8 +44,12 @@ SEND_LEASE = timedelta(seconds=30)
 MAX_TEXT_CHARS = 4000
 #: Most updates handled in one transaction (Telegram sends at most 40 at once by default).
 MAX_BATCH = 100
-#: Transactions of inbound updates running side by side on PostgreSQL (see `Core`).
-POSTGRES_LANES = 4
+#: Transactions of inbound updates running side by side on PostgreSQL (see `Core`). Each
+#: lane's transaction costs its fixed CPU (about 3 ms through SQLAlchemy) for fewer updates
+#: the more lanes share them: under bench/load.py 4 lanes took 2.5 ms of CPU an update, 2
+#: took 2.2 and 1 took 2.0, with the same throughput from 2; 2 keep a batch going while
+#: another waits on a commit or on a chat's row locked by another instance.
+POSTGRES_LANES = 2
 #: Handlers' heavy work items (`Context.compute`) running at once (one per core here; checking
 #: a PIN hashed with argon2 before PINs were sealed takes 64 MiB), and how many one update may
 #: ask for before it is a bug.

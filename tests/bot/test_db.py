@@ -42,7 +42,7 @@ async def test_a_long_read_does_not_hold_up_writes(db: Database) -> None:
 
 
 async def test_postgres_keeps_its_connections_under_a_burst(database_url: str) -> None:
-    """Fifteen sessions at once (four lanes, the outbox, the campaign loops) are served by
+    """Fifteen sessions at once (the lanes, the outbox, the campaign loops) are served by
     the pool, which keeps them: a second burst opens no connection."""
     db = Database(database_url)
     if db.is_sqlite:
