@@ -21,7 +21,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from bot import sqlite_driver
 
-__all__ = ["PENDING_EVENTS", "Database", "dialect_of", "normalise_url"]
+__all__ = ["PENDING_EVENTS", "Database", "dialect_of", "driver_connection", "normalise_url"]
 
 #: Key in `session.info` of engagement-event rows waiting to be written at commit.
 PENDING_EVENTS = "antq_pending_events"
@@ -41,6 +41,42 @@ def normalise_url(url: str) -> str:
 def dialect_of(session: AsyncSession) -> str:
     """ "postgresql" or "sqlite": the few statements that differ check this."""
     return session.get_bind().dialect.name
+
+
+@asynccontextmanager
+async def driver_connection(session: AsyncSession) -> AsyncIterator[Any]:
+    """asyncpg's own connection under `session`'s transaction, for the few statements the
+    core runs for every update on PostgreSQL.
+
+    Each costs about 260 µs of CPU more through SQLAlchemy (execution context, result,
+    greenlet switches) than through asyncpg itself, and a lone update's transaction had
+    five. They run inside the session's transaction and commit or roll back with it: the
+    transaction is begun here if SQLAlchemy has not yet (it begins at its first statement),
+    and a statement never runs outside one (checked). A connection that died under them is
+    invalidated, as SQLAlchemy does for its own statements, so the pool does not hand it
+    out again. Their errors are asyncpg's own; callers log the failure, never the values."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    try:
+        adapter: Any = raw.dbapi_connection
+        if getattr(adapter, "_transaction", False) is None:  # SQLAlchemy's asyncpg adapter
+            await adapter._start_transaction()  # as its first statement would
+        if driver is None or not driver.is_in_transaction():
+            raise RuntimeError("no transaction on the driver's connection")
+        yield driver
+    except BaseException:
+        if driver is not None and driver.is_closed():
+            await connection.invalidate()
+        raise
+
+
+#: Engagement events on PostgreSQL: one statement of one text whatever their number.
+_PG_EVENTS = (
+    "INSERT INTO event (kind, ref, channel, commune_code, resident_id, created_at) "
+    "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::int[], $5::int[], "
+    "$6::timestamptz[])"
+)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -153,10 +189,14 @@ class Database:
         async with self.sessionmaker() as session, session.begin():
             yield session
             events = session.info.pop(PENDING_EVENTS, None)
-            if events:
+            if events and self.is_sqlite:
                 from bot.models import Event
 
                 await session.execute(insert(Event.__table__), events)  # type: ignore[attr-defined]
+            elif events:
+                columns = ("kind", "ref", "channel", "commune_code", "resident_id", "created_at")
+                async with driver_connection(session) as driver:
+                    await driver.execute(_PG_EVENTS, *([e[c] for e in events] for c in columns))
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

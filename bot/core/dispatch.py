@@ -25,7 +25,7 @@ from bot.core.outbox import Outbox, Pending, insert_pending
 from bot.core.render import choices_of, render, resolve_choice
 from bot.core.text import normalise
 from bot.core.types import Capabilities, Inbound
-from bot.db import Database, dialect_of
+from bot.db import Database, dialect_of, driver_connection
 from bot.models import InboundUpdate, Resident, utc_day, utcnow
 from bot.settings import Settings
 from bot.stats.counters import MESSAGES_IN, MESSAGES_OUT, MessageCounter
@@ -55,6 +55,15 @@ POSTGRES_LANES = 2
 #: ask for before it is a bug.
 HEAVY_AT_ONCE = 2
 MAX_COMPUTED = 4
+
+
+#: Deduplication records on PostgreSQL, in the order given (see `Core._record_once`).
+_PG_RECORD = (
+    "INSERT INTO inbound_update (channel, update_id, received_at) "
+    "SELECT k.channel, k.update_id, $3::timestamptz "
+    "FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS k(channel, update_id, n) "
+    "ORDER BY k.n ON CONFLICT (channel, update_id) DO NOTHING RETURNING channel, update_id"
+)
 
 
 def apology(ctx: Context) -> str:
@@ -280,20 +289,27 @@ class Core:
 
     async def _record_once(self, session: AsyncSession, inbounds: list[Inbound]) -> list[bool]:
         """Record the updates; for each, True if it was not seen before (in or out of batch)."""
-        insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
         now = utcnow()
         # Sorted: two processes inserting overlapping batches take the index locks in the same
         # order, so they wait for each other instead of deadlocking.
         keys = sorted({(i.channel, i.update_id) for i in inbounds})
-        table = InboundUpdate.__table__  # type: ignore[attr-defined]
-        # executemany ("insertmanyvalues"): one cached statement whatever the batch size
-        stmt = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-            .returning(table.c.channel, table.c.update_id)
-        )
-        params = [{"channel": c, "update_id": u, "received_at": now} for c, u in keys]
-        inserted = {(c, u) for c, u in (await session.execute(stmt, params)).all()}
+        if dialect_of(session) == "postgresql":
+            # on the driver's connection, one statement text whatever the batch size
+            async with driver_connection(session) as driver:
+                records = await driver.fetch(
+                    _PG_RECORD, [c for c, _ in keys], [u for _, u in keys], now
+                )
+            inserted = {(r[0], r[1]) for r in records}
+        else:
+            table = InboundUpdate.__table__  # type: ignore[attr-defined]
+            # executemany ("insertmanyvalues"): one cached statement whatever the batch size
+            stmt = (
+                sqlite.insert(table)
+                .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+                .returning(table.c.channel, table.c.update_id)
+            )
+            params = [{"channel": c, "update_id": u, "received_at": now} for c, u in keys]
+            inserted = {(c, u) for c, u in (await session.execute(stmt, params)).all()}
         fresh = []
         for inbound in inbounds:
             key = (inbound.channel, inbound.update_id)

@@ -18,19 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import (
-    DateTime,
-    String,
-    Text,
-    bindparam,
-    delete,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -46,7 +34,7 @@ from bot.core.channel import (
 from bot.core.pacing import Pacer
 from bot.core.tasks import wind_down
 from bot.core.types import Reply
-from bot.db import Database, dialect_of
+from bot.db import Database, dialect_of, driver_connection
 from bot.models import OutboxMessage, utcnow
 
 __all__ = ["Outbox", "Pending", "insert_pending"]
@@ -74,21 +62,14 @@ class Pending:
     kind: str = "reply"
 
 
-_PG_INSERT = text(
+#: Outbox rows on PostgreSQL, run on the driver's connection (`bot.db.driver_connection`).
+_PG_INSERT = (
     "INSERT INTO outbox (channel, chat_id, kind, payload, status, attempts, lease_until, "
     "created_at) "
-    "SELECT m.channel, m.chat_id, CAST(:kind AS varchar), CAST(m.payload AS json), 'pending', "
-    "0, CAST(:lease_until AS timestamptz), CAST(:now AS timestamptz) "
-    "FROM unnest(CAST(:channels AS varchar[]), CAST(:chats AS varchar[]), "
-    "CAST(:payloads AS text[])) WITH ORDINALITY AS m(channel, chat_id, payload, n) "
-    "ORDER BY m.n RETURNING id"
-).bindparams(
-    bindparam("channels", type_=ARRAY(String)),
-    bindparam("chats", type_=ARRAY(String)),
-    bindparam("payloads", type_=ARRAY(Text)),
-    bindparam("kind", type_=String),
-    bindparam("lease_until", type_=DateTime(timezone=True)),
-    bindparam("now", type_=DateTime(timezone=True)),
+    "SELECT m.channel, m.chat_id, $4::varchar, CAST(m.payload AS json), 'pending', 0, "
+    "$5::timestamptz, $6::timestamptz "
+    "FROM unnest($1::varchar[], $2::varchar[], $3::text[]) "
+    "WITH ORDINALITY AS m(channel, chat_id, payload, n) ORDER BY m.n RETURNING id"
 )
 
 
@@ -125,23 +106,22 @@ async def insert_pending(
         stmt = insert(table).returning(table.c.id)
         ids = sorted((await session.execute(stmt, values)).scalars().all())
     else:
-        # One statement of one text whatever the number of rows: the columns as arrays.
-        # SQLAlchemy's multi-row INSERT has a text per row count (so asyncpg prepared one
-        # per batch size per connection) and binds eight parameters a row (35 against 55 us
-        # of CPU a row). The ids come from the sequence as the ORDER BY hands the rows
-        # to the INSERT, so the ids sorted are the rows' order (tested).
-        result = await session.execute(
-            _PG_INSERT,
-            {
-                "channels": [channel for channel, _, _ in messages],
-                "chats": [chat_id for _, chat_id, _ in messages],
-                "payloads": [json.dumps(payload) for _, _, payload in messages],
-                "kind": kind,
-                "lease_until": now + lease,
-                "now": now,
-            },
-        )
-        ids = sorted(result.scalars().all())
+        # One statement of one text whatever the number of rows, the columns as arrays, on
+        # the driver's connection: SQLAlchemy's multi-row INSERT had a text per row count
+        # (asyncpg prepared each per connection) and bound eight parameters a row. The ids
+        # come from the sequence as the ORDER BY hands the rows to the INSERT, so the ids
+        # sorted are the rows' order (tested).
+        async with driver_connection(session) as driver:
+            records = await driver.fetch(
+                _PG_INSERT,
+                [channel for channel, _, _ in messages],
+                [chat_id for _, chat_id, _ in messages],
+                [json.dumps(payload) for _, _, payload in messages],
+                kind,
+                now + lease,
+                now,
+            )
+        ids = sorted(record[0] for record in records)
     return [
         Pending(id, channel, chat_id, payload, kind=kind)
         for id, (channel, chat_id, payload) in zip(ids, messages, strict=True)

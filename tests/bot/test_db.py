@@ -9,8 +9,8 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import col
 
-from bot.db import Database
-from bot.models import Resident
+from bot.db import Database, driver_connection
+from bot.models import InboundUpdate, Resident, utcnow
 
 
 async def test_reading_sees_what_was_committed_and_cannot_write(db: Database) -> None:
@@ -132,5 +132,57 @@ async def test_a_busy_connection_whose_server_went_away_fails_once(
             await _backend_pid(db)
         assert failed.value.connection_invalidated
         assert await _backend_pid(db) != first
+    finally:
+        await db.dispose()
+
+
+async def _pg_or_skip(database_url: str) -> Database:
+    db = Database(database_url)
+    if db.is_sqlite:
+        await db.dispose()
+        pytest.skip("the driver's connection is used on PostgreSQL only")
+    return db
+
+
+_INSERT = "INSERT INTO inbound_update (channel, update_id, received_at) VALUES ($1, $2, $3)"
+
+
+async def test_statements_on_the_driver_connection_are_in_the_session_transaction(
+    database_url: str,
+) -> None:
+    db = await _pg_or_skip(database_url)
+    try:
+        with pytest.raises(RuntimeError, match="handler bug"):
+            async with db.session() as session:
+                # the first statement of the session: the transaction is begun for it
+                async with driver_connection(session) as driver:
+                    assert driver.is_in_transaction()
+                    await driver.execute(_INSERT, "telegram", "1", utcnow())
+                raise RuntimeError("handler bug")
+        async with db.session() as session:
+            async with driver_connection(session) as driver:
+                await driver.execute(_INSERT, "telegram", "2", utcnow())
+            session.add(InboundUpdate(channel="telegram", update_id="3"))  # and the ORM's
+        async with db.session() as session:
+            kept = (await session.execute(select(col(InboundUpdate.update_id)))).scalars().all()
+        assert sorted(kept) == ["2", "3"]  # the rolled-back one is gone, both others kept
+    finally:
+        await db.dispose()
+
+
+async def test_a_driver_connection_whose_server_went_away_is_not_reused(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = await _pg_or_skip(database_url)
+    monkeypatch.setattr("bot.db.PING_AFTER_IDLE", 3600.0)  # never checked on checkout
+    try:
+        async with db.session() as session, driver_connection(session) as driver:
+            first = await driver.fetchval("SELECT pg_backend_pid()")
+        await _terminate(database_url, first)
+        with pytest.raises(Exception):  # noqa: B017 - asyncpg's or SQLAlchemy's, either way
+            async with db.session() as session, driver_connection(session) as driver:
+                await driver.execute("SELECT 1")
+        async with db.session() as session, driver_connection(session) as driver:
+            assert await driver.fetchval("SELECT pg_backend_pid()") != first
     finally:
         await db.dispose()
