@@ -52,6 +52,7 @@ from bot.stats.counters import MessageCounter
 from bot.stats.rollup import refresh
 from bot.tips.photo_fetch import PhotoPrefetch
 from bot.tips.workflow import escalate_overdue
+from content import locality
 from content.store import REFRESH_SECONDS, LiveLibrary
 
 __all__ = [
@@ -120,6 +121,8 @@ class Runtime:
             await upgrade_async(self.db.url)
         self.content = LiveLibrary(self.db)
         await self.content.start()
+        # the commune-name index, built before the first resident types a commune's name
+        await asyncio.to_thread(locality.warm, s.province_code)
         self.outbox = Outbox(
             self.db,
             pacers={
