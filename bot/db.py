@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, exc, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.url import make_url
@@ -54,7 +55,8 @@ async def driver_connection(session: AsyncSession) -> AsyncIterator[Any]:
     transaction is begun here if SQLAlchemy has not yet (it begins at its first statement),
     and a statement never runs outside one (checked). A connection that died under them is
     invalidated, as SQLAlchemy does for its own statements, so the pool does not hand it
-    out again. Their errors are asyncpg's own; callers log the failure, never the values."""
+    out again. A value PostgreSQL or asyncpg refuses is named in their message (a chat id,
+    say), so that error is replaced by one without it before anyone logs it."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
@@ -65,6 +67,8 @@ async def driver_connection(session: AsyncSession) -> AsyncIterator[Any]:
         if driver is None or not driver.is_in_transaction():
             raise RuntimeError("no transaction on the driver's connection")
         yield driver
+    except asyncpg.DataError as error:  # "invalid input …: <the value>"
+        raise ValueError(f"PostgreSQL refused a value ({error.__class__.__name__})") from None
     except BaseException:
         if driver is not None and driver.is_closed():
             await connection.invalidate()

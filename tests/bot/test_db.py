@@ -186,3 +186,21 @@ async def test_a_driver_connection_whose_server_went_away_is_not_reused(
             assert await driver.fetchval("SELECT pg_backend_pid()") != first
     finally:
         await db.dispose()
+
+
+async def test_a_refused_value_is_not_named_in_the_error(database_url: str) -> None:
+    """asyncpg's message names the value ("invalid input …: 'the chat id'"); logs get the
+    error, so it must not."""
+    db = await _pg_or_skip(database_url)
+    try:
+        for statement, value in (
+            ("SELECT $1::int", "chat-8837261"),
+            ("SELECT $1::varchar", 8837261),
+        ):
+            with pytest.raises(ValueError) as refused:
+                async with db.session() as session, driver_connection(session) as driver:
+                    await driver.fetch(statement, value)
+            assert "8837261" not in str(refused.value)
+            assert refused.value.__cause__ is None and refused.value.__suppress_context__
+    finally:
+        await db.dispose()
