@@ -95,7 +95,13 @@ def parse_update(data: dict[str, Any]) -> Inbound | None:
     try:
         update = _Update.model_validate(data)
     except ValidationError as exc:
-        raise ValueError(f"not a Telegram update: {exc.error_count()} invalid field(s)") from exc
+        # Where and what, never the values: pydantic's own message quotes the input (a chat
+        # id, a tip's text), and the polling loop logs this error with its traceback.
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc']))}: {error['type']}"
+            for error in exc.errors(include_input=False, include_url=False)[:3]
+        )
+        raise ValueError(f"not a Telegram update: {problems}") from None
     uid = str(update.update_id)
     query = update.callback_query
     if query is not None:

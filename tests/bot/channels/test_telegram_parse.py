@@ -116,3 +116,14 @@ def test_fields_we_do_not_read_are_ignored_and_those_we_do_are_checked() -> None
     ):
         with pytest.raises(ValueError):
             parse_update({"update_id": 15, "message": bad})
+
+
+def test_a_refused_update_names_no_value() -> None:
+    # logged by the webhook and, with its traceback, by the polling loop
+    secret_text = "Có người buôn ma túy ở hẻm 5"
+    bad = {**_message(text=secret_text), "chat": {"id": "x8837261", "type": "private"}}
+    with pytest.raises(ValueError) as refused:
+        parse_update({"update_id": 16, "message": bad})
+    assert "message.chat.id" in str(refused.value)
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__
+    assert "8837261" not in str(refused.value) and secret_text not in str(refused.value)
