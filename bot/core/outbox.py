@@ -155,6 +155,9 @@ class Outbox:
         self._sent_ids: list[int] = []
         self._sent_private: list[int] = []
         self._flush_wanted = asyncio.Event()
+        #: One flush at a time: `flush()` must not return while the flusher task is still
+        #: writing the rows it took (they would still read as pending).
+        self._flushing = asyncio.Lock()
         self._stop_wanted = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -305,6 +308,10 @@ class Outbox:
 
     # --- recording ------------------------------------------------------------------------
     async def _flush(self) -> None:
+        async with self._flushing:
+            await self._record_sent()
+
+    async def _record_sent(self) -> None:
         ids, self._sent_ids = self._sent_ids, []
         private, self._sent_private = self._sent_private, []
         if not ids and not private:
