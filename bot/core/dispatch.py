@@ -15,11 +15,12 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, tuple_
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.core import residents as stored
 from bot.core.context import Context, Deferred
 from bot.core.outbox import Outbox, Pending, insert_pending
 from bot.core.render import choices_of, render, resolve_choice
@@ -226,10 +227,21 @@ class Core:
         deferred: dict[int, Deferred] = {}
         messages: list[tuple[str, str, dict[str, Any], str]] = []
         tally: list[tuple[str, int | None, int]] = []  # channel, commune, replies
+        today = utc_day()
         async with self.db.session() as session:
             fresh = await self._record_once(session, inbounds)
             new_ones = [i for i, new in zip(inbounds, fresh, strict=True) if new]
-            residents = await self._residents(session, new_ones)
+            residents = await stored.load(
+                session,
+                [(i.channel, i.chat_id) for i in new_ones],
+                self.settings.default_language,
+                today,
+            )
+            # as loaded: what changed is written back at the end (`stored.save`)
+            loaded = [(r, stored.snapshot(r)) for r in residents.values()]
+            for resident in residents.values():
+                if resident.last_seen_at != today:
+                    resident.last_seen_at = today
             for index, (inbound, new) in enumerate(zip(inbounds, fresh, strict=True)):
                 if not new:
                     log.info("duplicate update %s/%s ignored", inbound.channel, inbound.update_id)
@@ -238,6 +250,7 @@ class Core:
                 resident = residents[(inbound.channel, inbound.chat_id)]
                 ctx = self._context(session, resident, inbound, caps)
                 if isolate:
+                    before = stored.snapshot(resident)
                     try:
                         async with session.begin_nested():
                             await self.handler(ctx)
@@ -250,15 +263,15 @@ class Core:
                         log.exception(
                             "handler failed on %s update %s", inbound.channel, inbound.update_id
                         )
-                        await session.refresh(resident)
+                        stored.restore(resident, before)
                         ctx = self._context(session, resident, inbound, caps)
                         self.on_error(ctx)
                 else:
-                    before = (resident.state, dict(resident.state_data))
+                    before = stored.snapshot(resident)
                     try:
                         await self.handler(ctx)
                     except Deferred as wait:
-                        if ctx.replies or (resident.state, resident.state_data) != before:
+                        if ctx.replies or stored.snapshot(resident) != before:
                             # changed something first: only a savepoint can undo that
                             raise RuntimeError("a handler asked for work after changes") from wait
                         deferred[index] = wait
@@ -266,6 +279,7 @@ class Core:
                 replies = self._outbox_messages(ctx, caps)
                 tally.append((inbound.channel, resident.commune_code, len(replies)))
                 messages.extend(replies)
+            await stored.save(session, loaded)
             rows = []
             # consecutive runs of one kind, so the chat's order is kept
             for kind, run in itertools.groupby(messages, key=lambda m: m[3]):
@@ -316,58 +330,6 @@ class Core:
             fresh.append(key in inserted)
             inserted.discard(key)  # the same update twice in one batch: only the first
         return fresh
-
-    async def _residents(
-        self, session: AsyncSession, inbounds: list[Inbound]
-    ) -> dict[tuple[str, str], Resident]:
-        """The residents these updates come from, created if new, locked on PostgreSQL."""
-        keys = sorted({(i.channel, i.chat_id) for i in inbounds})
-        if not keys:
-            return {}
-        postgres = dialect_of(session) == "postgresql"
-
-        async def load() -> dict[tuple[str, str], Resident]:
-            stmt = (
-                select(Resident)
-                .where(tuple_(col(Resident.channel), col(Resident.chat_id)).in_(keys))
-                .order_by(col(Resident.id))
-            )
-            if postgres:
-                # Serialises one chat's updates across processes: state is read-modify-write.
-                # Rows are locked in id order, so two processes cannot deadlock on them.
-                stmt = stmt.with_for_update()
-            found = (await session.execute(stmt)).scalars().all()
-            return {(r.channel, r.chat_id): r for r in found}
-
-        residents = await load()
-        today = utc_day()
-        missing = [key for key in keys if key not in residents]
-        if missing:
-            insert = postgresql.insert if postgres else sqlite.insert
-            values = [
-                {
-                    "channel": channel,
-                    "chat_id": chat_id,
-                    "language": self.settings.default_language,
-                    "subscribed": True,
-                    "onboarded": False,
-                    "state": "",
-                    "state_data": {},
-                    "created_at": today,
-                    "last_seen_at": today,
-                }
-                for channel, chat_id in missing
-            ]
-            await session.execute(
-                insert(Resident)
-                .values(values)
-                .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
-            )
-            residents = await load()
-        for resident in residents.values():
-            if resident.last_seen_at != today:
-                resident.last_seen_at = today
-        return residents
 
     def _context(
         self, session: AsyncSession, resident: Resident, inbound: Inbound, caps: Capabilities
