@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, tuple_
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -26,7 +26,7 @@ from bot.core.outbox import Outbox, Pending, insert_pending
 from bot.core.render import choices_of, render, resolve_choice
 from bot.core.text import normalise
 from bot.core.types import Capabilities, Inbound
-from bot.db import Database, dialect_of, driver_connection
+from bot.db import Database, SqliteColumns, dialect_of, driver_connection, sqlite_run
 from bot.models import InboundUpdate, Resident, utc_day, utcnow
 from bot.settings import Settings
 from bot.stats.counters import MESSAGES_IN, MESSAGES_OUT, MessageCounter
@@ -64,6 +64,16 @@ _PG_RECORD = (
     "SELECT k.channel, k.update_id, $3::timestamptz "
     "FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS k(channel, update_id, n) "
     "ORDER BY k.n ON CONFLICT (channel, update_id) DO NOTHING RETURNING channel, update_id"
+)
+
+
+_SQLITE_RECORD = (
+    "INSERT INTO inbound_update (channel, update_id, received_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (channel, update_id) DO NOTHING RETURNING 1"
+)
+_SQLITE_RECORD_COLUMNS = SqliteColumns(
+    InboundUpdate.__table__,  # type: ignore[attr-defined]
+    ("channel", "update_id", "received_at"),
 )
 
 
@@ -315,15 +325,16 @@ class Core:
                 )
             inserted = {(r[0], r[1]) for r in records}
         else:
-            table = InboundUpdate.__table__  # type: ignore[attr-defined]
-            # executemany ("insertmanyvalues"): one cached statement whatever the batch size
-            stmt = (
-                sqlite.insert(table)
-                .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-                .returning(table.c.channel, table.c.update_id)
-            )
-            params = [{"channel": c, "update_id": u, "received_at": now} for c, u in keys]
-            inserted = {(c, u) for c, u in (await session.execute(stmt, params)).all()}
+            params = [_SQLITE_RECORD_COLUMNS.bind((c, u, now)) for c, u in keys]
+
+            def record(connection: sqlite3.Connection) -> set[tuple[str, str]]:
+                return {
+                    (c, u)
+                    for c, u, received in params
+                    if connection.execute(_SQLITE_RECORD, (c, u, received)).fetchall()
+                }
+
+            inserted = await sqlite_run(session, record)
         fresh = []
         for inbound in inbounds:
             key = (inbound.channel, inbound.update_id)

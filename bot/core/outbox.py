@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -34,7 +35,7 @@ from bot.core.channel import (
 from bot.core.pacing import Pacer
 from bot.core.tasks import wind_down
 from bot.core.types import Reply
-from bot.db import Database, dialect_of, driver_connection
+from bot.db import Database, SqliteColumns, dialect_of, driver_connection, sqlite_run
 from bot.models import OutboxMessage, utcnow
 
 __all__ = ["Outbox", "Pending", "insert_pending"]
@@ -73,38 +74,40 @@ _PG_INSERT = (
 )
 
 
+_SQLITE_INSERT_COLUMNS = SqliteColumns(
+    OutboxMessage.__table__,  # type: ignore[attr-defined]
+    ("channel", "chat_id", "kind", "payload", "status", "attempts", "lease_until", "created_at"),
+)
+_SQLITE_INSERT = (
+    f"INSERT INTO outbox ({', '.join(_SQLITE_INSERT_COLUMNS.names)}) "
+    f"VALUES ({', '.join('?' for _ in _SQLITE_INSERT_COLUMNS.names)}) RETURNING id"
+)
+
+
 async def insert_pending(
     session: AsyncSession,
     messages: list[tuple[str, str, dict[str, Any]]],
     lease: timedelta,
     kind: str = "reply",
 ) -> list[Pending]:
-    """Write (channel, chat_id, payload) rows, leased to this process, in one statement."""
+    """Write (channel, chat_id, payload) rows, leased to this process: one statement on
+    PostgreSQL, one trip to the connection's thread on SQLite."""
     if not messages:
         return []
     now = utcnow()
     if dialect_of(session) == "sqlite":
-        table = OutboxMessage.__table__  # type: ignore[attr-defined]
-        values = [
-            {
-                "channel": channel,
-                "chat_id": chat_id,
-                "kind": kind,
-                "payload": payload,
-                "status": "pending",
-                "attempts": 0,
-                "lease_until": now + lease,
-                "created_at": now,
-            }
+        params = [
+            _SQLITE_INSERT_COLUMNS.bind(
+                (channel, chat_id, kind, payload, "pending", 0, now + lease, now)
+            )
             for channel, chat_id, payload in messages
         ]
-        # SQLAlchemy keeps RETURNING in parameter order on SQLite only by sending one INSERT
-        # per row (it has no sentinel there): a statement per reply. Without the order it
-        # sends multi-row INSERTs ("insertmanyvalues", compiled once); SQLite numbers rows
-        # in VALUES order (the next rowid is the largest plus one, and there is one
-        # writer), so the ids sorted are the rows' order.
-        stmt = insert(table).returning(table.c.id)
-        ids = sorted((await session.execute(stmt, values)).scalars().all())
+
+        # a row at a time in the connection's thread, in order: ids in the messages' order
+        def write(connection: sqlite3.Connection) -> list[int]:
+            return [connection.execute(_SQLITE_INSERT, row).fetchone()[0] for row in params]
+
+        ids = await sqlite_run(session, write)
     else:
         # One statement of one text whatever the number of rows, the columns as arrays, on
         # the driver's connection: SQLAlchemy's multi-row INSERT had a text per row count

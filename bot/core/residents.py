@@ -6,25 +6,24 @@ rows and flushing the changes (identity map, unit of work, ORM result rows) was 
 the CPU a lone update costs: one update at a time through the core (bench/lone.py) took
 3.9 ms of CPU on PostgreSQL that way and 2.7 ms this way. Here the
 rows are read with one statement, handed out as detached `Resident` objects, and those whose
-columns changed are written back with one statement of one text whatever their number: on
-PostgreSQL on the driver's connection (`bot.db.driver_connection`), on SQLite as a Core
-statement. The objects are never in the session, so nothing else in the transaction may load
-a resident through the ORM and change it (nothing does: handlers change `ctx.resident`, and
-`bot.actions.mark_blocked` runs in a transaction of its own).
+columns changed are written back with one statement: on PostgreSQL on the driver's
+connection (`bot.db.driver_connection`), on SQLite in one trip to the connection's thread
+(`bot.db.sqlite_run`). The objects are never in the session, so nothing else in the
+transaction may load a resident through the ORM and change it (nothing does: handlers change
+`ctx.resident`, and `bot.actions.mark_blocked` runs in a transaction of its own).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, tuple_, update
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import dialect_of, driver_connection
+from bot.db import SqliteColumns, dialect_of, driver_connection, sqlite_run
 from bot.models import Resident
 
 __all__ = ["MUTABLE", "Snapshot", "load", "restore", "save", "snapshot"]
@@ -78,6 +77,18 @@ _PG_SAVE = (
 )
 
 
+_SQLITE_ROW = SqliteColumns(_TABLE, COLUMNS)
+_SQLITE_LOAD = f"SELECT {', '.join(COLUMNS)} FROM resident WHERE channel = ? AND chat_id = ?"
+_NEW = ("language", "subscribed", "onboarded", "state", "state_data", "created_at", "last_seen_at")
+_SQLITE_NEW = SqliteColumns(_TABLE, _NEW)
+_SQLITE_CREATE = (
+    f"INSERT INTO resident (channel, chat_id, {', '.join(_NEW)}) "
+    f"VALUES (?, ?, {', '.join('?' for _ in _NEW)}) RETURNING {', '.join(COLUMNS)}"
+)
+_SQLITE_SAVE = SqliteColumns(_TABLE, MUTABLE)
+_SQLITE_UPDATE = f"UPDATE resident SET {', '.join(f'{c} = ?' for c in MUTABLE)} WHERE id = ?"
+
+
 def _resident(row: Iterable[Any]) -> Resident:
     values = dict(zip(COLUMNS, row, strict=True))
     if isinstance(values["state_data"], str):  # the driver's JSON, as text
@@ -114,35 +125,19 @@ async def load(
                     )
         return found
 
-    def query() -> Any:
-        return (
-            select(*(_TABLE.c[c] for c in COLUMNS))
-            .where(tuple_(_TABLE.c.channel, _TABLE.c.chat_id).in_(keys))
-            .order_by(_TABLE.c.id)
-        )
+    new = _SQLITE_NEW.bind((language, True, False, "", {}, today, today))
 
-    found = {(r.channel, r.chat_id): r for r in map(_resident, await session.execute(query()))}
-    missing = [key for key in keys if key not in found]
-    if missing:
-        await session.execute(
-            sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["channel", "chat_id"]),
-            [
-                {
-                    "channel": channel,
-                    "chat_id": chat_id,
-                    "language": language,
-                    "subscribed": True,
-                    "onboarded": False,
-                    "state": "",
-                    "state_data": {},
-                    "created_at": today,
-                    "last_seen_at": today,
-                }
-                for channel, chat_id in missing
-            ],
-        )
-        found = {(r.channel, r.chat_id): r for r in map(_resident, await session.execute(query()))}
-    return found
+    def load_rows(connection: sqlite3.Connection) -> list[Any]:
+        rows = []
+        for channel, chat_id in keys:
+            row = connection.execute(_SQLITE_LOAD, (channel, chat_id)).fetchone()
+            if row is None:  # one writer: nobody else creates it meanwhile
+                row = connection.execute(_SQLITE_CREATE, (channel, chat_id, *new)).fetchone()
+            rows.append(row)
+        return rows
+
+    rows = await sqlite_run(session, load_rows)
+    return {(r.channel, r.chat_id): r for r in (_resident(_SQLITE_ROW.read(row)) for row in rows)}
 
 
 def snapshot(resident: Resident) -> Snapshot:
@@ -168,9 +163,11 @@ async def save(session: AsyncSession, residents: list[tuple[Resident, Snapshot]]
             columns = zip(*(after for _, after in changed), strict=True)
             await driver.execute(_PG_SAVE, [r.id for r, _ in changed], *map(list, columns))
         return
-    await session.execute(
-        update(_TABLE)
-        .where(_TABLE.c.id == bindparam("b_id"))
-        .values({name: bindparam(f"b_{name}") for name in MUTABLE}),
-        [{"b_id": r.id, **{f"b_{name}": getattr(r, name) for name in MUTABLE}} for r, _ in changed],
-    )
+    params = [
+        (*_SQLITE_SAVE.bind([getattr(r, name) for name in MUTABLE]), r.id) for r, _ in changed
+    ]
+
+    def write(connection: sqlite3.Connection) -> None:
+        connection.executemany(_SQLITE_UPDATE, params)
+
+    await sqlite_run(session, write)
