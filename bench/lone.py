@@ -62,6 +62,7 @@ async def measure(url: str, residents: int, updates: int) -> dict[str, Any]:
     from bot.migrate import upgrade_async
     from bot.settings import Settings
     from bot.tips.relay import generate_key
+    from content import locality
     from content.store import LiveLibrary
 
     db = Database(url)
@@ -69,6 +70,7 @@ async def measure(url: str, residents: int, updates: int) -> dict[str, Any]:
     settings = Settings(_env_file=None, database_url=url, tip_relay_keys=generate_key())  # type: ignore[call-arg]
     library = LiveLibrary(db)
     await library.start()
+    locality.warm(settings.province_code)  # as `Runtime.start` does
     outbox = KeptOutbox()
     core = Core(
         db,

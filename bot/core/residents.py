@@ -3,9 +3,9 @@ its end, outside SQLAlchemy's ORM.
 
 Handlers change `ctx.resident` (state, language, commune…). Through the ORM, loading the
 rows and flushing the changes (identity map, unit of work, ORM result rows) was a third of
-the CPU a lone update costs: one update at a time through the core (bench/lone.py) took
-3.9 ms of CPU on PostgreSQL that way and 2.7 ms this way. Here the
-rows are read with one statement, handed out as detached `Resident` objects, and those whose
+the CPU a lone update costs: one update at a time through the core and the handlers
+(bench/lone.py) took 3.3 ms of CPU on PostgreSQL that way and 2.4 ms this way. Here the rows
+are read with one statement, handed out as detached `Resident` objects, and those whose
 columns changed are written back with one statement: on PostgreSQL on the driver's
 connection (`bot.db.driver_connection`), on SQLite in one trip to the connection's thread
 (`bot.db.sqlite_run`). The objects are never in the session, so nothing else in the
