@@ -2,7 +2,7 @@
 its end, outside SQLAlchemy's ORM.
 
 Handlers change `ctx.resident` (state, language, commune…). Through the ORM, loading the
-rows and flushing the changes (identity map, unit of work, ORM result rows) was a third of
+rows and flushing the changes (identity map, unit of work, ORM result rows) was over a quarter of
 the CPU a lone update costs: one update at a time through the core and the handlers
 (bench/lone.py) took 3.3 ms of CPU on PostgreSQL that way and 2.4 ms this way. Here the rows
 are read with one statement, handed out as detached `Resident` objects, and those whose
