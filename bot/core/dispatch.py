@@ -264,7 +264,8 @@ class Core:
                     try:
                         async with session.begin_nested():
                             await self.handler(ctx)
-                    except Deferred as wait:  # the savepoint undid whatever it did
+                    except Deferred as wait:  # the savepoint undid whatever it wrote
+                        stored.restore(resident, before)  # and this what it changed
                         deferred[index] = wait
                         continue
                     except Exception:

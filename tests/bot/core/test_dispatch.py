@@ -148,6 +148,27 @@ async def test_work_asked_for_after_a_change_undoes_the_change(database_url: str
             assert (await session.execute(select(Resident))).scalar_one().state == ""
 
 
+async def test_a_change_made_before_asking_for_work_is_undone(database_url: str) -> None:
+    """The first run's change is not kept when the second run does not make it again."""
+    from bot.core.types import Inbound
+
+    async def handler(ctx: Context) -> None:
+        if "k" not in ctx.inbound.computed:
+            ctx.set_state("half-done")
+            ctx.resident.language = "en"
+        ctx.reply(f"value {ctx.compute('k', lambda: 42)}")
+
+    async with running_stack(database_url, known_chats=[904]) as stack:
+        stack.runtime.core.handler = handler
+        inbound = Inbound("telegram", "904", "c1", "text", text="x")
+        assert await stack.runtime.core.handle(inbound) is True
+        await stack.runtime.outbox.flush()
+        assert [m["text"] for m in stack.fake.sent(904)] == ["value 42"]
+        async with stack.runtime.db.session() as session:
+            resident = (await session.execute(select(Resident))).scalar_one()
+        assert (resident.state, resident.language) == ("", "vi")
+
+
 async def test_failed_work_leaves_the_update_unrecorded_for_redelivery(database_url: str) -> None:
     import pytest
 
