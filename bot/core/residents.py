@@ -90,10 +90,8 @@ _SQLITE_UPDATE = f"UPDATE resident SET {', '.join(f'{c} = ?' for c in MUTABLE)} 
 
 
 def _resident(row: Iterable[Any]) -> Resident:
-    values = dict(zip(COLUMNS, row, strict=True))
-    if isinstance(values["state_data"], str):  # the driver's JSON, as text
-        values["state_data"] = json.loads(values["state_data"])
-    return Resident(**values)
+    # JSON arrives decoded: SQLAlchemy gives asyncpg a codec for it on every connection
+    return Resident(**dict(zip(COLUMNS, row, strict=True)))
 
 
 async def load(
