@@ -14,7 +14,7 @@ from bot.db import Database
 from bot.models import Resident, utc_day
 
 TG = "telegram"
-#: NFD, a zero-width joiner emoji, right-to-left marks and Arabic, a NUL-free oddity mix
+#: NFD, a zero-width joiner emoji, right-to-left marks and Arabic
 STRANGE = unicodedata.normalize("NFD", "Nguyễn") + " 👩‍👩‍👧 \u200f\u202eعربي\u202c \u200b"
 
 
@@ -45,7 +45,7 @@ async def test_changes_are_written_back_and_any_text_round_trips(db: Database) -
         changed = found[(TG, "1")]
         changed.state = STRANGE[:64]
         changed.state_data["note"] = STRANGE  # changed in place: seen all the same
-        changed.state_data["nested"] = {"list": [1, None, True, "ồ"]}
+        changed.state_data["nested"] = {"list": [1, None, True, "ồ"], "nul": "a\x00b"}
         changed.language, changed.commune_code, changed.subscribed = "en", 21583, False
         changed.onboarded, changed.unsubscribed_at = True, today
         await stored.save(session, loaded)
@@ -56,7 +56,7 @@ async def test_changes_are_written_back_and_any_text_round_trips(db: Database) -
         }
     one, two = rows["1"], rows["2"]
     assert one.state == STRANGE[:64] and one.state_data["note"] == STRANGE
-    assert one.state_data["nested"] == {"list": [1, None, True, "ồ"]}
+    assert one.state_data["nested"] == {"list": [1, None, True, "ồ"], "nul": "a\x00b"}
     assert (one.language, one.commune_code, one.subscribed) == ("en", 21583, False)
     assert one.onboarded and one.unsubscribed_at == today
     assert (two.state, two.state_data, two.language) == ("", {}, "vi")
