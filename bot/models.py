@@ -365,6 +365,11 @@ class StaffUser(SQLModel, table=True):
     language: str = Field(default="vi", sa_column=Column(String(5), nullable=False))
     #: Base32 TOTP secret once a second factor is set up.
     totp_secret: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    #: The TOTP time step (30 s) of the last code accepted: that code, and any older one, is
+    #: refused from then on, so a code seen over a shoulder or in a proxy cannot be replayed.
+    totp_last_step: int | None = Field(
+        default=None, sa_column=Column(BigInteger(), nullable=True)
+    )
     active: bool = True
     #: Wrong passwords in a row, and until when the account refuses logins after too many.
     failed_logins: int = 0
