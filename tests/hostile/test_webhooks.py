@@ -240,13 +240,14 @@ def oa_signature(stack: Stack, raw: bytes) -> str:
 def zalo_oa(stack: Stack) -> Endpoint:
     assert stack.zalo_oa is not None
     app_id = stack.zalo_oa.app_id
+    now_ms = int(time.time() * 1000)  # older events are refused unhandled (replays)
 
     def event(name: str, **message: Any) -> dict[str, Any]:
         return {
             "app_id": app_id,
             "user_id_by_app": "552177279717587730",
             "event_name": name,
-            "timestamp": "1750316131602",
+            "timestamp": str(now_ms),
             "sender": {"id": OA_USER},
             "recipient": {"id": "579745863508352884"},
             "message": {"msg_id": TEMPLATE_ID, **message},
@@ -284,7 +285,7 @@ def zalo_oa(stack: Stack) -> Endpoint:
         if isinstance(msg, dict) and msg.get("msg_id") == TEMPLATE_ID:
             msg["msg_id"] = f"hostile{n:025d}"
         if doc.get("timestamp") == TEMPLATE_ID:
-            doc["timestamp"] = str(1750316131602 + n)
+            doc["timestamp"] = str(now_ms + n)
 
     header = "X-ZEvent-Signature"
     good = text("/help")

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from bot.channels.zalo_oa._client import RATE_LIMITED, ZaloOAClient, ZaloOAError
-from bot.channels.zalo_oa._parse import BUTTON_PREFIX, parse_event, signature_matches
+from bot.channels.zalo_oa._parse import (
+    BUTTON_PREFIX,
+    dedup_key_from,
+    event_is_current,
+    parse_event,
+    signature_matches,
+)
 from bot.channels.zalo_oa._tokens import TokenError
 from bot.core.channel import (
     Blocked,
@@ -23,6 +30,7 @@ from bot.core.limits import ZaloBotLimit
 from bot.core.request_body import parse_json, read_raw_body
 from bot.core.types import Capabilities, Inbound, Reply
 from bot.core.webhook import Handler, deliver
+from bot.models import utcnow
 
 __all__ = ["SIGNATURE_HEADER", "ZaloOAChannel", "zalo_oa_capabilities", "zalo_oa_webhook_handler"]
 
@@ -104,6 +112,8 @@ class ZaloOAChannel:
 
 
 def zalo_oa_webhook_handler(core: Core, *, app_id: str, secrets: dict[str, str]) -> Handler:
+    parse = partial(parse_event, dedup_key=dedup_key_from(secrets))
+
     async def handler(request: web.Request) -> web.StreamResponse:
         raw = await read_raw_body(request)  # the signature covers these exact bytes
         body = parse_json(raw)
@@ -113,7 +123,11 @@ def zalo_oa_webhook_handler(core: Core, *, app_id: str, secrets: dict[str, str])
         if not signature_matches(raw, header, body, app_id=app_id, secrets=secrets):
             log.warning("zalo oa webhook: bad or missing signature from %s", request.remote)
             raise web.HTTPForbidden(text="bad signature")
-        inbound = await deliver(core, body, parse_event, "zalo oa")
+        if not event_is_current(body, utcnow()):
+            # answered 200 all the same: Zalo would only retry it, and it is not ours to take
+            log.warning("zalo oa webhook: a signed event outside the time window was ignored")
+            return web.Response(text="stale")
+        inbound = await deliver(core, body, parse, "zalo oa")
         return web.Response(text="ok" if inbound is not None else "ignored")
 
     return handler

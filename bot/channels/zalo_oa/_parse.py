@@ -4,18 +4,35 @@ Signature: `X-ZEvent-Signature: mac=<sha256(app_id + raw_body + timestamp + secr
 SHA-256, not HMAC). Which secret (the OA Secret Key of the webhook settings, or the App
 Secret) and which id comes first are not settled in Zalo's documentation, so the variants are
 tried in order and the first one that matches is logged.
+
+Deduplication keys are stored (`inbound_update`), so an event without a message id is keyed by
+a keyed hash of what identifies the delivery, never by the follower's id: the key comes from
+the OA's secrets, which stay in the settings. A signed event is also only taken while it is
+recent: once its dedup record is pruned, a replayed copy would otherwise be handled again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.types import Inbound, Location
 
-__all__ = ["BUTTON_PREFIX", "CHANNEL", "parse_event", "signature_matches"]
+__all__ = [
+    "BUTTON_PREFIX",
+    "CHANNEL",
+    "MAX_EVENT_AGE",
+    "MAX_EVENT_LEAD",
+    "dedup_key_from",
+    "event_is_current",
+    "parse_event",
+    "signature_matches",
+]
 
 log = logging.getLogger(__name__)
 CHANNEL = "zalo_oa"
@@ -24,6 +41,15 @@ CHANNEL = "zalo_oa"
 BUTTON_PREFIX = "#q:"
 _IGNORED_PREFIXES = ("oa_send_", "user_received_", "user_seen_")
 _matched: set[str] = set()
+#: Oldest event handled. Zalo retries a webhook for up to about two hours (its ladder is not
+#: documented: 30 s … 1 h steps, or a last try at 12 h); any event younger than this is still
+#: in `inbound_update` (kept 3 days, bot/housekeeping.py), so a replay of it is recognised.
+MAX_EVENT_AGE = timedelta(hours=24)
+#: How far ahead of our clock an event may be stamped (clock drift between Zalo and us).
+MAX_EVENT_LEAD = timedelta(minutes=5)
+#: Longest `timestamp` read as milliseconds (a 5000-digit one is not a time).
+_MAX_TIMESTAMP_DIGITS = 15
+_DEDUP_KEY_LABEL = b"antq zalo_oa inbound dedup"
 
 
 def signature_matches(
@@ -52,6 +78,35 @@ def signature_matches(
     return False
 
 
+def dedup_key_from(secrets: Mapping[str, str]) -> bytes:
+    """The key of the hashed dedup ids, derived from the first configured OA secret (the same
+    in every process, so a redelivery to another one is recognised; never stored)."""
+    secret = next((s for s in secrets.values() if s), "")
+    if not secret:
+        raise ValueError("a Zalo OA secret is needed to key deduplication ids")
+    return hmac.new(secret.encode(), _DEDUP_KEY_LABEL, hashlib.sha256).digest()
+
+
+def _hashed_id(key: bytes, event: str, user: str, timestamp: str) -> str:
+    """A stable id for one delivery that names neither the follower nor the exact time."""
+    mac = hmac.new(key, json.dumps([event, user, timestamp]).encode(), hashlib.sha256)
+    return "h:" + mac.hexdigest()[:40]
+
+
+def event_is_current(body: Mapping[str, Any], now: datetime) -> bool:
+    """Whether the event's `timestamp` (epoch milliseconds, a string or a number) lies within
+    [now - MAX_EVENT_AGE, now + MAX_EVENT_LEAD]; False when it has none that reads as one."""
+    value = body.get("timestamp")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return False
+    text = str(value)
+    if not (text.isascii() and text.isdigit() and len(text) <= _MAX_TIMESTAMP_DIGITS):
+        return False
+    age_ms = now.timestamp() * 1000 - int(text)
+    max_age = MAX_EVENT_AGE.total_seconds() * 1000
+    return -MAX_EVENT_LEAD.total_seconds() * 1000 <= age_ms <= max_age
+
+
 def _float(value: Any) -> float | None:
     try:
         return float(value)
@@ -59,9 +114,11 @@ def _float(value: Any) -> float | None:
         return None
 
 
-def parse_event(body: dict[str, Any]) -> Inbound | None:
+def parse_event(body: dict[str, Any], *, dedup_key: bytes) -> Inbound | None:
     """The Inbound for an event; None for events that are not a resident acting (echoes of
-    our own messages, delivery and seen receipts). ValueError for garbage."""
+    our own messages, delivery and seen receipts). ValueError for garbage.
+
+    `dedup_key` keys the hashed update ids of events without a message id (`dedup_key_from`)."""
     event = body.get("event_name")
     if not isinstance(event, str):
         raise ValueError("not a Zalo OA event: no event_name")
@@ -76,7 +133,7 @@ def parse_event(body: dict[str, Any]) -> Inbound | None:
         return Inbound(
             channel=CHANNEL,
             chat_id=str(user)[:64],
-            update_id=f"{event}:{user}:{timestamp}"[:80],
+            update_id=_hashed_id(dedup_key, event, str(user), timestamp),
             kind="follow" if event == "follow" else "unfollow",
         )
     if not event.startswith("user_send_"):
@@ -89,7 +146,9 @@ def parse_event(body: dict[str, Any]) -> Inbound | None:
     base: dict[str, Any] = {
         "channel": CHANNEL,
         "chat_id": str(user)[:64],
-        "update_id": str(msg_id if msg_id else f"{event}:{user}:{timestamp}")[:80],
+        "update_id": (
+            str(msg_id)[:80] if msg_id else _hashed_id(dedup_key, event, str(user), timestamp)
+        ),
     }
     text = message.get("text")
     attachments = message.get("attachments")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from bot.core.channel import OutOfWindow
 from bot.core.types import Reply
 from bot.db import Database
 from bot.models import InboundUpdate, Resident
-from bot.runtime import ZALO_BOT_WEBHOOK_PATH
+from bot.runtime import ZALO_BOT_WEBHOOK_PATH, ZALO_OA_WEBHOOK_PATH
 from tests.harness import (
     ZALO_BOT_SECRET,
     Stack,
@@ -105,6 +106,56 @@ async def test_zalo_oa_app_secret_signature_variant_is_accepted(database_url: st
             {"user_id": USER, "text": "/start"}, signature="app_secret"
         )
         assert result["status"] == 200
+
+
+def _oa_text_event(timestamp: int, msg_id: str) -> dict[str, object]:
+    return {
+        "event_name": "user_send_text",
+        "timestamp": str(timestamp),
+        "sender": {"id": USER},
+        "message": {"msg_id": msg_id, "text": "/start"},
+    }
+
+
+async def test_zalo_oa_signed_events_outside_the_time_window_are_ignored(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A year-old signed event (replayed once its dedup record is gone), or one stamped well
+    ahead of our clock: answered 200 so Zalo does not retry, and nothing is handled."""
+    async with running_stack(database_url, zalo=True) as stack:
+        assert stack.zalo_oa is not None
+        now_ms = int(time.time() * 1000)
+        for n, stamp in enumerate((now_ms - 365 * 86_400_000, now_ms + 3_600_000)):
+            result = await stack.zalo_oa.inject_and_wait(_oa_text_event(stamp, f"{n:020d}"))
+            assert result["status"] == 200
+        await stack.runtime.outbox.flush()
+        assert await _count(stack, InboundUpdate) == 0 and await _count(stack, Resident) == 0
+        assert stack.zalo_oa.sent(USER) == []
+        refused = [r.getMessage() for r in caplog.records if "time window" in r.getMessage()]
+        assert len(refused) == 2 and not any(USER in line for line in refused)
+        # a current one is handled as ever
+        result = await stack.zalo_oa.inject_and_wait(_oa_text_event(now_ms, "2" * 20))
+        assert result["status"] == 200 and await _count(stack, Resident) == 1
+
+
+async def test_zalo_oa_dedup_records_hold_no_follower_id(database_url: str) -> None:
+    async with running_stack(database_url, zalo=True) as stack:
+        assert stack.zalo_oa is not None
+        oa = stack.zalo_oa
+        event = (await oa.inject_and_wait({"user_id": USER, "event": "follow"}))["event"]
+        raw = json.dumps(event, separators=(",", ":")).encode()
+        async with httpx.AsyncClient() as client:  # Zalo redelivers the same event
+            again = await client.post(
+                stack.runtime.url + ZALO_OA_WEBHOOK_PATH,
+                content=raw,
+                headers={"X-ZEvent-Signature": oa.signature(raw, event["timestamp"])},
+            )
+        assert again.status_code == 200
+        await stack.runtime.outbox.flush()
+        async with stack.runtime.db.session() as session:
+            ids = (await session.execute(select(InboundUpdate.update_id))).scalars().all()
+        assert len(ids) == 1 and USER not in ids[0] and event["timestamp"] not in ids[0]
+        assert len(stack.zalo_oa.sent(USER)) == 1  # the redelivery was recognised
 
 
 async def test_zalo_oa_follow_location_and_unfollow(database_url: str) -> None:

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from bot.channels.zalo_bot import CAPABILITIES as ZALO_BOT_CAPS
 from bot.channels.zalo_bot import parse_update
-from bot.channels.zalo_oa import BUTTON_PREFIX, parse_event, signature_matches
+from bot.channels.zalo_oa import (
+    BUTTON_PREFIX,
+    MAX_EVENT_AGE,
+    MAX_EVENT_LEAD,
+    dedup_key_from,
+    event_is_current,
+    signature_matches,
+)
+from bot.channels.zalo_oa import parse_event as parse_with_key
 from bot.core.render import render, utf16_len
-from bot.core.types import Reply
+from bot.core.types import Inbound, Reply
 
 MESSAGE = {
     "message_id": "2d758cb5e222177a4e35",
@@ -77,12 +87,22 @@ def test_zalo_bot_texts_fit_2000_utf16_units_after_nfc() -> None:
     assert len(parts) > 1 and all(utf16_len(p.text) <= 2000 for p in parts)
 
 
-def _oa(event: str, **message: object) -> dict[str, object]:
+KEY = dedup_key_from({"oa_secret_key": "oa-key", "app_secret": "app-secret"})
+
+
+def parse_event(body: dict[str, Any], key: bytes = KEY) -> Inbound | None:
+    return parse_with_key(body, dedup_key=key)
+
+
+USER = "6142494823000000000"
+
+
+def _oa(event: str, **message: object) -> dict[str, Any]:
     return {
         "app_id": "1",
         "event_name": event,
         "timestamp": "1699003881354",
-        "sender": {"id": "6142494823000000000"},
+        "sender": {"id": USER},
         "recipient": {"id": "9"},
         "message": {"msg_id": "cb31dff1c39642cc1b83", **message},
     }
@@ -137,3 +157,67 @@ def test_oa_signature_variants() -> None:
     assert not signature_matches(raw + b" ", mac("oa-key"), body, app_id="1", secrets=secrets)
     assert not signature_matches(raw, None, body, app_id="1", secrets=secrets)
     assert not signature_matches(raw, "sha=abc", body, app_id="1", secrets=secrets)
+
+
+def _follow(user: str = "246845883529197922", timestamp: str = "1543979782740") -> dict[str, Any]:
+    return {
+        "oa_id": "9",
+        "follower": {"id": user},
+        "event_name": "follow",
+        "app_id": "1",
+        "timestamp": timestamp,
+    }
+
+
+def test_oa_dedup_ids_never_hold_the_follower_id_and_know_a_redelivery() -> None:
+    no_msg_id = {**_oa("user_send_text", text="x"), "message": {"text": "x"}}
+    for body in (_follow(), {**_follow(), "event_name": "unfollow"}, no_msg_id):
+        inbound = parse_event(body)
+        assert inbound is not None and inbound.chat_id in ("246845883529197922", USER)
+        assert inbound.chat_id not in inbound.update_id
+        assert body["timestamp"] not in inbound.update_id  # nor the exact time
+        assert parse_event(json.loads(json.dumps(body))) == inbound  # a redelivery: same id
+    ids = {
+        i.update_id
+        for i in (
+            parse_event(_follow()),
+            parse_event({**_follow(), "event_name": "unfollow"}),
+            parse_event(_follow(user="246845883529197923")),
+            parse_event(_follow(timestamp="1543979782741")),
+            parse_event(_follow(), key=dedup_key_from({"oa_secret_key": "another"})),
+        )
+        if i is not None
+    }
+    assert len(ids) == 5  # each delivery its own id; without the key they cannot be remade
+
+
+def test_oa_dedup_key_needs_a_secret() -> None:
+    with pytest.raises(ValueError):
+        dedup_key_from({"oa_secret_key": "", "app_secret": ""})
+    assert dedup_key_from({"oa_secret_key": "", "app_secret": "s"}) == dedup_key_from(
+        {"app_secret": "s"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("offset", "current"),
+    [
+        (timedelta(0), True),
+        (-MAX_EVENT_AGE + timedelta(seconds=1), True),
+        (-MAX_EVENT_AGE - timedelta(seconds=1), False),
+        (-timedelta(days=365), False),
+        (MAX_EVENT_LEAD - timedelta(seconds=1), True),
+        (MAX_EVENT_LEAD + timedelta(seconds=1), False),
+    ],
+)
+def test_oa_events_are_current_only_within_the_window(offset: timedelta, current: bool) -> None:
+    now = datetime(2026, 10, 2, 3, 4, 5, tzinfo=UTC)
+    stamp = int((now + offset).timestamp() * 1000)
+    assert event_is_current({"timestamp": str(stamp)}, now) is current
+    assert event_is_current({"timestamp": stamp}, now) is current
+
+
+@pytest.mark.parametrize("stamp", [None, "", "soon", "1.7e12", True, 1.7e12, "٣" * 13, "9" * 5000])
+def test_oa_events_without_a_readable_timestamp_are_not_current(stamp: object) -> None:
+    body = {} if stamp is None else {"timestamp": stamp}
+    assert not event_is_current(body, datetime.now(UTC))
