@@ -2,7 +2,8 @@
 of their report and the officers' questions. Nothing of what they wrote is repeated.
 
 The code being followed up is kept sealed in the conversation state; wrong PINs are counted
-on the tip and lock it for a while, so PINs cannot be guessed.
+on the tip and lock it for a while, so PINs cannot be guessed. Codes that do not exist lock
+the same way (counted in memory), so the answers never tell which codes exist.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.core.types import Button
 from bot.models import Tip, TipMessage, utcnow
 from bot.tips.codes import is_hashed_pin, normalise_code, seal_pin, typed_pin, verify_pin
 from bot.tips.relay import RelayKeyError
+from bot.tips.unknown_codes import UnknownCodeLocks
 from bot.tips.workflow import (
     ANSWER_PAYLOAD,
     ANSWER_STATE,
@@ -34,6 +36,7 @@ __all__ = ["MAX_PIN_FAILURES", "answer", "follow_up"]
 MAX_PIN_FAILURES = 5
 MAX_ANSWER = 4000
 PIN_LOCK = timedelta(hours=1)
+_unknown_codes = UnknownCodeLocks(MAX_PIN_FAILURES, PIN_LOCK)
 
 
 def _status_label(ctx: Context, status: str) -> str:
@@ -90,7 +93,10 @@ async def pin_typed(ctx: Context) -> None:
         stmt = select(Tip).where(col(Tip.code) == code)
         tip = (await ctx.session.execute(stmt)).scalar_one_or_none()
     now = utcnow()
-    locked = tip is not None and tip.pin_locked_until is not None and tip.pin_locked_until > now
+    if tip is not None:
+        locked = tip.pin_locked_until is not None and tip.pin_locked_until > now
+    else:
+        locked = code is not None and _unknown_codes.locked(code, now)
     pin_ok = False
     if tip is not None and not locked:
         check = partial(verify_pin, tip.pin_hash, ctx.text, cipher)
@@ -103,9 +109,17 @@ async def pin_typed(ctx: Context) -> None:
         else:
             pin_ok = check()
     ctx.clear_state()
+    try_again = [[Button(ctx._("🔎 Try again"), "tipf")], back_row(ctx)]
+    # the same answers whether the code exists or not; a tipster who mistyped the code is
+    # told to check it, one who mistyped the PIN to wait
     if locked:
         _say(
-            ctx, ctx._("Too many wrong PINs for this code. Try again in an hour."), [back_row(ctx)]
+            ctx,
+            ctx._(
+                "Too many wrong tries with this code. Check that you typed the code right; "
+                "if it is right, try again in an hour."
+            ),
+            try_again,
         )
         return
     if tip is None or not pin_ok:
@@ -113,12 +127,9 @@ async def pin_typed(ctx: Context) -> None:
             tip.pin_failures += 1
             if tip.pin_failures >= MAX_PIN_FAILURES:
                 tip.pin_locked_until, tip.pin_failures = now + PIN_LOCK, 0
-        # the same answer whether the code exists or not
-        _say(
-            ctx,
-            ctx._("The code or the PIN is not right."),
-            [[Button(ctx._("🔎 Try again"), "tipf")], back_row(ctx)],
-        )
+        elif code is not None:
+            _unknown_codes.failed(code, now)
+        _say(ctx, ctx._("The code or the PIN is not right."), try_again)
         return
     tip.pin_failures = 0
     questions = (
