@@ -171,7 +171,14 @@ class Runtime:
             )
         if webchat is not None:
             secure = s.public_url.startswith("https://")
-            self.app.add_routes(webchat_routes(self.core, webchat, secure_cookie=secure))
+            self.app.add_routes(
+                webchat_routes(
+                    self.core,
+                    webchat,
+                    secure_cookie=secure,
+                    trust_forwarded=s.admin_trust_forwarded,
+                )
+            )
         self.campaigns = CampaignSender(
             self.db,
             self.channels,

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     tip_working_days: str = "mon-fri"
     tip_holidays_country: str = "VN"
     tip_daily_limit: int = 5
+    #: Web chat only, where a fresh cookie is a fresh resident: tips per client address.
+    tip_daily_limit_per_address: int = 10
 
     # --- staff panel (/admin) ---------------------------------------------------------------
     admin_enabled: bool = True

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -48,16 +48,40 @@ PHOTO_STATE = "tip:photos"
 PHOTOS_FULL_STATE = "tip:photos:full"
 
 
+#: What the per-address limit counts under (the web chat's `Inbound.client_tag`).
+_ADDRESS = "address"
+
+
 @cache
 def _daily_limit(limit: int) -> DailyLimit:
     return DailyLimit(limit)
 
 
+@cache
+def _address_limit(limit: int) -> DailyLimit:
+    return DailyLimit(limit)
+
+
+def _counters(ctx: Context) -> list[tuple[DailyLimit, str, str]]:
+    """The daily counts a tip from here falls under: the resident's, and on the web chat,
+    where a new cookie makes a new resident, also the client address's."""
+    counters = [
+        (_daily_limit(ctx.settings.tip_daily_limit), ctx.resident.channel, ctx.resident.chat_id)
+    ]
+    if ctx.inbound.client_tag:
+        limit = _address_limit(ctx.settings.tip_daily_limit_per_address)
+        counters.append((limit, _ADDRESS, ctx.inbound.client_tag))
+    return counters
+
+
+def _today(ctx: Context) -> date:
+    return datetime.now(ZoneInfo(ctx.settings.timezone)).date()
+
+
 def _limited(ctx: Context) -> bool:
     """True (and the resident is told) when they have sent as many tips today as allowed."""
-    limit = _daily_limit(ctx.settings.tip_daily_limit)
-    today = datetime.now(ZoneInfo(ctx.settings.timezone)).date()
-    if limit.allowed(ctx.resident.channel, ctx.resident.chat_id, today):
+    today = _today(ctx)
+    if all(limit.allowed(kind, who, today) for limit, kind, who in _counters(ctx)):
         return False
     ctx.clear_state()
     _say(
@@ -203,8 +227,9 @@ async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
             tip_id = found.scalar_one()
             assert tip_id is not None  # submit_tip has flushed it
             await draft_photos.attach_to_tip(ctx.session, tip_id, draft.photos)
-        today = datetime.now(ZoneInfo(ctx.settings.timezone)).date()
-        _daily_limit(ctx.settings.tip_daily_limit).count(*route, today)
+        today = _today(ctx)
+        for limit, kind, who in _counters(ctx):
+            limit.count(kind, who, today)
         ctx.clear_state()  # the draft goes with it
         _say(
             ctx,

@@ -66,6 +66,10 @@ class Inbound:
     #: Results of CPU-heavy work a handler asked for (`Context.compute`), done outside the
     #: transaction; in memory only, never stored.
     computed: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: An opaque tag of the network address the update came from (the web chat, where a
+    #: fresh cookie is a fresh resident): a keyed hash whose key lives in the process's
+    #: memory only. Limits count it in memory; it is never stored or logged.
+    client_tag: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

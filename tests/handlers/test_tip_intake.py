@@ -3,7 +3,9 @@ not in any table, not in any log line."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -253,3 +255,54 @@ async def test_one_resident_cannot_flood_the_queue(database_url: str) -> None:
         )
         other = TelegramResident(stack, 7003 if "sqlite" in database_url else 7004)
         await run_dialogue(other, TIP_FLOW[:5])  # others are not affected
+
+
+LIMITED = ("[Tiếp tục]", "đã gửi nhiều tin báo")
+
+
+@contextlib.asynccontextmanager
+async def _web_visitor(stack: Stack, forwarded_for: str = "") -> AsyncIterator[WebStepper]:
+    """A visitor with a fresh cookie (a fresh resident), coming through a proxy that says the
+    client's address is `forwarded_for`."""
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar, headers=headers) as http:
+        visitor = WebResident(http, stack.runtime.url)
+        await visitor.open()
+        yield WebStepper(visitor, stack.runtime)
+
+
+async def _tips(stack: Stack) -> int:
+    async with stack.runtime.db.session() as session:
+        return len((await session.execute(select(Tip))).scalars().all())
+
+
+async def test_one_web_client_cannot_flood_the_queue_with_fresh_cookies(
+    database_url: str,
+) -> None:
+    settings = {"tip_daily_limit_per_address": 2, "admin_trust_forwarded": True}
+    async with running_stack(database_url, **settings) as stack, contextlib.AsyncExitStack() as s:
+        flooder = "203.0.113.7"
+        drafts = [await s.enter_async_context(_web_visitor(stack, flooder)) for _ in range(3)]
+        for draft in drafts:  # three tips written at once, each from a fresh cookie
+            await run_dialogue(draft, TIP_FLOW[:-1])
+        for draft in drafts[:2]:
+            await run_dialogue(draft, [TIP_FLOW[-1]])
+        await run_dialogue(drafts[2], [("[✅ Gửi tin báo]", "đã gửi nhiều tin báo")])
+        # what the client puts before the address our proxy adds is not believed
+        async with _web_visitor(stack, f"198.51.100.1, {flooder}") as again:
+            await run_dialogue(again, [*TIP_FLOW[:4], LIMITED])
+        async with _web_visitor(stack, "203.0.113.8") as neighbour:
+            await run_dialogue(neighbour, TIP_FLOW[:5])  # another address is not affected
+        assert await _tips(stack) == 2
+
+
+async def test_without_a_trusted_proxy_a_forwarded_address_is_not_believed(
+    database_url: str,
+) -> None:
+    async with running_stack(database_url, tip_daily_limit_per_address=1) as stack:
+        async with _web_visitor(stack, "203.0.113.9") as first:
+            await run_dialogue(first, TIP_FLOW)
+        async with _web_visitor(stack, "203.0.113.10") as second:  # the same client, really
+            await run_dialogue(second, [*TIP_FLOW[:4], LIMITED])
+        assert await _tips(stack) == 1

@@ -112,11 +112,30 @@ def _same_origin(request: web.Request) -> bool:
     return hmac.compare_digest(origin.split("://", 1)[-1].encode(), host.encode())
 
 
+def _address_tag(request: web.Request, key: bytes, trust_forwarded: bool) -> str:
+    """The client's address, hashed with a key of this process (`Inbound.client_tag`). Behind
+    our proxy (`trust_forwarded`) the address is the last `X-Forwarded-For` entry, the one
+    the proxy added, as the staff panel reads it."""
+    address = request.remote or "?"
+    if trust_forwarded:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            address = forwarded.split(",")[-1].strip()[:64]
+    return hmac.new(key, address.encode(errors="surrogateescape"), hashlib.sha256).hexdigest()
+
+
 def webchat_routes(
-    core: Core, channel: WebChatChannel, *, secure_cookie: bool = False
+    core: Core,
+    channel: WebChatChannel,
+    *,
+    secure_cookie: bool = False,
+    trust_forwarded: bool = False,
 ) -> list[web.AbstractRouteDef]:
     """The page and its API. `secure_cookie`: served over HTTPS (behind the TLS proxy, where
-    the request itself arrives as plain HTTP)."""
+    the request itself arrives as plain HTTP). `trust_forwarded`: behind our own proxy, which
+    sets `X-Forwarded-For` (ADMIN_TRUST_FORWARDED)."""
+    # a visitor's address tag is only for limits in memory: a new key at every start
+    address_key = secrets.token_bytes(32)
 
     async def page(request: web.Request) -> web.StreamResponse:
         response = web.FileResponse(STATIC / "index.html")
@@ -159,6 +178,7 @@ def webchat_routes(
             text=text[: WebChatLimit.MAX_TEXT_LENGTH],
             payload=payload,
             language_hint=request.headers.get("Accept-Language", "")[:2] or None,
+            client_tag=_address_tag(request, address_key, trust_forwarded),
         )
         handled = await core.handle(inbound)
         return web.json_response({"ok": True, "duplicate": not handled})
