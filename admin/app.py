@@ -23,6 +23,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 from multidict import MultiDict, MultiDictProxy
 
 from admin.auth import AddressThrottle, Staff, load_session
+from admin.security_log import AuditBudget, audit_forbidden
 from bot.core.outbox import Outbox
 from bot.db import Database
 from bot.i18n import LANGUAGES, format_datetime, format_number, gettext
@@ -58,6 +59,8 @@ class Panel:
     #: The campaign sender (`bot.campaigns.engine.CampaignSender`), woken when a campaign is due.
     campaigns: Any = None
     throttle: AddressThrottle = field(default_factory=AddressThrottle)
+    #: How many audit entries clients without a session may cause (`admin.security_log`).
+    audit_budget: AuditBudget = field(default_factory=AuditBudget)
 
     @property
     def secure(self) -> bool:
@@ -216,6 +219,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPException as exc:
+        if exc.status == 403:
+            await _audit_forbidden(request)
         if exc.status in _ERRORS:
             return render(request, "error.html", status=exc.status, message=_ERRORS[exc.status])
         raise
@@ -224,6 +229,21 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return render(
             request, "error.html", status=500, message=N_("Something went wrong. Try again.")
         )
+
+
+async def _audit_forbidden(request: web.Request) -> None:
+    panel = request.app[DEPS]
+    staff: Staff | None = request.get(STAFF)
+    try:
+        await audit_forbidden(
+            panel.db,
+            staff.user if staff is not None else None,
+            request.raw_path.split("?", 1)[0],
+            panel.client_address(request),
+            panel.audit_budget,
+        )
+    except Exception:  # the refusal stands even when the log cannot be written
+        log.exception("staff panel: a 403 on %s could not be audited", request.path)
 
 
 @web.middleware

@@ -1,17 +1,22 @@
-"""Logging in and the panel's defences: throttling, sessions, CSRF, headers, TOTP."""
+"""Logging in and the panel's defences: throttling, sessions, CSRF, headers, TOTP, and the
+audit of failed logins, lock-outs and 403s."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import statistics
+import time
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import func, select
 from yarl import URL
 
 from admin.auth import AddressThrottle
-from bot.models import StaffSession, StaffUser
+from admin.security_log import AuditBudget
+from bot.models import AuditEntry, StaffSession, StaffUser
 from tests.admin.conftest import Panel
-from tests.admin.panel import PASSWORD, PanelClient, csrf_of
+from tests.admin.panel import PASSWORD, PanelClient, csrf_of, file_tip
 
 
 async def test_pages_need_a_login(panel: Panel) -> None:
@@ -107,8 +112,8 @@ async def test_login_guessing_locks_the_account(panel: Panel) -> None:
     try:
         for _ in range(5):
             assert await client.login("canbo_dong", "guess-guess-guess") == 401
-        # now even the right password is refused, for 15 minutes
-        assert await client.login("canbo_dong") == 429
+        # now even the right password is refused, for 15 minutes (answered like a wrong one)
+        assert await client.login("canbo_dong") == 401
         async with panel.stack.runtime.db.session() as session:
             user = (
                 await session.execute(select(StaffUser).where(StaffUser.username == "canbo_dong"))
@@ -127,6 +132,60 @@ async def test_one_address_guessing_many_names_is_throttled(panel: Panel) -> Non
         assert statuses[:20] == [401] * 20
         assert statuses[20] == 429
         assert await client.login("canbo_qn") == 429  # from this address, for a while
+    finally:
+        await client.close()
+
+
+async def _answers(panel: Panel, name: str, passwords: list[str]) -> list[tuple[int, str]]:
+    """What a client sees for each login with `name`: the status and the page, with the
+    name itself and the per-client token taken out."""
+    client = panel.client()
+    try:
+        token = csrf_of(await client.page("/admin/login"))
+        answers = []
+        for password in passwords:
+            status, _loc, body = await client.post(
+                "/admin/login",
+                {"username": name, "password": password, "totp": "", "csrf": token},
+            )
+            answers.append((status, body.replace(name, "NAME").replace(token, "TOKEN")))
+        return answers
+    finally:
+        await client.close()
+
+
+async def test_unknown_and_existing_names_get_the_same_answers(panel: Panel) -> None:
+    # five wrong passwords, then the account's real one: refused, as the account is locked
+    passwords = ["guess-guess-guess"] * 5 + [PASSWORD] * 2
+    existing = await _answers(panel, "canbo_dong", passwords)
+    unknown = await _answers(panel, "khong_co_ai", passwords)
+    assert existing == unknown
+    assert {status for status, _ in existing} == {401}
+    assert "bị khóa 15 phút" in existing[-1][1]  # and the page says how locking works
+
+
+async def test_a_locked_account_costs_the_same_time_as_an_unknown_name(panel: Panel) -> None:
+    client = panel.client()
+    try:
+        for _ in range(5):
+            assert await client.login("canbo_dong", "guess-guess-guess") == 401
+        token = csrf_of(await client.page("/admin/login"))
+
+        async def timed(name: str) -> float:
+            started = time.perf_counter()
+            status, _loc, _ = await client.post(
+                "/admin/login",
+                {"username": name, "password": "guess-guess-guess", "totp": "", "csrf": token},
+            )
+            assert status == 401
+            return time.perf_counter() - started
+
+        locked, unknown = [], []
+        for _ in range(5):  # interleaved, so a busy moment of the machine hits both
+            locked.append(await timed("canbo_dong"))
+            unknown.append(await timed("khong_co_ai"))
+        # both check one argon2 hash (about 0.1 s); without it the locked one took a tenth
+        assert statistics.median(locked) > statistics.median(unknown) / 2, (locked, unknown)
     finally:
         await client.close()
 
@@ -190,21 +249,48 @@ async def test_security_headers(panel: Panel) -> None:
         await client.close()
 
 
+def _secret_of(html: str) -> str:
+    return html.split('name="secret" value="', 1)[1].split('"', 1)[0]
+
+
+async def _turn_on_two_step_login(panel: Panel, username: str) -> tuple[str, str]:
+    """Two-step login set up for `username`; returns its secret and the code used for it."""
+    client = await panel.logged_in(username)
+    try:
+        secret = _secret_of(await client.page("/admin/account/totp"))
+        code = pyotp.TOTP(secret).now()
+        status, _loc, body = await client.post(
+            "/admin/account/totp",
+            {"secret": secret, "code": code, "password": PASSWORD},
+            csrf_from="/admin/account",
+        )
+        assert status == 200 and "Đã bật đăng nhập hai bước." in body
+        return secret, code
+    finally:
+        await client.close()
+
+
+def _next_code(secret: str) -> str:
+    """The code of the next 30 s step, which the server accepts already (clock drift)."""
+    return pyotp.TOTP(secret).at(time.time() + 30)
+
+
 async def test_two_step_login(panel: Panel) -> None:
     client = await panel.logged_in("canbo_dong")
     try:
         html = await client.page("/admin/account/totp")
         assert "<svg" in html
-        secret = html.split('name="secret" value="', 1)[1].split('"', 1)[0]
+        secret = _secret_of(html)
         status, _loc, body = await client.post(
             "/admin/account/totp",
-            {"secret": secret, "code": "000000"},
+            {"secret": secret, "code": "000000", "password": PASSWORD},
             csrf_from="/admin/account/totp",
         )
         assert status == 200 and 'role="alert"' in body  # a wrong code turns nothing on
+        setup_code = pyotp.TOTP(secret).now()
         status, _loc, body = await client.post(
             "/admin/account/totp",
-            {"secret": secret, "code": pyotp.TOTP(secret).now()},
+            {"secret": secret, "code": setup_code, "password": PASSWORD},
             csrf_from="/admin/account",
         )
         assert status == 200
@@ -214,9 +300,163 @@ async def test_two_step_login(panel: Panel) -> None:
     try:
         assert await fresh.login("canbo_dong") == 401  # the password alone is not enough
         assert await fresh.login("canbo_dong", totp="123456") in (401,)
-        assert await fresh.login("canbo_dong", totp=pyotp.TOTP(secret).now()) == 303
+        assert await fresh.login("canbo_dong", totp=setup_code) == 401  # used to set it up
+        assert await fresh.login("canbo_dong", totp=_next_code(secret)) == 303
     finally:
         await fresh.close()
+
+
+async def test_a_two_step_code_logs_in_once(panel: Panel) -> None:
+    secret, _setup = await _turn_on_two_step_login(panel, "canbo_dong")
+    code = _next_code(secret)
+    first, second = panel.client(), panel.client()
+    try:
+        assert await first.login("canbo_dong", totp=code) == 303
+        # seen over a shoulder, or kept by a proxy: the same code again is refused
+        assert await second.login("canbo_dong", totp=code) == 401
+    finally:
+        await first.close()
+        await second.close()
+    async with panel.stack.runtime.db.session() as session:
+        reasons = (
+            await session.execute(
+                select(AuditEntry.detail).where(AuditEntry.action == "login_failed")
+            )
+        ).scalars()
+        assert ["two-step code already used" in r for r in reasons] == [True]
+
+
+async def test_two_logins_racing_with_one_code_let_one_in(panel: Panel) -> None:
+    secret, _setup = await _turn_on_two_step_login(panel, "canbo_qn")
+    code = _next_code(secret)
+    clients = [panel.client(), panel.client()]
+    try:
+        tokens = [csrf_of(await c.page("/admin/login")) for c in clients]
+        data = {"username": "canbo_qn", "password": PASSWORD, "totp": code}
+        results = await asyncio.gather(
+            *(
+                c.post("/admin/login", {**data, "csrf": t})
+                for c, t in zip(clients, tokens, strict=True)
+            )
+        )
+        assert sorted(status for status, _loc, _ in results) == [303, 401]
+    finally:
+        for c in clients:
+            await c.close()
+
+
+async def test_turning_on_two_step_login_needs_the_password(panel: Panel) -> None:
+    client = await panel.logged_in("canbo_dong")
+    try:
+        secret = _secret_of(await client.page("/admin/account/totp"))
+        code = pyotp.TOTP(secret).now()
+        # whoever holds a stolen session must not lock the owner out behind their own phone
+        status, _loc, body = await client.post(
+            "/admin/account/totp", {"secret": secret, "code": code}, csrf_from="/admin/account"
+        )
+        assert status == 200 and _secret_of(body) == secret  # the same QR code still works
+        assert 'aria-invalid="true" aria-describedby="err-password"' in body
+        assert "Nhập mật khẩu hiện tại để bật đăng nhập hai bước." in body
+        status, _loc, body = await client.post(
+            "/admin/account/totp",
+            {"secret": secret, "code": code, "password": "không phải mật khẩu"},
+            csrf_from="/admin/account",
+        )
+        assert status == 200 and "Mật khẩu không đúng." in body
+        async with panel.stack.runtime.db.session() as session:
+            user = (
+                await session.execute(select(StaffUser).where(StaffUser.username == "canbo_dong"))
+            ).scalar_one()
+            assert (user.totp_secret, user.failed_logins) == (None, 1)  # a failure counted
+        status, _loc, body = await client.post(
+            "/admin/account/totp",
+            {"secret": secret, "code": code, "password": PASSWORD},
+            csrf_from="/admin/account",
+        )
+        assert status == 200 and "Đã bật đăng nhập hai bước." in body
+    finally:
+        await client.close()
+    async with panel.stack.runtime.db.session() as session:
+        user = (
+            await session.execute(select(StaffUser).where(StaffUser.username == "canbo_dong"))
+        ).scalar_one()
+        assert user.totp_secret == secret
+
+
+async def test_failed_logins_lock_outs_and_403s_are_audited(panel: Panel) -> None:
+    guess = "đoán-mật-khẩu-2026"
+    client = panel.client()
+    try:
+        for _ in range(5):
+            assert await client.login("canbo_dong", guess) == 401
+        assert await client.login("khong_co_ai", guess) == 401
+        status, _loc, _ = await client.post("/admin/logout", {"csrf": "x"})  # no session
+        assert status == 403
+    finally:
+        await client.close()
+    tip = await file_tip(panel.stack.runtime.db, panel.stack.settings)  # Quy Nhơn Đông's
+    officer = await panel.logged_in("canbo_qn")
+    try:
+        assert (await officer.get(f"/admin/tips/{tip.code}"))[0] == 403
+    finally:
+        await officer.close()
+    async with panel.stack.runtime.db.session() as session:
+        entries = (await session.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars()
+        rows = [(e.action, e.username, e.user_id is not None, e.detail) for e in entries]
+        accounts = (await session.execute(select(func.count()).select_from(StaffUser))).scalar()
+    assert accounts == 4  # the unknown name made no row of its own
+    failed = [(name, known) for action, name, known, _ in rows if action == "login_failed"]
+    assert failed == [("canbo_dong", True)] * 5 + [("khong_co_ai", False)]
+    assert [(a, n) for a, n, _k, _d in rows if a == "account_locked"] == [
+        ("account_locked", "canbo_dong")
+    ]
+    forbidden = [
+        (name, known, detail) for action, name, known, detail in rows if action == "forbidden"
+    ]
+    assert [(name, known) for name, known, _ in forbidden] == [("—", False), ("canbo_qn", True)]
+    assert "/admin/logout" in forbidden[0][2] and f"/admin/tips/{tip.code}" in forbidden[1][2]
+    for action, _name, _known, detail in rows:
+        assert guess not in detail and PASSWORD not in detail, (action, detail)
+        if action != "login":
+            assert "address 127.0.0.1" in detail, (action, detail)
+    admin = await panel.logged_in("admin")
+    try:
+        html = await admin.page("/admin/audit")
+        assert "account_locked" in html and "khong_co_ai" in html and "forbidden" in html
+    finally:
+        await admin.close()
+
+
+async def test_clients_without_a_session_cannot_grow_the_audit_log_at_will(panel: Panel) -> None:
+    budget = AuditBudget().limit
+    client = panel.client()
+    try:
+        for _ in range(budget + 10):
+            status, _loc, _ = await client.post("/admin/logout", {"csrf": "x"})
+            assert status == 403
+    finally:
+        await client.close()
+    # a logged-in account's 403s name it, and are written whatever the budget
+    tip = await file_tip(panel.stack.runtime.db, panel.stack.settings)
+    officer = await panel.logged_in("canbo_qn")
+    try:
+        assert (await officer.get(f"/admin/tips/{tip.code}"))[0] == 403
+    finally:
+        await officer.close()
+    async with panel.stack.runtime.db.session() as session:
+        names = (
+            await session.execute(
+                select(AuditEntry.username).where(AuditEntry.action == "forbidden")
+            )
+        ).scalars()
+        assert sorted(names) == ["canbo_qn"] + ["—"] * budget
+
+
+def test_the_audit_budget_says_how_many_it_left_out() -> None:
+    budget = AuditBudget(limit=2, window=0.05)
+    assert [budget.take() for _ in range(5)] == [0, 0, None, None, None]
+    time.sleep(0.06)
+    assert [budget.take(), budget.take(), budget.take()] == [3, 0, None]
 
 
 async def test_password_change_logs_out_everywhere(panel: Panel) -> None:
