@@ -9,6 +9,7 @@ else is 403, for the page and for every action. Every view and every change is a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
@@ -306,6 +307,8 @@ async def tip_page(request: web.Request) -> web.StreamResponse:
         }
         officers = await _officers_for(session, tip.commune_code)
         duplicate = await session.get(Tip, tip.duplicate_of) if tip.duplicate_of else None
+        if duplicate is not None and await access(session, staff, duplicate) is None:
+            duplicate = None  # the page says "another tip": not its code, not its commune
         shares = (
             (await session.execute(select(TipShare).where(col(TipShare.tip_id) == tip.id)))
             .scalars()
@@ -323,6 +326,7 @@ async def tip_page(request: web.Request) -> web.StreamResponse:
             .all()
         )
         has_relay = await session.get(TipRelay, tip.id) is not None
+        hidden = await _hidden_originals(session, staff, history)
     return render(
         request,
         "tip.html",
@@ -336,6 +340,7 @@ async def tip_page(request: web.Request) -> web.StreamResponse:
         duplicate=duplicate,
         shares=shares,
         history=history,
+        hidden=hidden,
         has_relay=has_relay,
         highlight=_highlight,
         pii_labels=PII_LABELS,
@@ -347,6 +352,28 @@ async def tip_page(request: web.Request) -> web.StreamResponse:
         overdue=is_overdue(tip),
         error=known_message(request.query.get("error", "")),
     )
+
+
+async def _hidden_originals(
+    session: AsyncSession, staff: Staff, entries: Sequence[AuditEntry]
+) -> set[int]:
+    """The ids of the "duplicate" entries among `entries` whose detail, the code of the tip
+    marked as the original, names a tip `staff` may not see (in another commune)."""
+    codes = {e.detail for e in entries if e.action == "duplicate" and e.detail != "—"}
+    if staff.is_admin or not codes:
+        return set()
+    visible = set(
+        (
+            await session.execute(
+                select(col(Tip.code)).where(col(Tip.code).in_(codes), scope(staff))
+            )
+        ).scalars()
+    )
+    return {
+        e.id
+        for e in entries
+        if e.id is not None and e.action == "duplicate" and e.detail in codes - visible
+    }
 
 
 async def _officers_for(session: AsyncSession, commune: int | None) -> list[StaffUser]:
@@ -527,10 +554,12 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
                 stmt.order_by(col(AuditEntry.id).desc()).limit(100).offset((number - 1) * 100)
             )
         ).all()
+        hidden = await _hidden_originals(session, staff, [entry for entry, _code in rows])
     return render(
         request,
         "audit.html",
         entries=rows,
+        hidden=hidden,
         page=number,
         tip=tip_code or "",
         commune_label=commune_label,

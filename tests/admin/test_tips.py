@@ -282,6 +282,38 @@ async def test_info_copy_duplicate_assign_and_notes(panel: Panel) -> None:
     assert after.duplicate_of == first.id and after.assigned_to == int(officer_id)
 
 
+async def test_the_duplicate_link_names_only_a_tip_the_officer_may_see(panel: Panel) -> None:
+    original = await _tip(panel)  # Quy Nhơn Đông's
+    tip = await _tip(panel, commune_code=QN, description="Cùng điểm bán ma túy, báo lần hai.")
+    page = f"/admin/tips/{tip.code}"
+    admin = await panel.logged_in("admin")
+    try:
+        await admin.post(f"{page}/duplicate", {"original": original.code}, csrf_from=page)
+        assert original.code in await admin.page(page)
+    finally:
+        await admin.close()
+    officer = await panel.logged_in("canbo_qn")
+    try:
+        # the page, its history and the audit log say it is a duplicate, not of which tip
+        for path in (page, "/admin/audit"):
+            html = await officer.page(path)
+            assert original.code not in html, path
+            assert "một tin báo khác" in html, path
+        # once Quy Nhơn Đông copies the original to Quy Nhơn, the officer may read it
+        shared = await panel.logged_in("canbo_dong")
+        await shared.post(
+            f"/admin/tips/{original.code}/share",
+            {"commune": str(QN), "note": "cùng vụ việc"},
+            csrf_from=f"/admin/tips/{original.code}",
+        )
+        await shared.close()
+        html = await officer.page(page)
+        assert f'<a href="/admin/tips/{original.code}">' in html
+        assert "một tin báo khác" not in html
+    finally:
+        await officer.close()
+
+
 async def test_search_ignores_diacritics_and_filters_combine(panel: Panel) -> None:
     drugs = await _tip(panel, description="Điểm bán ma túy đá ở Đống Đa, có người canh.")
     urgent = await _tip(
