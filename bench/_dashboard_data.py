@@ -7,7 +7,7 @@ festival), each visit is a short walk through the menus (a `tap` on every button
 item it opened after it, as `handlers` records them), campaign buttons are tapped in the
 days after a run, tips are answered and closed as officers would (the deadline computed by
 `bot.tips.actions.first_response_due`, the overdue ones escalated), and residents' creation
-days have day precision (`bot.models.utc_day`). The same seed gives the same history on every
+days have day precision (`bot.models.day_start`). The same seed gives the same history on every
 backend (counted back from the moment it is made, so a few rows may fall on another day).
 """
 

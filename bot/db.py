@@ -142,18 +142,28 @@ class SqliteColumns:
         )
 
 
-#: Engagement events on PostgreSQL: one statement of one text whatever their number.
+#: Engagement events on PostgreSQL: one statement of one text whatever their number. Ids are
+#: random (`bot.actions.record_event`): a clash, once in billions, drops that one event.
 _PG_EVENTS = (
-    "INSERT INTO event (kind, ref, channel, commune_code, resident_id, created_at) "
-    "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::int[], $5::int[], "
-    "$6::timestamptz[])"
+    "INSERT INTO event (id, seq, kind, ref, channel, commune_code, resident_id, created_at) "
+    "SELECT * FROM unnest($1::bigint[], $2::int[], $3::varchar[], $4::varchar[], "
+    "$5::varchar[], $6::int[], $7::int[], $8::timestamptz[]) ON CONFLICT (id) DO NOTHING"
 )
 
 
-_EVENT_COLUMNS = ("kind", "ref", "channel", "commune_code", "resident_id", "created_at")
+_EVENT_COLUMNS = (
+    "id",
+    "seq",
+    "kind",
+    "ref",
+    "channel",
+    "commune_code",
+    "resident_id",
+    "created_at",
+)
 _SQLITE_EVENTS = (
     f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)})"
+    f"VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)}) ON CONFLICT (id) DO NOTHING"
 )
 
 

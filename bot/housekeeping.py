@@ -1,4 +1,4 @@
-"""Periodic clean-up, woken by APScheduler: old dedup records, web-chat transcripts, the
+"""Periodic clean-up, woken by APScheduler: old dedup records, unread web-chat messages, the
 sealed way back to tipsters of tips closed long enough ago, and the photos of tip drafts
 nobody sent.
 
@@ -24,7 +24,11 @@ __all__ = ["INBOUND_RETENTION", "WEBCHAT_RETENTION", "prune", "start_scheduler"]
 
 log = logging.getLogger(__name__)
 INBOUND_RETENTION = timedelta(days=3)
-WEBCHAT_RETENTION = timedelta(days=30)
+#: Web-chat messages the page never read (it deletes those it reads): a closed page's
+#: replies, codes and PINs included, must not wait in the database for anyone.
+WEBCHAT_RETENTION = timedelta(minutes=10)
+#: How often housekeeping runs (web-chat messages are gone within retention + this).
+PRUNE_EVERY = timedelta(minutes=2)
 
 
 async def prune(db: Database) -> dict[str, int]:
@@ -62,7 +66,7 @@ def start_scheduler(db: Database) -> AsyncIOScheduler:
     scheduler.add_job(
         prune,
         "interval",
-        hours=1,
+        seconds=PRUNE_EVERY.total_seconds(),
         args=[db],
         id="prune",
         coalesce=True,

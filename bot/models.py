@@ -6,8 +6,10 @@ update id (for deduplication), never the message text; `Feedback` keeps no resid
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -54,21 +56,41 @@ __all__ = [
     "TipShare",
     "UTCDateTime",
     "WebChatMessage",
-    "utc_day",
+    "day_start",
+    "random_id",
+    "set_day_zone",
     "utcnow",
 ]
+
+
+def random_id() -> int:
+    """A random row id (62 bits): for rows whose order must not be the order of events."""
+    return secrets.randbits(62) + 1
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def utc_day(moment: datetime | None = None) -> datetime:
-    """The start (UTC) of the day of `moment`: how precisely we record when a resident was
-    around. An exact time would line up with the time of an anonymous tip and name its sender.
+#: The zone whose days `day_start` gives (the TIMEZONE setting: `set_day_zone` at start).
+_day_zone = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def set_day_zone(name: str) -> None:
+    """Days recorded from now on are days of `name` (the statistics count local days)."""
+    global _day_zone
+    _day_zone = ZoneInfo(name)
+
+
+def day_start(moment: datetime | None = None) -> datetime:
+    """The start of the local day of `moment`, in UTC: the only precision with which a row
+    that names a resident or a chat may say when something happened, once it has done its
+    job. An exact time would line up with the time of an anonymous tip and name its sender
+    (see docs/anonymity.md; tests/test_anonymity_attack.py enforces it on every table).
     """
-    moment = moment or utcnow()
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    local = (moment or utcnow()).astimezone(_day_zone)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=_day_zone)
+    return midnight.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -117,7 +139,7 @@ class Resident(SQLModel, table=True):
     onboarded: bool = Field(default=False)
     state: str = Field(default="", sa_column=Column(String(64), nullable=False, default=""))
     state_data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    #: Day precision only (see `utc_day`).
+    #: Day precision only (see `day_start`).
     created_at: datetime = _ts()
     last_seen_at: datetime = _ts()
     unsubscribed_at: datetime | None = _ts(nullable=True)
@@ -175,7 +197,8 @@ class Feedback(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """An engagement event (menu opened, content read…) for the statistics."""
+    """An engagement event (menu opened, content read…) for the statistics: who, on which
+    (local) day, nothing finer (`bot.actions.record_event`)."""
 
     __tablename__ = "event"
     __table_args__ = (
@@ -183,7 +206,18 @@ class Event(SQLModel, table=True):
         Index("ix_event_created", "created_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    #: Random, not a sequence: the table's order must not be the order residents acted in.
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=False,
+            default=random_id,
+        ),
+    )
+    #: The place of the event among its resident's events of that day (menu paths).
+    seq: int = 0
     kind: str = Field(sa_column=Column(String(32), nullable=False))
     ref: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
     channel: str = Field(sa_column=Column(String(16), nullable=False))
@@ -367,9 +401,7 @@ class StaffUser(SQLModel, table=True):
     totp_secret: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     #: The TOTP time step (30 s) of the last code accepted: that code, and any older one, is
     #: refused from then on, so a code seen over a shoulder or in a proxy cannot be replayed.
-    totp_last_step: int | None = Field(
-        default=None, sa_column=Column(BigInteger(), nullable=True)
-    )
+    totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger(), nullable=True))
     active: bool = True
     #: Wrong passwords in a row, and until when the account refuses logins after too many.
     failed_logins: int = 0

@@ -46,11 +46,12 @@ from bot.core.tasks import wind_down
 from bot.db import Database
 from bot.housekeeping import start_scheduler
 from bot.migrate import upgrade_async
-from bot.models import utcnow
+from bot.models import set_day_zone, utcnow
 from bot.settings import Settings
 from bot.stats.counters import MessageCounter
 from bot.stats.rollup import refresh
 from bot.tips.photo_fetch import PhotoPrefetch
+from bot.tips.relay import cipher_for
 from bot.tips.workflow import escalate_overdue
 from content import locality
 from content.store import REFRESH_SECONDS, LiveLibrary
@@ -116,6 +117,8 @@ class Runtime:
     async def start(self) -> str:
         """Start everything; returns the base URL the HTTP server listens on."""
         s = self.settings
+        # what is recorded to the day is recorded to the local day the statistics count
+        set_day_zone(s.timezone)
         self.db = Database(s.effective_database_url, pool_size=s.database_pool_size)
         if self.migrate and self.db.is_sqlite:
             await upgrade_async(self.db.url)
@@ -139,6 +142,7 @@ class Runtime:
             self.channels["web"] = webchat
         self.outbox.channels = self.channels
         self.counter = counter = MessageCounter(s.timezone)
+        sealer = cipher_for(s.tip_relay_keys.get_secret_value())
         self.core = Core(
             self.db,
             s,
@@ -146,8 +150,11 @@ class Runtime:
             self.outbox,
             {name: ch.caps for name, ch in self.channels.items()},
             on_error=handlers.apologise,
-            prepare=PhotoPrefetch(self.db, self._photo_sources(), handlers.TIP_PHOTO_STATE),
+            prepare=PhotoPrefetch(
+                self.db, self._photo_sources(), handlers.TIP_PHOTO_STATE, sealer=sealer
+            ),
             counter=counter,
+            sealer=sealer,
         )
         self.app = web.Application(client_max_size=MAX_WEBHOOK_BODY_BYTES)
         self.app.router.add_get("/healthz", self._health)

@@ -21,12 +21,29 @@ from handlers import (  # noqa: F401  (importing a flow registers its routes)
 from handlers._router import router
 from handlers.tip_intake import PHOTO_STATE as TIP_PHOTO_STATE
 
-__all__ = ["TIP_PAYLOADS", "TIP_PHOTO_STATE", "apologise", "handle"]
+__all__ = [
+    "CONFIDENTIAL_PAYLOADS",
+    "TIP_PAYLOADS",
+    "TIP_PHOTO_STATE",
+    "apologise",
+    "confidential_state",
+    "handle",
+]
 
 #: Button payloads of the tip-off flows. They are not recorded as engagement events at all:
 #: even without a resident id, an event's time and its place in the id sequence, between the
 #: events of the resident who tapped, would point at the tipster. Tip figures come from `tip`.
 TIP_PAYLOADS = frozenset({"tip", "tipf", "tipa"})
+#: Payloads whose use alone says something a resident confides: the tip-off flows, and
+#: opening the feedback prompt (an event "opened feedback" next to a feedback row of the same
+#: day and commune narrows down who sent it).
+CONFIDENTIAL_PAYLOADS = TIP_PAYLOADS | {"fb"}
+
+
+def confidential_state(state: str) -> bool:
+    """A conversation state of a tip-off, a follow-up or feedback: updates in it are not
+    counted in the statistics (`Context.confidential`)."""
+    return state.startswith("tip:") or state == "await_feedback"
 
 
 def apologise(ctx: Context) -> None:
@@ -37,7 +54,22 @@ def apologise(ctx: Context) -> None:
 
 
 async def handle(ctx: Context) -> None:
-    """Route one update: command, then button/choice, then the flow in progress, then intent."""
+    """Route one update (`_route`); an update in or into a confidential flow is marked so."""
+    before = ctx.state
+    prefix = ctx.payload.split(":", 1)[0] if ctx.payload else ""
+    try:
+        await _route(ctx)
+    finally:
+        if (
+            prefix in CONFIDENTIAL_PAYLOADS
+            or confidential_state(before)
+            or confidential_state(ctx.state)
+        ):
+            ctx.confidential = True
+
+
+async def _route(ctx: Context) -> None:
+    """Command, then button/choice, then the flow in progress, then intent."""
     inbound = ctx.inbound
     if inbound.kind == "follow":  # Zalo OA: followed (or followed again)
         actions.set_subscribed(ctx.session, ctx.resident, True)
@@ -57,7 +89,7 @@ async def handle(ctx: Context) -> None:
         return
     if ctx.payload:
         prefix = ctx.payload.split(":", 1)[0]
-        if prefix not in TIP_PAYLOADS:
+        if prefix not in CONFIDENTIAL_PAYLOADS:
             actions.record_event(ctx.session, ctx.resident, "tap", prefix)
         if await router.run_payload(ctx, ctx.payload):
             return

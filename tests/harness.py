@@ -211,14 +211,20 @@ class WebResident:
             return response
 
     async def read(self, runtime: Runtime) -> list[dict[str, Any]]:
+        """The new messages, polled as the page polls: again at once with the newest id,
+        which tells the server the page has them (and it deletes them)."""
         await runtime.outbox.flush()
-        async with self.session.get(
-            self.base + "/chat/api/messages", params={"after": str(self.after)}
-        ) as response:
-            data = await response.json()
-        messages: list[dict[str, Any]] = data["messages"]
-        if messages:
+        messages: list[dict[str, Any]] = []
+        while True:
+            async with self.session.get(
+                self.base + "/chat/api/messages", params={"after": str(self.after)}
+            ) as response:
+                data = await response.json()
+            if not data["messages"]:
+                break
+            messages += data["messages"]
             self.after = max(m["id"] for m in messages)
+        if messages:
             self.last = messages
         return messages
 

@@ -53,7 +53,7 @@ from bot.core.render import render
 from bot.core.tasks import wind_down
 from bot.core.types import Button, Reply
 from bot.db import Database, dialect_of
-from bot.models import Campaign, CampaignRun, Delivery, Resident, utcnow
+from bot.models import Campaign, CampaignRun, Delivery, Resident, day_start, utcnow
 from bot.stats.counters import MESSAGES_OUT, MessageCounter
 from content.library import load_library
 
@@ -216,13 +216,23 @@ async def start_due(
     return started
 
 
+def _done_with(now: datetime) -> dict[str, Any]:
+    """What a delivery keeps once final: who it was for (the results, and never twice), not
+    their chat id, and its times only to the day (docs/anonymity.md)."""
+    return {"chat_id": "", "lease_until": None, "next_attempt_at": day_start(now)}
+
+
 async def recover_interrupted(session: AsyncSession, now: datetime | None = None) -> int:
     """Deliveries a dead sender had claimed: `interrupted`, never sent again."""
     now = now or utcnow()
     result = await session.execute(
         update(Delivery)
         .where(col(Delivery.status) == "sending", col(Delivery.lease_until) < now)
-        .values(status="interrupted", error="the sender stopped while sending")
+        .values(
+            status="interrupted",
+            error="the sender stopped while sending",
+            **_done_with(now),
+        )
     )
     return max(_rowcount(result), 0)
 
@@ -527,9 +537,9 @@ class CampaignSender:
         ours = col(Delivery.status) == "sending"
         async with self.db.session() as session:
             for status, ids in by_status.items():
-                values: dict[str, Any] = {"status": status, "lease_until": None}
+                values: dict[str, Any] = {"status": status, **_done_with(now)}
                 if status == "sent":
-                    values["sent_at"] = now
+                    values["sent_at"] = day_start(now)
                 await session.execute(
                     update(Delivery).where(col(Delivery.id).in_(ids), ours).values(**values)
                 )
@@ -551,17 +561,16 @@ class CampaignSender:
                 )
             for delivery, error in retries:
                 attempts = delivery.attempts + 1
-                give_up = attempts >= MAX_ATTEMPTS
-                await session.execute(
-                    update(Delivery)
-                    .where(col(Delivery.id) == delivery.id, ours)
-                    .values(
-                        status="failed" if give_up else "pending",
-                        attempts=attempts,
-                        error=error,
+                values = {"status": "pending", "attempts": attempts, "error": error}
+                if attempts >= MAX_ATTEMPTS:
+                    values.update(status="failed", **_done_with(now))
+                else:
+                    values.update(
                         lease_until=None,
                         next_attempt_at=now + timedelta(seconds=min(2.0 * 2**attempts, 600)),
                     )
+                await session.execute(
+                    update(Delivery).where(col(Delivery.id) == delivery.id, ours).values(**values)
                 )
             for chat_id in blocked:
                 await mark_blocked(session, channel, chat_id)

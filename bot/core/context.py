@@ -45,6 +45,10 @@ class Context:
     #: The resident's text, NFC-normalised with invisible characters removed.
     text: str = ""
     replies: list[Reply] = field(default_factory=list)
+    #: Part of a tip-off, a follow-up or feedback (set by the handlers): the update and its
+    #: replies are not counted in the statistics, whose per-commune daily message counts
+    #: would otherwise show that someone in a quiet commune wrote a tip that day.
+    confidential: bool = False
 
     @property
     def lang(self) -> str:

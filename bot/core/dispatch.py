@@ -27,7 +27,7 @@ from bot.core.render import choices_of, render, resolve_choice
 from bot.core.text import normalise
 from bot.core.types import Capabilities, Inbound
 from bot.db import Database, SqliteColumns, dialect_of, driver_connection, sqlite_run
-from bot.models import InboundUpdate, Resident, utc_day, utcnow
+from bot.models import InboundUpdate, Resident, day_start
 from bot.settings import Settings
 from bot.stats.counters import MESSAGES_IN, MESSAGES_OUT, MessageCounter
 
@@ -102,6 +102,7 @@ class Core:
         on_error: Callable[[Context], None] | None = None,
         prepare: Prepare | None = None,
         counter: MessageCounter | None = None,
+        sealer: stored.Sealer | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -113,6 +114,8 @@ class Core:
         self.prepare = prepare
         #: Messages in and out per day, channel and commune, for the statistics.
         self.counter = counter
+        #: Seals residents' conversation states (the tip-relay keys), if there are keys.
+        self.sealer = sealer
         #: Group commit in lanes: a chat's updates always go to the same lane, in order, and
         #: each lane runs one transaction at a time. SQLite has one writer, so one lane;
         #: PostgreSQL runs the lanes' transactions side by side (as it does those of
@@ -237,7 +240,7 @@ class Core:
         deferred: dict[int, Deferred] = {}
         messages: list[tuple[str, str, dict[str, Any], str]] = []
         tally: list[tuple[str, int | None, int]] = []  # channel, commune, replies
-        today = utc_day()
+        today = day_start()
         async with self.db.session() as session:
             fresh = await self._record_once(session, inbounds)
             new_ones = [i for i, new in zip(inbounds, fresh, strict=True) if new]
@@ -246,6 +249,7 @@ class Core:
                 [(i.channel, i.chat_id) for i in new_ones],
                 self.settings.default_language,
                 today,
+                self.sealer,
             )
             # as loaded: what changed is written back at the end (`stored.save`)
             loaded = [(r, stored.snapshot(r)) for r in residents.values()]
@@ -288,9 +292,10 @@ class Core:
                         deferred[index] = wait
                         continue
                 replies = self._outbox_messages(ctx, caps)
-                tally.append((inbound.channel, resident.commune_code, len(replies)))
+                if not ctx.confidential:
+                    tally.append((inbound.channel, resident.commune_code, len(replies)))
                 messages.extend(replies)
-            await stored.save(session, loaded)
+            await stored.save(session, loaded, self.sealer)
             rows = []
             # consecutive runs of one kind, so the chat's order is kept
             for kind, run in itertools.groupby(messages, key=lambda m: m[3]):
@@ -313,8 +318,9 @@ class Core:
         return results, rows
 
     async def _record_once(self, session: AsyncSession, inbounds: list[Inbound]) -> list[bool]:
-        """Record the updates; for each, True if it was not seen before (in or out of batch)."""
-        now = utcnow()
+        """Record the updates; for each, True if it was not seen before (in or out of batch).
+        Recorded to the day: the exact times of a chat's updates would frame a tip's."""
+        now = day_start()
         # Sorted: two processes inserting overlapping batches take the index locks in the same
         # order, so they wait for each other instead of deadlocking.
         keys = sorted({(i.channel, i.update_id) for i in inbounds})

@@ -4,6 +4,11 @@ Interactive replies are sent as soon as their transaction commits, in order per 
 process that wrote them (it holds a short lease). A sweeper picks up whatever a crashed or
 stopped process left behind once its lease has run out, so nothing written is ever lost.
 A 429 pauses the whole platform for the time it asks; a block marks the resident unsubscribed.
+
+A row is deleted as soon as it is final, whatever the outcome (sent, blocked, out of the
+platform's window, failed): kept, its chat id and exact time would line up with a tip's, an
+answer's or a piece of feedback's, and name the resident (docs/anonymity.md). Failures are
+logged without the chat or the text.
 """
 
 from __future__ import annotations
@@ -156,7 +161,6 @@ class Outbox:
         self._held: set[int] = set()
         self._paused_until: dict[str, float] = defaultdict(float)
         self._sent_ids: list[int] = []
-        self._sent_private: list[int] = []
         self._flush_wanted = asyncio.Event()
         #: One flush at a time: `flush()` must not return while the flusher task is still
         #: writing the rows it took (they would still read as pending).
@@ -191,7 +195,7 @@ class Outbox:
     def send_soon(self, rows: Iterable[Pending]) -> None:
         """Send committed rows now, in order per chat, without blocking the caller."""
         by_chat: dict[tuple[str, str], list[Pending]] = defaultdict(list)
-        unrecorded = set(self._sent_ids) | set(self._sent_private)
+        unrecorded = set(self._sent_ids)
         for row in rows:
             if row.id in self._held:  # already queued here (the sweeper met it again)
                 continue
@@ -279,7 +283,7 @@ class Outbox:
                 log.warning("send to %s failed (attempt %s): %s", row.channel, attempt + 1, exc)
                 await asyncio.sleep(0.2 * 2**attempt)
                 continue
-            (self._sent_private if row.kind == "private" else self._sent_ids).append(row.id)
+            self._sent_ids.append(row.id)
             self.sent_count += 1
             if len(self._sent_ids) >= 100:
                 self._flush_wanted.set()
@@ -288,22 +292,28 @@ class Outbox:
         return False
 
     async def _finish(self, row: Pending, status: str, error: str) -> None:
+        """A message that will never be sent: logged (never its chat or text) and deleted."""
         self.failed_count += 1
+        log.warning(
+            "outbox: a %s message to %s was not sent (%s): %s",
+            row.kind,
+            row.channel,
+            status,
+            error[:300],
+        )
         async with self.db.session() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row.id)
-                .values(status=status, error=error[:500], attempts=row.attempts + 1)
-            )
+            await session.execute(delete(OutboxMessage).where(col(OutboxMessage.id) == row.id))
 
     async def _reschedule(self, row: Pending, delay: float, reason: str) -> None:
         attempts = row.attempts + 1
-        values: dict[str, object] = {"attempts": attempts, "error": reason}
         if attempts >= MAX_ATTEMPTS:
-            values["status"] = "failed"
-            self.failed_count += 1
-        else:
-            values["lease_until"] = utcnow() + timedelta(seconds=delay)
+            await self._finish(row, "failed", f"{reason} after {attempts} attempts")
+            return
+        values = {
+            "attempts": attempts,
+            "error": reason,
+            "lease_until": utcnow() + timedelta(seconds=delay),
+        }
         async with self.db.session() as session:
             await session.execute(
                 update(OutboxMessage).where(col(OutboxMessage.id) == row.id).values(**values)
@@ -316,26 +326,16 @@ class Outbox:
 
     async def _record_sent(self) -> None:
         ids, self._sent_ids = self._sent_ids, []
-        private, self._sent_private = self._sent_private, []
-        if not ids and not private:
+        if not ids:
             return
         try:
             async with self.db.session() as session:
-                if ids:
-                    await session.execute(
-                        update(OutboxMessage)
-                        .where(col(OutboxMessage.id).in_(ids))
-                        .values(status="sent", sent_at=utcnow())
-                    )
-                if private:  # delivered: nothing of it stays next to the chat id
-                    await session.execute(
-                        delete(OutboxMessage).where(col(OutboxMessage.id).in_(private))
-                    )
+                # delivered: nothing of it stays next to the chat id
+                await session.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))
         except BaseException:
             # The database is down or full: these were sent all the same. Keep them to record
             # at the next flush, and never send them again meanwhile (`send_soon`).
             self._sent_ids[:0] = ids
-            self._sent_private[:0] = private
             raise
 
     async def _flusher(self) -> None:

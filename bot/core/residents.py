@@ -16,17 +16,44 @@ transaction may load a resident through the ORM and change it (nothing does: han
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import SqliteColumns, dialect_of, driver_connection, sqlite_run
 from bot.models import Resident
 
-__all__ = ["MUTABLE", "Snapshot", "load", "restore", "save", "snapshot"]
+__all__ = [
+    "MUTABLE",
+    "SEALED",
+    "Sealer",
+    "Snapshot",
+    "load",
+    "open_state",
+    "restore",
+    "save",
+    "snapshot",
+]
+
+log = logging.getLogger(__name__)
+
+#: The `state` column of a resident whose conversation state is sealed; `state_data` is then
+#: {SEALED: token}. Sealed whole, its name too: "tip:description" next to a chat id would say
+#: who is writing a tip right now, and the commune they typed.
+SEALED = "~"
+
+
+class Sealer(Protocol):
+    """Seals text with the tip-relay keys (`bot.tips.relay.RelayCipher`)."""
+
+    def seal_text(self, text: str) -> str: ...
+
+    def open_text(self, token: str) -> str: ...
+
 
 Key = tuple[str, str]
 #: The columns a handler may change, in the order `Snapshot` keeps them.
@@ -89,15 +116,46 @@ _SQLITE_SAVE = SqliteColumns(_TABLE, MUTABLE)
 _SQLITE_UPDATE = f"UPDATE resident SET {', '.join(f'{c} = ?' for c in MUTABLE)} WHERE id = ?"
 
 
-def _resident(row: Iterable[Any]) -> Resident:
+def _resident(row: Iterable[Any], sealer: Sealer | None) -> Resident:
     # JSON arrives decoded: SQLAlchemy gives asyncpg a codec for it on every connection
-    return Resident(**dict(zip(COLUMNS, row, strict=True)))
+    resident = Resident(**dict(zip(COLUMNS, row, strict=True)))
+    resident.state, resident.state_data = open_state(resident.state, resident.state_data, sealer)
+    return resident
+
+
+def open_state(
+    state: str, data: dict[str, Any], sealer: Sealer | None
+) -> tuple[str, dict[str, Any]]:
+    """A stored conversation state as the handlers see it (opened if sealed)."""
+    if state != SEALED:
+        return state, data
+    try:
+        if sealer is None:
+            raise ValueError("no key")
+        opened = json.loads(sealer.open_text(str(data.get(SEALED, ""))))
+        return str(opened["s"]), dict(opened["d"])
+    except Exception:  # sealed under a key since removed: the conversation starts over
+        log.warning("a resident's sealed conversation state could not be opened; cleared")
+        return "", {}
+
+
+def _stored_state(state: str, data: str, sealer: Sealer | None) -> tuple[str, str]:
+    """`state` and `data` (JSON text) as stored: sealed together when there is a key."""
+    if sealer is None or (not state and data == "{}"):
+        return state, data
+    token = sealer.seal_text(f'{{"s": {json.dumps(state)}, "d": {data}}}')
+    return SEALED, json.dumps({SEALED: token})
 
 
 async def load(
-    session: AsyncSession, keys: list[Key], language: str, today: datetime
+    session: AsyncSession,
+    keys: list[Key],
+    language: str,
+    today: datetime,
+    sealer: Sealer | None = None,
 ) -> dict[Key, Resident]:
-    """The residents of `keys` (channel, chat id), created if new, locked on PostgreSQL."""
+    """The residents of `keys` (channel, chat id), created if new, locked on PostgreSQL;
+    their conversation state opened with `sealer` where it was sealed."""
     if not keys:
         return {}
     keys = sorted(set(keys))
@@ -106,19 +164,29 @@ async def load(
             columns = ([c for c, _ in keys], [c for _, c in keys])
             found = {
                 (r.channel, r.chat_id): r
-                for r in map(_resident, await driver.fetch(_PG_LOAD, *columns))
+                for r in map(
+                    lambda row: _resident(row, sealer), await driver.fetch(_PG_LOAD, *columns)
+                )
             }
             missing = [key for key in keys if key not in found]
             if missing:
                 created = await driver.fetch(
                     _PG_CREATE, [c for c, _ in missing], [c for _, c in missing], language, today
                 )
-                found.update({(r.channel, r.chat_id): r for r in map(_resident, created)})
+                found.update(
+                    {
+                        (r.channel, r.chat_id): r
+                        for r in map(lambda row: _resident(row, sealer), created)
+                    }
+                )
                 if len(found) < len(keys):  # another process created them meanwhile
                     found.update(
                         {
                             (r.channel, r.chat_id): r
-                            for r in map(_resident, await driver.fetch(_PG_LOAD, *columns))
+                            for r in map(
+                                lambda row: _resident(row, sealer),
+                                await driver.fetch(_PG_LOAD, *columns),
+                            )
                         }
                     )
         return found
@@ -135,7 +203,10 @@ async def load(
         return rows
 
     rows = await sqlite_run(session, load_rows)
-    return {(r.channel, r.chat_id): r for r in (_resident(_SQLITE_ROW.read(row)) for row in rows)}
+    return {
+        (r.channel, r.chat_id): r
+        for r in (_resident(_SQLITE_ROW.read(row), sealer) for row in rows)
+    }
 
 
 def snapshot(resident: Resident) -> Snapshot:
@@ -151,21 +222,42 @@ def restore(resident: Resident, before: Snapshot) -> None:
         setattr(resident, name, json.loads(value) if name == "state_data" else value)
 
 
-async def save(session: AsyncSession, residents: list[tuple[Resident, Snapshot]]) -> None:
-    """Write back the residents whose columns changed since their snapshot."""
+async def save(
+    session: AsyncSession,
+    residents: list[tuple[Resident, Snapshot]],
+    sealer: Sealer | None = None,
+) -> None:
+    """Write back the residents whose columns changed since their snapshot, their
+    conversation state sealed with `sealer` (when there is one)."""
     changed = [(r, after) for r, before in residents if (after := snapshot(r)) != before]
     if not changed:
         return
+    rows = [(r, _stored(after, sealer)) for r, after in changed]
     if dialect_of(session) == "postgresql":
         async with driver_connection(session) as driver:
-            columns = zip(*(after for _, after in changed), strict=True)
-            await driver.execute(_PG_SAVE, [r.id for r, _ in changed], *map(list, columns))
+            columns = zip(*(values for _, values in rows), strict=True)
+            await driver.execute(_PG_SAVE, [r.id for r, _ in rows], *map(list, columns))
         return
     params = [
-        (*_SQLITE_SAVE.bind([getattr(r, name) for name in MUTABLE]), r.id) for r, _ in changed
+        (
+            *_SQLITE_SAVE.bind([*values[:_DATA], json.loads(values[_DATA]), *values[_DATA + 1 :]]),
+            r.id,
+        )
+        for r, values in rows
     ]
 
     def write(connection: sqlite3.Connection) -> None:
         connection.executemany(_SQLITE_UPDATE, params)
 
     await sqlite_run(session, write)
+
+
+_STATE, _DATA = MUTABLE.index("state"), MUTABLE.index("state_data")
+
+
+def _stored(values: Snapshot, sealer: Sealer | None) -> Snapshot:
+    """A snapshot's values as stored: the state and its data sealed together."""
+    state, data = _stored_state(values[_STATE], values[_DATA], sealer)
+    stored = list(values)
+    stored[_STATE], stored[_DATA] = state, data
+    return tuple(stored)

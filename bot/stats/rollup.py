@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.db import Database, dialect_of
-from bot.models import Event, Resident, StatDaily, StatPeriod
+from bot.models import Event, Feedback, Resident, StatDaily, StatPeriod
 
 from .calendar import day_bounds, month_start, next_month, week_start
 from .counters import ALL_COMMUNES, MESSAGES_IN, MESSAGES_OUT
@@ -50,6 +50,8 @@ __all__ = [
 ]
 
 NEW_RESIDENTS = "new_residents"
+#: Feedback sent (from the feedback table: feedback makes no event).
+FEEDBACK = "feedback"
 #: Residents whose unsubscribing (or blocking the bot) fell on the day and who are still out.
 LEFT = "left"
 ACTIVE = "active"
@@ -111,7 +113,7 @@ async def rebuild_day(session: AsyncSession, day: date, zone: ZoneInfo) -> int:
             col(Event.ref),
         )
         .where(*where, col(Event.resident_id).is_not(None))
-        .order_by(col(Event.resident_id), col(Event.id))
+        .order_by(col(Event.resident_id), col(Event.seq), col(Event.created_at), col(Event.id))
     )
     channels: dict[int, tuple[str, int]] = {}  # resident → (channel, commune)
     for resident_id, channel, commune, kind, ref in rows:
@@ -130,6 +132,14 @@ async def rebuild_day(session: AsyncSession, day: date, zone: ZoneInfo) -> int:
         channel, commune = channels[resident]
         for a, b in itertools.pairwise(trail):
             counts[PATH, f"{a} → {b}"[:120], "", commune] += 1
+    # feedback makes no event (it would name its sender): counted from the feedback itself
+    sent = await session.execute(
+        select(col(Feedback.channel), col(Feedback.commune_code), func.count())
+        .where(col(Feedback.created_at) >= start, col(Feedback.created_at) < end)
+        .group_by(col(Feedback.channel), col(Feedback.commune_code))
+    )
+    for channel, commune, n in sent:
+        counts[FEEDBACK, "", channel, commune or 0] += n
     created = await session.execute(
         select(col(Resident.channel), col(Resident.commune_code), func.count())
         .where(col(Resident.created_at) >= start, col(Resident.created_at) < end)

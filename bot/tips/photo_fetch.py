@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from bot.core.channel import DownloadError, DownloadTooLarge, PhotoSource
+from bot.core.residents import Sealer, open_state
 from bot.core.types import FetchedPhoto, Inbound
 from bot.db import Database
 from bot.models import InboundUpdate, Resident
@@ -56,10 +57,11 @@ class PhotoPrefetch:
         sources: Mapping[str, PhotoSource],
         state: str,
         *,
+        sealer: Sealer | None = None,
         max_bytes: int = MAX_BYTES,
         max_pixels: int = MAX_PIXELS,
     ) -> None:
-        self.db, self.sources, self.state = db, sources, state
+        self.db, self.sources, self.state, self.sealer = db, sources, state, sealer
         self.max_bytes, self.max_pixels = max_bytes, max_pixels
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
 
@@ -80,15 +82,15 @@ class PhotoPrefetch:
     async def _wanted(self, inbound: Inbound) -> bool:
         """True when the sender is at the photo step and this update was not handled yet."""
         async with self.db.session() as session:
-            state = (
+            stored = (
                 await session.execute(
-                    select(col(Resident.state)).where(
+                    select(col(Resident.state), col(Resident.state_data)).where(
                         col(Resident.channel) == inbound.channel,
                         col(Resident.chat_id) == inbound.chat_id,
                     )
                 )
-            ).scalar_one_or_none()
-            if state != self.state:
+            ).one_or_none()
+            if stored is None or open_state(stored[0], stored[1], self.sealer)[0] != self.state:
                 return False
             seen = await session.execute(
                 select(col(InboundUpdate.id)).where(

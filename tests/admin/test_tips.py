@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from bot.core.residents import open_state
 from bot.models import AuditEntry, CommuneChat, OutboxMessage, Resident, Tip, TipMessage, TipRelay
 from bot.tips import workflow
 from tests.admin.conftest import Panel
@@ -148,8 +149,11 @@ async def test_answering_stores_no_marker_and_only_the_tipsters_chat_can(panel: 
         states = (
             await session.execute(select(Resident.chat_id, Resident.state, Resident.state_data))
         ).all()
-    assert {chat: state for chat, state, _ in states} == {"777001": "", "990001": ""}
-    assert not [d for *_, d in states if "tip" in d]
+    opened = {
+        chat: open_state(state, data, stack.runtime.core.sealer) for chat, state, data in states
+    }
+    assert {chat: state for chat, (state, _) in opened.items()} == {"777001": "", "990001": ""}
+    assert not [d for _, d in opened.values() if "tip" in d]
 
     stranger = TelegramResident(stack, 990001)
     assert "gõ mã tin báo" in await stranger.step("trả lời")

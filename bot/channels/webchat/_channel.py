@@ -3,6 +3,9 @@
 A visitor is identified by a random cookie; only its SHA-256 is stored, as the chat id.
 Replies go through the same outbox as every channel and land in `webchat_message`, which the
 page reads (long polling, woken at once in this process, every few seconds across processes).
+A message is deleted as soon as the page confirms it has it (its next poll), and one never
+read is pruned within minutes (`bot.housekeeping.WEBCHAT_RETENTION`): the page keeps the
+transcript, the database does not (docs/anonymity.md).
 """
 
 from __future__ import annotations
@@ -74,9 +77,20 @@ class WebChatChannel:
             self._arrived.notify_all()
 
     async def messages(self, chat_id: str, after: int, wait: float) -> list[dict[str, object]]:
-        """Messages newer than `after`; waits up to `wait` seconds for the first one."""
+        """Messages newer than `after`; waits up to `wait` seconds for the first one.
+
+        Asking for messages after `after` says the page has every message up to it: those
+        are deleted then. Deleting at reading would lose a reply to a long poll whose page
+        has just been closed or reloaded (the request lives on after the page has gone)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
+        if after > 0:
+            async with self.db.session() as session:
+                await session.execute(
+                    delete(WebChatMessage).where(
+                        col(WebChatMessage.chat_id) == chat_id, col(WebChatMessage.id) <= after
+                    )
+                )
         while True:
             query = (
                 select(WebChatMessage)
@@ -86,11 +100,6 @@ class WebChatChannel:
             )
             async with self.db.session() as session:
                 rows = (await session.execute(query)).scalars().all()
-                read_once = [r.id for r in rows if r.private]
-                if read_once:
-                    await session.execute(
-                        delete(WebChatMessage).where(col(WebChatMessage.id).in_(read_once))
-                    )
             remaining = deadline - loop.time()
             if rows or remaining <= 0 or self._closing:
                 return [{"id": r.id, **r.payload} for r in rows]

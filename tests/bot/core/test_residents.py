@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from bot.core import residents as stored
 from bot.db import Database
-from bot.models import Resident, utc_day
+from bot.models import Resident, day_start
 
 TG = "telegram"
 #: NFD, a zero-width joiner emoji, right-to-left marks and Arabic
@@ -19,7 +19,7 @@ STRANGE = unicodedata.normalize("NFD", "Nguyễn") + " 👩‍👩‍👧 \u200f
 
 
 async def test_new_residents_are_created_once_with_the_defaults(db: Database) -> None:
-    today = utc_day()
+    today = day_start()
     async with db.session() as session:
         found = await stored.load(session, [(TG, "1"), (TG, "2"), (TG, "1")], "en", today)
     assert sorted(found) == [(TG, "1"), (TG, "2")]
@@ -36,7 +36,7 @@ async def test_new_residents_are_created_once_with_the_defaults(db: Database) ->
 
 
 async def test_changes_are_written_back_and_any_text_round_trips(db: Database) -> None:
-    today = utc_day()
+    today = day_start()
     async with db.session() as session:
         found = await stored.load(session, [(TG, "1"), (TG, "2")], "vi", today)
     async with db.session() as session:
@@ -67,7 +67,7 @@ async def test_unchanged_residents_are_not_written(database_url: str) -> None:
         pytest.skip("PostgreSQL shows a row's writes (xmin); the logic is the same on SQLite")
     db = Database(database_url)
     try:
-        today = utc_day()
+        today = day_start()
         async with db.session() as session:
             await stored.load(session, [(TG, "1"), (TG, "2")], "vi", today)
         xmin = "SELECT chat_id, xmin::text FROM resident ORDER BY chat_id"
@@ -102,7 +102,7 @@ async def test_a_chats_row_is_locked_until_its_transaction_ends(database_url: st
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has one writer: its transactions never overlap")
     first_db, second_db = Database(database_url), Database(database_url)
-    today = utc_day()
+    today = day_start()
     try:
         async with first_db.session() as session:
             await stored.load(session, [(TG, "1")], "vi", today)
@@ -131,7 +131,7 @@ async def test_a_new_chat_created_by_two_instances_at_once_is_one_resident(
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has one writer: its transactions never overlap")
     first_db, second_db = Database(database_url), Database(database_url)
-    today = utc_day()
+    today = day_start()
     try:
 
         async def second() -> int | None:

@@ -33,6 +33,8 @@ async def _residents(
 
 
 async def _events(db: Database, events: list[dict[str, object]]) -> None:
+    """Insert `events`; each resident's in the order given (`seq`: ids are random)."""
+    events = [{"seq": n, **event} for n, event in enumerate(events, start=1)]
     async with db.session() as session:
         await session.execute(insert(Event.__table__), events)  # type: ignore[attr-defined]
 

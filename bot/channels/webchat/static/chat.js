@@ -5,6 +5,21 @@
   const form = document.getElementById("composer");
   const input = document.getElementById("text");
   let after = 0;
+  // The server deletes each message once this page has read it (nothing of a conversation
+  // waits in its database), so the transcript lives in this tab only, for a reload: the
+  // bot's messages, never the private ones (a tip's code and PIN) nor what the resident typed.
+  const KEY = "antq-chat-transcript";
+  function stored() {
+    try { return JSON.parse(sessionStorage.getItem(KEY) || "[]"); } catch (e) { return []; }
+  }
+  function keep(message) {
+    if (message.private) return;
+    try {
+      const kept = stored();
+      kept.push({ id: message.id, text: message.text, buttons: message.buttons });
+      sessionStorage.setItem(KEY, JSON.stringify(kept.slice(-100)));
+    } catch (e) { /* storage full or off: the transcript is not kept */ }
+  }
 
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -69,7 +84,7 @@
         const r = await fetch(`/chat/api/messages?after=${after}&wait=20`, { credentials: "same-origin" });
         if (r.ok) {
           const data = await r.json();
-          for (const m of data.messages) { show(m); after = Math.max(after, m.id); }
+          for (const m of data.messages) { show(m); keep(m); after = Math.max(after, m.id); }
           continue;
         }
       } catch (e) { /* offline: wait and try again */ }
@@ -86,10 +101,12 @@
   });
 
   (async function init() {
-    const r = await fetch("/chat/api/messages?after=0", { credentials: "same-origin" });
+    const earlier = stored();
+    for (const m of earlier) { show(m); after = Math.max(after, m.id); }
+    const r = await fetch(`/chat/api/messages?after=${after}`, { credentials: "same-origin" });
     const data = r.ok ? await r.json() : { messages: [] };
-    for (const m of data.messages) { show(m); after = Math.max(after, m.id); }
-    if (!data.messages.length) await send({ text: "/start" }, "Bắt đầu");
+    for (const m of data.messages) { show(m); keep(m); after = Math.max(after, m.id); }
+    if (!earlier.length && !data.messages.length) await send({ text: "/start" }, "Bắt đầu");
     poll();
   })();
 })();
