@@ -147,7 +147,7 @@ class SqliteColumns:
 _PG_EVENTS = (
     "INSERT INTO event (id, seq, kind, ref, channel, commune_code, resident_id, created_at) "
     "SELECT * FROM unnest($1::bigint[], $2::int[], $3::varchar[], $4::varchar[], "
-    "$5::varchar[], $6::int[], $7::int[], $8::timestamptz[]) ON CONFLICT (id) DO NOTHING"
+    "$5::varchar[], $6::int[], $7::bigint[], $8::timestamptz[]) ON CONFLICT (id) DO NOTHING"
 )
 
 

@@ -112,6 +112,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: The type of resident ids (random 62-bit numbers: `Resident.id`) where they are referenced.
+_ResidentId = BigInteger().with_variant(Integer(), "sqlite")
+
+
 def _ts(nullable: bool = False, index: bool = False) -> Any:
     return Field(
         default_factory=utcnow if not nullable else None,
@@ -130,7 +134,17 @@ class Resident(SQLModel, table=True):
         Index("ix_resident_unsubscribed", "unsubscribed_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    #: Random, not a sequence: the order of the ids would be the order residents joined in,
+    #: and a resident who joined to send a tip would sit next to its time.
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=False,
+            default=random_id,
+        ),
+    )
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     chat_id: str = Field(sa_column=Column(String(64), nullable=False))
     language: str = Field(default="vi", sa_column=Column(String(5), nullable=False))
@@ -222,7 +236,9 @@ class Event(SQLModel, table=True):
     ref: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     commune_code: int | None = None
-    resident_id: int | None = Field(default=None, foreign_key="resident.id", ondelete="SET NULL")
+    resident_id: int | None = Field(
+        default=None, foreign_key="resident.id", ondelete="SET NULL", sa_type=_ResidentId
+    )
     created_at: datetime = _ts()
 
 
@@ -557,7 +573,7 @@ class Delivery(SQLModel, table=True):
         sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
     )
     run_id: int = Field(foreign_key="campaign_run.id", index=True, ondelete="CASCADE")
-    resident_id: int = Field(foreign_key="resident.id", ondelete="CASCADE")
+    resident_id: int = Field(foreign_key="resident.id", ondelete="CASCADE", sa_type=_ResidentId)
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     chat_id: str = Field(sa_column=Column(String(64), nullable=False))
     language: str = Field(default="vi", sa_column=Column(String(5), nullable=False))

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import SqliteColumns, dialect_of, driver_connection, sqlite_run
-from bot.models import Resident
+from bot.models import Resident, random_id
 
 __all__ = [
     "MUTABLE",
@@ -83,11 +83,12 @@ _PG_LOAD = (
     "ORDER BY r.id FOR UPDATE OF r"
 )
 _PG_CREATE = (
-    "INSERT INTO resident (channel, chat_id, language, subscribed, onboarded, state, "
+    "INSERT INTO resident (id, channel, chat_id, language, subscribed, onboarded, state, "
     "state_data, created_at, last_seen_at) "
-    "SELECT k.channel, k.chat_id, $3::varchar, true, false, '', CAST('{}' AS json), "
+    "SELECT k.id, k.channel, k.chat_id, $3::varchar, true, false, '', CAST('{}' AS json), "
     "$4::timestamptz, $4::timestamptz "
-    "FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS k(channel, chat_id, n) "
+    "FROM unnest($1::varchar[], $2::varchar[], $5::bigint[]) WITH ORDINALITY "
+    "AS k(channel, chat_id, id, n) "
     "ORDER BY k.n ON CONFLICT (channel, chat_id) DO NOTHING "
     f"RETURNING {', '.join(COLUMNS)}"
 )
@@ -96,7 +97,7 @@ _PG_SAVE = (
     "subscribed = u.subscribed, onboarded = u.onboarded, state = u.state, "
     "state_data = CAST(u.state_data AS json), last_seen_at = u.last_seen_at, "
     "unsubscribed_at = u.unsubscribed_at "
-    "FROM unnest($1::int[], $2::varchar[], $3::int[], $4::bool[], $5::bool[], $6::varchar[], "
+    "FROM unnest($1::bigint[], $2::varchar[], $3::int[], $4::bool[], $5::bool[], $6::varchar[], "
     "$7::text[], $8::timestamptz[], $9::timestamptz[]) "
     "AS u(id, language, commune_code, subscribed, onboarded, state, state_data, last_seen_at, "
     "unsubscribed_at) "
@@ -109,8 +110,8 @@ _SQLITE_LOAD = f"SELECT {', '.join(COLUMNS)} FROM resident WHERE channel = ? AND
 _NEW = ("language", "subscribed", "onboarded", "state", "state_data", "created_at", "last_seen_at")
 _SQLITE_NEW = SqliteColumns(_TABLE, _NEW)
 _SQLITE_CREATE = (
-    f"INSERT INTO resident (channel, chat_id, {', '.join(_NEW)}) "
-    f"VALUES (?, ?, {', '.join('?' for _ in _NEW)}) RETURNING {', '.join(COLUMNS)}"
+    f"INSERT INTO resident (id, channel, chat_id, {', '.join(_NEW)}) "
+    f"VALUES (?, ?, ?, {', '.join('?' for _ in _NEW)}) RETURNING {', '.join(COLUMNS)}"
 )
 _SQLITE_SAVE = SqliteColumns(_TABLE, MUTABLE)
 _SQLITE_UPDATE = f"UPDATE resident SET {', '.join(f'{c} = ?' for c in MUTABLE)} WHERE id = ?"
@@ -171,7 +172,12 @@ async def load(
             missing = [key for key in keys if key not in found]
             if missing:
                 created = await driver.fetch(
-                    _PG_CREATE, [c for c, _ in missing], [c for _, c in missing], language, today
+                    _PG_CREATE,
+                    [c for c, _ in missing],
+                    [c for _, c in missing],
+                    language,
+                    today,
+                    [random_id() for _ in missing],
                 )
                 found.update(
                     {
@@ -198,7 +204,9 @@ async def load(
         for channel, chat_id in keys:
             row = connection.execute(_SQLITE_LOAD, (channel, chat_id)).fetchone()
             if row is None:  # one writer: nobody else creates it meanwhile
-                row = connection.execute(_SQLITE_CREATE, (channel, chat_id, *new)).fetchone()
+                row = connection.execute(
+                    _SQLITE_CREATE, (random_id(), channel, chat_id, *new)
+                ).fetchone()
             rows.append(row)
         return rows
 

@@ -1,7 +1,8 @@
-"""anonymity: random event ids with a per-resident order; what names a resident kept to the day
+"""anonymity: random resident and event ids; what names a resident kept to the day
 
-Events get random ids (the table's order was the order residents acted in) and `seq`, the
-order of a resident's events within a day. Rows already written are scrubbed as the code now
+New residents and events get random 62-bit ids (the tables' order was the order residents
+joined and acted in; residents already there keep theirs), and events `seq`, the order of
+a resident's events within a day. Rows already written are scrubbed as the code now
 writes them (docs/anonymity.md): times that sit next to a resident or a chat are cut to the
 local day, outbox rows already final and every web-chat message are deleted, and campaign
 deliveries already final lose their chat id.
@@ -59,9 +60,12 @@ def upgrade() -> None:
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.add_column(sa.Column('seq', sa.Integer(), nullable=False, server_default='0'))
     if dialect == 'postgresql':
-        op.execute('ALTER TABLE event ALTER COLUMN id DROP DEFAULT')
-        op.execute('ALTER TABLE event ALTER COLUMN id TYPE BIGINT')
-        op.execute('DROP SEQUENCE IF EXISTS event_id_seq')
+        for table in ('event', 'resident'):
+            op.execute(f'ALTER TABLE {table} ALTER COLUMN id DROP DEFAULT')
+            op.execute(f'ALTER TABLE {table} ALTER COLUMN id TYPE BIGINT')
+            op.execute(f'DROP SEQUENCE IF EXISTS {table}_id_seq')
+        for table in ('event', 'campaign_delivery'):
+            op.execute(f'ALTER TABLE {table} ALTER COLUMN resident_id TYPE BIGINT')
     minutes = _offset_minutes()
     for table, column in TO_THE_DAY:
         op.execute(
@@ -92,11 +96,14 @@ def upgrade() -> None:
 def downgrade() -> None:
     # the scrubbed times and deleted rows are gone for good, as intended
     dialect = op.get_bind().dialect.name
-    if dialect == 'postgresql':
-        op.execute('CREATE SEQUENCE IF NOT EXISTS event_id_seq OWNED BY event.id')
-        op.execute(
-            "SELECT setval('event_id_seq', greatest((SELECT max(id) FROM event), 1))"
-        )
-        op.execute("ALTER TABLE event ALTER COLUMN id SET DEFAULT nextval('event_id_seq')")
+    if dialect == 'postgresql':  # ids stay 64-bit: random ones do not fit 32 bits
+        for table in ('event', 'resident'):
+            op.execute(f'CREATE SEQUENCE IF NOT EXISTS {table}_id_seq OWNED BY {table}.id')
+            op.execute(
+                f"SELECT setval('{table}_id_seq', greatest((SELECT max(id) FROM {table}), 1))"
+            )
+            op.execute(
+                f"ALTER TABLE {table} ALTER COLUMN id SET DEFAULT nextval('{table}_id_seq')"
+            )
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_column('seq')

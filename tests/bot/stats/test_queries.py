@@ -65,13 +65,13 @@ async def _world(db: Database) -> None:
             [
                 {
                     "kind": "content",
-                    "ref": "khi-bi-lua-dao" if r.id and r.id % 2 else "ma-tuy-dau-hieu",
+                    "ref": "khi-bi-lua-dao" if n % 2 else "ma-tuy-dau-hieu",
                     "channel": r.channel,
                     "commune_code": r.commune_code,
                     "resident_id": r.id,
                     "created_at": r.created_at + timedelta(hours=1),
                 }
-                for r in residents
+                for n, r in enumerate(residents)
             ],
         )
         created = datetime(2026, 4, 1, 2, tzinfo=UTC)  # 09:00 local
