@@ -10,7 +10,7 @@ enough never to swallow a reused id.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import CursorResult, delete
@@ -31,9 +31,9 @@ WEBCHAT_RETENTION = timedelta(minutes=10)
 PRUNE_EVERY = timedelta(minutes=2)
 
 
-async def prune(db: Database) -> dict[str, int]:
-    """Delete records past their retention; returns how many of each were removed."""
-    now = utcnow()
+async def prune(db: Database, now: datetime | None = None) -> dict[str, int]:
+    """Delete records past their retention (as of `now`); returns how many of each went."""
+    now = now or utcnow()
     async with db.session() as session:
         inbound = await session.execute(
             delete(InboundUpdate).where(col(InboundUpdate.received_at) < now - INBOUND_RETENTION)
