@@ -81,12 +81,10 @@ class Actor:
 
     key: Key
     talk: Resident
-    first: datetime | None = None
+    first: datetime
     code: str = ""
 
     async def play(self, dialogue: list[tuple[str, str | list[str]]]) -> None:
-        if self.first is None:
-            self.first = utcnow()
         await run_dialogue(self.talk, dialogue)
 
 
@@ -126,7 +124,7 @@ class Run:
             token = next(c.value for c in jar if c.key == "antq_chat")
             self._web.append(visitor)
             talk, key = WebStepper(visitor, self.stack.runtime), ("web", chat_id_for(token))
-        actor = Actor(key, talk)
+        actor = Actor(key, talk, first=utcnow())  # a Zalo OA follower has just followed
         self.actors.append(actor)
         return actor
 
@@ -205,14 +203,14 @@ async def _attacked(
         (datetime.fromtimestamp(r.created).astimezone(), r.getMessage() + (r.exc_text or ""))
         for r in caplog.records
     ]
-    started = min(a.first for a in run.actors if a.first) - timedelta(days=2)
+    started = min(a.first for a in run.actors) - timedelta(days=2)
     snap = await snapshot(
         stack.runtime.db,
         [a.key for a in run.actors],
         logs,
         (started, utcnow() + timedelta(days=2)),
     )
-    acted = {a.key: a.first for a in run.actors if a.first} if quiet else None
+    acted = {a.key: a.first for a in run.actors} if quiet else None
     return attack(snap, run.secrets, acted)
 
 
@@ -259,9 +257,10 @@ async def quiet(run: Run) -> None:
         "zalo_bot",
         "zalo_oa",
     ]
-    actors = [await run.actor(c) for c in plan]
     assert await run.officer.login("canbo_dong") == 303
-    for n, actor in enumerate(actors, start=1):
+    actors: list[Actor] = []
+    for n, channel in enumerate(plan, start=1):
+        actors.append(actor := await run.actor(channel))
         await actor.play(ONBOARD)
         if n in (3, 7):
             await run.tip(actor, n, with_photo=n == 7)
