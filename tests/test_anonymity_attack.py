@@ -182,23 +182,35 @@ class Run:
             await visitor.session.close()
 
 
-async def _settle(stack: Stack) -> None:
-    """Everything the product does after a while on its own: replies sent and recorded, the
-    pages' next polls, housekeeping, the statistics."""
+async def _settle(stack: Stack, later: bool) -> None:
+    """What the product does on its own: replies sent and recorded, the statistics; with
+    `later`, housekeeping a quarter of an hour on."""
     runtime = stack.runtime
     await runtime.outbox.flush()
     await runtime.outbox.sweep_once()
     await runtime.outbox.flush()
-    await prune(runtime.db, utcnow() + timedelta(minutes=15))
     if runtime.counter is not None:
         await runtime.counter.flush(runtime.db)
     await refresh(runtime.db, runtime.settings.timezone)
+    if later:
+        await prune(runtime.db, utcnow() + timedelta(minutes=15))
 
 
 async def _attacked(
     stack: Stack, run: Run, caplog: pytest.LogCaptureFixture, quiet: bool
 ) -> list[Finding]:
-    await _settle(stack)
+    """The attack on a copy taken as soon as the workload is over, and on one taken after
+    housekeeping has run."""
+    findings = []
+    for later in (False, True):
+        await _settle(stack, later)
+        findings += await _attack_copy(stack, run, caplog, quiet)
+    return findings
+
+
+async def _attack_copy(
+    stack: Stack, run: Run, caplog: pytest.LogCaptureFixture, quiet: bool
+) -> list[Finding]:
     logs = [
         (datetime.fromtimestamp(r.created).astimezone(), r.getMessage() + (r.exc_text or ""))
         for r in caplog.records
