@@ -291,3 +291,29 @@ async def test_sqlite_columns_are_stored_as_sqlalchemy_stores_them(database_url:
         assert read == ("zalo_bot", strange, True, {"ồ": True}, orm.created_at, orm.last_seen_at)
     finally:
         await db.dispose()
+
+
+async def test_deleted_rows_do_not_stay_in_the_sqlite_file(database_url: str) -> None:
+    """A delivered message is deleted; a copy of the file must not show it in free pages."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's file")
+    from pathlib import Path
+
+    from sqlalchemy import delete
+
+    from bot.models import OutboxMessage
+
+    db = Database(database_url)
+    marker = "Mã tin báo: TG-ZZ9QX7, Mã PIN: 918273"
+    async with db.session() as session:
+        session.add_all(
+            OutboxMessage(channel="telegram", chat_id=str(n), payload={"text": f"{marker} {n}"})
+            for n in range(50)
+        )
+    async with db.session() as session:
+        await session.execute(delete(OutboxMessage))
+    async with db.engine.connect() as connection:
+        await connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    raw = await asyncio.to_thread(Path(db.engine.url.database or "").read_bytes)
+    await db.dispose()
+    assert b"918273" not in raw and b"TG-ZZ9QX7" not in raw
