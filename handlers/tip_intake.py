@@ -249,18 +249,45 @@ async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
         _notice(ctx)
 
 
+def _seen_by(ctx: Context) -> str:
+    """What this channel's platform sees of a conversation, in plain words, and the way
+    round it (docs/anonymity.md)."""
+    web = f"{ctx.settings.public_url.rstrip('/')}/chat" if ctx.settings.public_url else ""
+    if ctx.caps.seen_by == "nobody":
+        return ctx._(
+            "• This page is the police's own: no messaging app is involved, and your "
+            "address is not stored with your report."
+        )
+    if ctx.caps.seen_by == "inbox":
+        text = ctx._(
+            "• Not anonymous here: on this Zalo Official Account the staff who manage it "
+            "can read this conversation in Zalo, next to your Zalo profile. For a report we "
+            "recommend the web form, which passes no Zalo identity."
+        )
+        return f"{text} {web}" if web else text
+    text = ctx._(
+        "• What is not anonymous: the messaging app itself knows you wrote to this bot. "
+        "The web chat avoids that."
+    )
+    return f"{text} {web}" if web else text
+
+
 def _notice(ctx: Context) -> None:
     ctx.clear_state()
     _say(
         ctx,
-        ctx._(
-            "Report a crime anonymously\n\n"
-            "• We do not store or show who you are: officers see only what you write.\n"
-            "• What is not anonymous: the messaging app itself knows you wrote to this bot. "
-            "The web chat avoids that.\n"
-            "• In an emergency call 113 now.\n"
-            "• Reports with details that can be checked (place, time, what you saw) are the "
-            "ones that can be acted on."
+        "\n".join(
+            [
+                ctx._("Report a crime anonymously"),
+                "",
+                ctx._("• We do not store or show who you are: officers see only what you write."),
+                _seen_by(ctx),
+                ctx._("• In an emergency call 113 now."),
+                ctx._(
+                    "• Reports with details that can be checked (place, time, what you saw) "
+                    "are the ones that can be acted on."
+                ),
+            ]
         ),
         [
             [Button(ctx._("Continue"), "tip:go")],

@@ -124,3 +124,8 @@ class Capabilities:
     max_buttons: int = 100
     #: Count `max_text` in UTF-16 code units (emoji count twice), not characters.
     utf16: bool = False
+    #: Who besides us sees a conversation on this channel (told to a resident before a tip):
+    #: "platform" (the messaging company's servers see that the account wrote to the bot),
+    #: "inbox" (the account's own administrators read it in the platform's inbox, next to
+    #: the resident's profile: a Zalo OA), "nobody" (our own page).
+    seen_by: str = "platform"

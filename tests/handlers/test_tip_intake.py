@@ -28,6 +28,9 @@ from tests.harness import (
     run_dialogue,
     running_stack,
 )
+from tests.harness import (
+    Resident as Chatting,
+)
 
 ASK_PHOTOS = vi("Do you have photos? Send up to {max} photos, or tap Skip.")
 DESCRIPTION = "Có nhóm người mua bán ma túy tối nay, đi xe máy biển 77A-123.45 ở hẻm sau chợ."
@@ -35,7 +38,7 @@ TIP_FLOW: Dialogue = [
     ("/start", "Chọn ngôn ngữ"),
     ("[🇻🇳 Tiếng Việt]", "xã/phường nào"),
     ("[Bỏ qua]", "Menu chính"),
-    ("[🚨 Tố giác tội phạm]", ["Tố giác tội phạm ẩn danh", "ứng dụng nhắn tin"]),
+    ("[🚨 Tố giác tội phạm]", ["Tố giác tội phạm ẩn danh", "gọi ngay 113"]),
     ("[Tiếp tục]", "Vụ việc thuộc loại nào?"),
     ("[Ma túy]", "đang xảy ra"),
     ("[Không]", "xã/phường nào"),
@@ -306,3 +309,39 @@ async def test_without_a_trusted_proxy_a_forwarded_address_is_not_believed(
         async with _web_visitor(stack, "203.0.113.10") as second:  # the same client, really
             await run_dialogue(second, [*TIP_FLOW[:4], LIMITED])
         assert await _tips(stack) == 1
+
+
+WEB = "https://antq.example.vn"
+#: What each channel's tip notice says the platform sees, and the way round it.
+SEEN_BY = [
+    ("telegram", ["ứng dụng nhắn tin", "biết tài khoản của bạn", "trang web"]),
+    ("zalo_bot", ["ứng dụng nhắn tin", "biết tài khoản của bạn", "trang web"]),
+    ("zalo_oa", ["Ở đây không ẩn danh", "hồ sơ Zalo", "https://antq.example.vn/chat"]),
+    ("web", ["Trang này do Công an quản lý", "không được lưu cùng tin báo"]),
+]
+
+
+@pytest.mark.parametrize(("channel", "expected"), SEEN_BY, ids=[c for c, _ in SEEN_BY])
+async def test_the_tip_notice_says_what_the_platform_sees(
+    database_url: str, channel: str, expected: list[str]
+) -> None:
+    """Zalo OA administrators read the OA's conversations in Zalo: the notice says so and
+    links the web form (PUBLIC_URL/chat), which passes no Zalo identity."""
+    async with (
+        # (over https the web chat's cookie is Secure, which this plain-http client drops)
+        running_stack(database_url, zalo=True, public_url="" if channel == "web" else WEB) as stack,
+        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http,
+    ):
+        resident: Chatting
+        if channel == "telegram":
+            stack.fake.add_chat(4801)
+            resident = TelegramResident(stack, 4801)
+        elif channel == "zalo_bot":
+            resident = ZaloBotResident(stack, "0a1b2c3d4e5f60718299")
+        elif channel == "zalo_oa":
+            resident = ZaloOAResident(stack, "6142494823000000099")
+        else:
+            visitor = WebResident(http, stack.runtime.url)
+            await visitor.open()
+            resident = WebStepper(visitor, stack.runtime)
+        await run_dialogue(resident, [*TIP_FLOW[:3], (TIP_FLOW[3][0], expected)])

@@ -42,7 +42,11 @@ MAX_WAIT = 25.0
 MAX_MESSAGE_ID = 2**31 - 1
 STATIC = Path(__file__).parent / "static"
 CAPABILITIES = Capabilities(
-    buttons=True, max_text=WebChatLimit.MAX_TEXT_LENGTH, location=False, photos=False
+    buttons=True,
+    max_text=WebChatLimit.MAX_TEXT_LENGTH,
+    location=False,
+    photos=False,
+    seen_by="nobody",
 )
 
 

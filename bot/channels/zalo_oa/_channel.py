@@ -51,6 +51,7 @@ def zalo_oa_capabilities(max_buttons: int) -> Capabilities:
         photos=True,
         max_buttons=max_buttons,
         utf16=True,
+        seen_by="inbox",  # the OA's administrators read every conversation in Zalo
     )
 
 
