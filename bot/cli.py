@@ -8,6 +8,7 @@ import contextlib
 import gc
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
@@ -344,8 +345,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Files we create are the owner's alone: the SQLite file and its -wal/-shm hold tip texts,
+#: TOTP secrets and the Zalo OA tokens; the demo's password file, exports.
+UMASK = 0o077
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    os.umask(UMASK)
     return int(args.func(args))
 
 

@@ -85,6 +85,9 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
     assert {"resident", "inbound_update", "outbox", "feedback", "alembic_version"} <= tables
+    # the database holds tip texts, TOTP secrets, tokens: nobody but its owner may read it
+    for made in tmp_path.glob("antq.sqlite3*"):
+        assert made.stat().st_mode & 0o077 == 0, (made.name, oct(made.stat().st_mode))
 
 
 def _free_port() -> int:
