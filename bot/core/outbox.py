@@ -270,8 +270,12 @@ class Outbox:
                 continue
             except Blocked:
                 await self._finish(row, "blocked", "blocked by the resident")
-                async with self.db.session() as session:
-                    await mark_blocked(session, row.channel, row.chat_id)
+                if row.kind != "private":
+                    # Not for a private message (an officer's question to a tipster, a tip's
+                    # code): "left on the day an officer asked something" would point at the
+                    # tipster. The next ordinary message or campaign finds the block instead.
+                    async with self.db.session() as session:
+                        await mark_blocked(session, row.channel, row.chat_id)
                 return False
             except OutOfWindow as exc:
                 await self._finish(row, "out_of_window", str(exc))

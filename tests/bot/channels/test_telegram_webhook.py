@@ -9,6 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+import handlers
+from bot.core.context import Context
 from bot.models import InboundUpdate, OutboxMessage, Resident, day_start
 from bot.runtime import TELEGRAM_WEBHOOK_PATH
 from tests.harness import WEBHOOK_SECRET, Stack, TelegramResident, running_stack
@@ -112,6 +114,32 @@ async def test_blocked_resident_is_unsubscribed(database_url: str) -> None:
             left = (await session.execute(select(OutboxMessage))).scalars().all()
         assert row.subscribed is False and row.unsubscribed_at == day_start()
         assert left == []  # the refused message is not kept next to the chat id either
+
+
+async def test_a_private_message_refused_by_a_block_leaves_the_resident_as_they_were(
+    database_url: str,
+) -> None:
+    """An officer's question that finds the tipster has blocked the bot must not mark them
+    "left today": the day of the question would point at them. An ordinary reply does."""
+    async with running_stack(database_url) as stack:
+        resident = TelegramResident(stack, 504)
+        await resident.step("/start")
+        stack.fake.block(504)
+        core = stack.runtime.core
+
+        async def private(ctx: Context) -> None:
+            ctx.reply("Câu hỏi của cán bộ về tin báo TG-7K3M9Q", private=True)
+
+        core.handler = private
+        await resident.inject({"text": "anything"})
+        async with stack.runtime.db.session() as session:
+            row = (await session.execute(select(Resident))).scalar_one()
+        assert row.subscribed is True and row.unsubscribed_at is None
+        core.handler = handlers.handle
+        await resident.inject({"text": "/help"})
+        async with stack.runtime.db.session() as session:
+            row = (await session.execute(select(Resident))).scalar_one()
+        assert row.subscribed is False and row.unsubscribed_at == day_start()
 
 
 async def test_long_texts_are_split_at_4096(database_url: str) -> None:
