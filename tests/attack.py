@@ -22,11 +22,13 @@ The findings name the table, the resident and the secret, so a failure says what
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import inspect, text
@@ -340,3 +342,60 @@ def _order(snap: Snapshot, acted: dict[Key, datetime]) -> list[Finding]:
                 )
             )
     return findings
+
+
+ALWAYS = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+
+
+async def _main(url: str, log_path: str | None) -> int:
+    """Attack a copy: every lead (content, time, interpolation) against every tip, answer and
+    feedback the copy holds. The copy does not say who sent them, so no lead is scored."""
+    db = Database(url)
+    nobody = ("?", "?")
+    secrets: list[Secret] = []
+    async with db.engine.connect() as connection:
+        rows = await connection.execute(text("SELECT channel, chat_id FROM resident"))
+        residents = [(str(channel), str(chat)) for channel, chat in rows]
+        tips = await connection.execute(
+            text("SELECT code, description, place_detail, created_at FROM tip")
+        )
+        for code, description, place, at in tips:
+            secrets.append(Secret("tip", nobody, _times(at, ALWAYS)[0], (code, description, place)))
+        for kind, query in (
+            ("answer", "SELECT text, created_at FROM tip_message WHERE kind = 'tipster'"),
+            ("feedback", "SELECT text, created_at FROM feedback"),
+        ):
+            for words, at in await connection.execute(text(query)):
+                secrets.append(Secret(kind, nobody, _times(at, ALWAYS)[0], (words,)))
+    logs: list[tuple[datetime, str]] = []
+    if log_path:
+        raw = await asyncio.to_thread(Path(log_path).read_text, "utf-8", "replace")
+        for line in raw.splitlines():
+            found = _times(line, ALWAYS)
+            if found:
+                logs.append((found[0], line))
+    start = min((s.at for s in secrets), default=datetime.now(UTC)) - timedelta(days=2)
+    snap = await snapshot(db, residents, logs, (start, datetime.now(UTC) + timedelta(days=2)))
+    await db.dispose()
+    findings = attack(snap, secrets)
+    named = sum(1 for r in snap.records if r.names)
+    counts = ", ".join(
+        f"{k}: {sum(s.kind == k for s in secrets)}" for k in ("tip", "answer", "feedback")
+    )
+    print(
+        f"{len(snap.tables)} tables, {len(snap.records)} rows and log lines, {named} naming one "
+        f"of {len(residents)} residents; secrets: {counts}"
+    )
+    for finding in findings:
+        print(f"LEAD {finding.attack}: {finding.source} names {finding.resident}", end=" ")
+        print(f"for {finding.secret} {finding.detail}")
+    print("no lead" if not findings else f"{len(findings)} leads")
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: python -m tests.attack DATABASE_URL [LOG_FILE]")
+    sys.exit(asyncio.run(_main(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else None)))
