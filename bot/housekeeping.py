@@ -48,6 +48,12 @@ async def prune(db: Database, now: datetime | None = None) -> dict[str, int]:
             )
         )
         draft_photos = await prune_abandoned(session, now)
+    if db.is_sqlite:
+        # SQLite's -wal file keeps every page written since the last checkpoint, deleted rows
+        # included, and a quiet instance may not reach the automatic one (1,000 pages) for
+        # days: fold it into the database (where deleted rows are zeroed) and empty it
+        async with db.engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     assert isinstance(inbound, CursorResult) and isinstance(webchat, CursorResult)
     assert isinstance(relays, CursorResult)
     removed = {

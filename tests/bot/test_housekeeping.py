@@ -78,3 +78,29 @@ async def test_photos_of_drafts_abandoned_for_a_day_are_deleted(db: Database) ->
     async with db.session() as session:
         left = (await session.execute(select(TipPhotoDraft.id))).scalars().all()
     assert left == ["new"]
+
+
+async def test_sqlite_wal_is_emptied_so_deleted_rows_leave_no_copy(database_url: str) -> None:
+    """A delivered message is deleted (and zeroed in the database file), but the -wal file
+    still holds the page it was written to until a checkpoint, which a quiet instance may not
+    reach for days: housekeeping checkpoints and empties it."""
+    import asyncio
+    from pathlib import Path
+
+    import pytest
+    from sqlalchemy import delete
+
+    from bot.models import OutboxMessage
+
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's own files")
+    db = Database(database_url)
+    async with db.session() as session:
+        session.add(OutboxMessage(channel="telegram", chat_id="1", payload={"text": "PIN 771199"}))
+    async with db.session() as session:
+        await session.execute(delete(OutboxMessage))
+    wal = Path(f"{db.engine.url.database}-wal")
+    assert b"771199" in await asyncio.to_thread(wal.read_bytes)  # before: there it is
+    await prune(db)
+    assert b"771199" not in await asyncio.to_thread(wal.read_bytes)
+    await db.dispose()
