@@ -112,8 +112,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-#: The type of resident ids (random 62-bit numbers: `Resident.id`) where they are referenced.
-_ResidentId = BigInteger().with_variant(Integer(), "sqlite")
+#: 64-bit ids on PostgreSQL (random ones: `_random_pk`), and the columns referencing them.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _random_pk() -> Any:
+    """A primary key of random 62-bit ids (`random_id`), for rows whose order would say in
+    which order residents joined or acted."""
+    return Field(
+        default=None,
+        sa_column=Column(_BigId, primary_key=True, autoincrement=False, default=random_id),
+    )
 
 
 def _ts(nullable: bool = False, index: bool = False) -> Any:
@@ -136,15 +145,7 @@ class Resident(SQLModel, table=True):
 
     #: Random, not a sequence: the order of the ids would be the order residents joined in,
     #: and a resident who joined to send a tip would sit next to its time.
-    id: int | None = Field(
-        default=None,
-        sa_column=Column(
-            BigInteger().with_variant(Integer(), "sqlite"),
-            primary_key=True,
-            autoincrement=False,
-            default=random_id,
-        ),
-    )
+    id: int | None = _random_pk()
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     chat_id: str = Field(sa_column=Column(String(64), nullable=False))
     language: str = Field(default="vi", sa_column=Column(String(5), nullable=False))
@@ -221,15 +222,7 @@ class Event(SQLModel, table=True):
     )
 
     #: Random, not a sequence: the table's order must not be the order residents acted in.
-    id: int | None = Field(
-        default=None,
-        sa_column=Column(
-            BigInteger().with_variant(Integer(), "sqlite"),
-            primary_key=True,
-            autoincrement=False,
-            default=random_id,
-        ),
-    )
+    id: int | None = _random_pk()
     #: The place of the event among its resident's events of that day (menu paths).
     seq: int = 0
     kind: str = Field(sa_column=Column(String(32), nullable=False))
@@ -237,7 +230,7 @@ class Event(SQLModel, table=True):
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     commune_code: int | None = None
     resident_id: int | None = Field(
-        default=None, foreign_key="resident.id", ondelete="SET NULL", sa_type=_ResidentId
+        default=None, foreign_key="resident.id", ondelete="SET NULL", sa_type=_BigId
     )
     created_at: datetime = _ts()
 
@@ -573,7 +566,7 @@ class Delivery(SQLModel, table=True):
         sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
     )
     run_id: int = Field(foreign_key="campaign_run.id", index=True, ondelete="CASCADE")
-    resident_id: int = Field(foreign_key="resident.id", ondelete="CASCADE", sa_type=_ResidentId)
+    resident_id: int = Field(foreign_key="resident.id", ondelete="CASCADE", sa_type=_BigId)
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     chat_id: str = Field(sa_column=Column(String(64), nullable=False))
     language: str = Field(default="vi", sa_column=Column(String(5), nullable=False))
