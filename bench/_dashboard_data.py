@@ -237,6 +237,9 @@ class _Generator:
                 r.left.append(left)
                 await writer.add(
                     {
+                        # ids 1..n, which the events and deliveries below refer to (the
+                        # product gives random ones; made-up history may count)
+                        "id": len(r.channel),
                         "channel": channel,
                         "chat_id": chat,
                         "language": "en" if rng.random() < 0.03 else "vi",
