@@ -24,3 +24,54 @@ def test_downgrade_to_nothing_and_back(tmp_path: Path) -> None:
     upgrade(url)
     command.downgrade(alembic_config(url), "base")
     upgrade(url)
+
+
+def test_0013_scrubs_what_was_written_before(tmp_path: Path) -> None:
+    """Rows written before the anonymity rule get it too: times next to a resident cut to
+    the local day (Asia/Ho_Chi_Minh, UTC+7), events scrambled with their order kept in
+    `seq`, delivered outbox rows deleted."""
+    import sqlite3
+
+    path = tmp_path / "m.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url, "0012")
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO resident (channel, chat_id, language, subscribed, onboarded, state, "
+            "state_data, created_at, last_seen_at, unsubscribed_at) VALUES ('telegram', '42', "
+            "'vi', 0, 1, '', '{}', '2026-12-06 18:31:02.228000', '2026-12-07 03:00:00.000000', "
+            "'2026-12-07 10:15:00.123456')"
+        )
+        for n, at in enumerate(
+            (
+                "2026-12-06 16:59:00.000000",
+                "2026-12-06 17:01:00.000000",
+                "2026-12-07 09:00:00.000000",
+            )
+        ):
+            db.execute(
+                "INSERT INTO event (kind, ref, channel, commune_code, resident_id, created_at) "
+                "VALUES ('content', ?, 'telegram', 1, 1, ?)",
+                (str(n), at),
+            )
+        for status in ("sent", "blocked", "pending"):
+            db.execute(
+                "INSERT INTO outbox (channel, chat_id, kind, payload, status, attempts, "
+                "created_at) VALUES ('telegram', '42', 'reply', '{}', ?, 0, "
+                "'2026-12-07 10:00:00.000000')",
+                (status,),
+            )
+    upgrade(url)
+    with sqlite3.connect(path) as db:
+        local_day = "2026-12-06 17:00:00.000000"  # 7 December in Vietnam
+        assert db.execute(
+            "SELECT created_at, last_seen_at, unsubscribed_at FROM resident"
+        ).fetchall() == [(local_day, local_day, local_day)]
+        events = db.execute("SELECT ref, seq, created_at, id FROM event ORDER BY ref").fetchall()
+        assert [(ref, seq, at) for ref, seq, at, _ in events] == [
+            ("0", 1, "2026-12-05 17:00:00.000000"),  # 23:59 on 6 December in Vietnam
+            ("1", 1, local_day),
+            ("2", 2, local_day),
+        ]
+        assert all(event_id > 2**32 for *_, event_id in events)  # scrambled
+        assert db.execute("SELECT status FROM outbox").fetchall() == [("pending",)]

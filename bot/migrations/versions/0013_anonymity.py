@@ -36,19 +36,22 @@ TO_THE_DAY = (
 FINAL_DELIVERIES = "('sent', 'failed', 'blocked', 'out_of_window', 'interrupted', 'cancelled')"
 
 
-def _offset_minutes() -> int:
+def _zone() -> str:
     # the zone the statistics count days in (TIMEZONE; a migration cannot read our settings)
-    zone = ZoneInfo(os.environ.get('TIMEZONE') or 'Asia/Ho_Chi_Minh')
-    offset = datetime.now(UTC).astimezone(zone).utcoffset()
+    name = os.environ.get('TIMEZONE') or 'Asia/Ho_Chi_Minh'
+    ZoneInfo(name)  # a name that is not a zone fails here, not half-way through
+    return name
+
+
+def _offset_minutes() -> int:
+    offset = datetime.now(UTC).astimezone(ZoneInfo(_zone())).utcoffset()
     return int(offset.total_seconds() // 60) if offset else 0
 
 
 def _to_the_day(dialect: str, column: str, minutes: int) -> str:
-    if dialect == 'postgresql':
-        return (
-            f"date_trunc('day', {column} + interval '{minutes} minutes') "
-            f"- interval '{minutes} minutes'"
-        )
+    if dialect == 'postgresql':  # the local day's start, whatever the session's TimeZone
+        zone = _zone().replace("'", "")
+        return f"date_trunc('day', {column} AT TIME ZONE '{zone}') AT TIME ZONE '{zone}'"
     return (
         f"strftime('%Y-%m-%d %H:%M:%S.000000', date({column}, '{minutes:+d} minutes'), "
         f"'{-minutes:+d} minutes')"
