@@ -20,9 +20,10 @@ from admin.auth import (
     hash_password,
     password_problem,
 )
+from bot.audit import AuditAction, audit
 from bot.db import Database
+from bot.i18n import N_
 from bot.models import CommuneChat, StaffCommune, StaffUser, utcnow
-from bot.tips.workflow import N_, audit
 from content.locality import get_unit, units
 
 __all__ = ["AccountError", "create_user", "setup"]
@@ -96,7 +97,7 @@ async def create_user_cli(
 ) -> StaffUser:
     async with db.session() as session:
         user = await create_user(session, username, password, role, display_name, communes)
-        audit(session, user, "account_created", detail="antq admin create-user")
+        audit(session, user, AuditAction.ACCOUNT_CREATED, detail="antq admin create-user")
     return user
 
 
@@ -185,7 +186,7 @@ async def user_save(request: web.Request) -> web.StreamResponse:
                     data.get("display_name", ""),
                     communes,
                 )
-                audit(session, staff.user, "account_created", detail=user.username)
+                audit(session, staff.user, AuditAction.ACCOUNT_CREATED, detail=user.username)
             else:
                 found = await session.get(StaffUser, int(user_id)) if whole(user_id) else None
                 if found is None:
@@ -219,7 +220,7 @@ async def user_save(request: web.Request) -> web.StreamResponse:
                 audit(
                     session,
                     staff.user,
-                    "account_changed",
+                    AuditAction.ACCOUNT_CHANGED,
                     detail=f"{user.username}: " + ", ".join(changes),
                 )
     except AccountError as exc:
@@ -267,7 +268,7 @@ async def chats_save(request: web.Request) -> web.StreamResponse:
         if not chat_id:
             if row is not None:
                 await session.delete(row)
-            audit(session, staff.user, "alert_chat", detail=f"{code}: —")
+            audit(session, staff.user, AuditAction.ALERT_CHAT, detail=f"{code}: —")
         else:
             if channel not in ALERT_CHANNELS or not re.fullmatch(r"-?[\w.:-]{1,64}", chat_id):
                 raise redirect("/admin/communes?error=" + quote(N_("The chat id is not valid.")))
@@ -275,7 +276,7 @@ async def chats_save(request: web.Request) -> web.StreamResponse:
                 row = CommuneChat(commune_code=int(code), channel=channel, chat_id=chat_id)
                 session.add(row)
             row.channel, row.chat_id, row.updated_at = channel, chat_id, utcnow()
-            audit(session, staff.user, "alert_chat", detail=f"{code}: {channel}")
+            audit(session, staff.user, AuditAction.ALERT_CHAT, detail=f"{code}: {channel}")
     raise redirect(f"/admin/communes#c{code}")
 
 

@@ -26,10 +26,9 @@ from admin.auth import AddressThrottle, Staff, load_session
 from admin.security_log import AuditBudget, audit_forbidden
 from bot.core.outbox import Outbox
 from bot.db import Database
-from bot.i18n import LANGUAGES, format_datetime, format_number, gettext
+from bot.i18n import LANGUAGES, N_, STAFF_LANGUAGE, format_datetime, format_number, gettext
 from bot.settings import Settings
 from bot.tips.relay import RelayCipher, cipher_for
-from bot.tips.workflow import N_, STAFF_LANGUAGE
 
 __all__ = [
     "DEPS",

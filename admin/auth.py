@@ -35,8 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from admin.security_log import ANONYMOUS, AuditBudget, detail_of, printable
+from bot.audit import Actor, AuditAction, audit
+from bot.i18n import N_
 from bot.models import StaffCommune, StaffSession, StaffUser, utcnow
-from bot.tips.workflow import N_, Actor, audit
 
 __all__ = [
     "MIN_PASSWORD",
@@ -185,7 +186,7 @@ async def check_login(
             else:
                 actor, reason = Actor.of(user), "inactive account"
             detail = detail_of(reason, place, where, left_out=left_out)
-            audit(session, actor, "login_failed", detail=detail)
+            audit(session, actor, AuditAction.LOGIN_FAILED, detail=detail)
         return LoginResult(None, "bad")
     if user.locked_until is not None and user.locked_until > now:
         return LoginResult(None, "locked")  # not audited one by one: the lock-out was
@@ -199,10 +200,10 @@ async def check_login(
         reason = "wrong two-step code" if step is None else "two-step code already used"
     if not ok:
         user.failed_logins += 1
-        audit(session, user, "login_failed", detail=detail_of(reason, place, where))
+        audit(session, user, AuditAction.LOGIN_FAILED, detail=detail_of(reason, place, where))
         if user.failed_logins >= MAX_FAILURES:
             user.locked_until, user.failed_logins = now + LOCK, 0
-            audit(session, user, "account_locked", detail=detail_of(place, where))
+            audit(session, user, AuditAction.ACCOUNT_LOCKED, detail=detail_of(place, where))
         return LoginResult(None, "bad")
     user.failed_logins = 0
     user.locked_until = None

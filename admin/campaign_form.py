@@ -22,8 +22,8 @@ from bot.channels.zalo_bot import CAPABILITIES as ZALO_BOT
 from bot.channels.zalo_oa import zalo_oa_capabilities
 from bot.core.render import render, utf16_len
 from bot.core.types import Capabilities
+from bot.i18n import N_
 from bot.models import Campaign, utcnow
-from bot.tips.workflow import N_
 
 __all__ = [
     "CHANNEL_NAMES",

@@ -39,12 +39,12 @@ from admin.campaign_form import (
     next_sends,
     preview,
 )
+from bot.audit import AuditAction, audit
 from bot.campaigns import actions, festival
 from bot.campaigns.actions import CHANNELS, EDITABLE, CampaignError
 from bot.campaigns.schedule import WEEKDAYS, Schedule, ScheduleError
-from bot.i18n import gettext
+from bot.i18n import N_, gettext
 from bot.models import AuditEntry, Campaign, CampaignRun, Delivery, StaffUser, utcnow
-from bot.tips.workflow import N_, audit
 from content.library import load_library
 from content.locality import units
 
@@ -375,7 +375,7 @@ async def save_campaign(request: web.Request) -> web.StreamResponse:
         audit(
             session,
             staff.user,
-            "campaign_create" if creating else "campaign_edit",
+            AuditAction.CAMPAIGN_CREATE if creating else AuditAction.CAMPAIGN_EDIT,
             detail=f"{saved.id}: {saved.title}",
         )
         campaign_id = saved.id
@@ -446,7 +446,12 @@ async def _apply(
         fields["title"] = f"{prefix} {campaign.title}"[:200]
         copy = actions.save(session, None, fields, staff.user)
         await session.flush()
-        audit(session, staff.user, "campaign_duplicate", detail=f"{copy.id}: from {campaign.id}")
+        audit(
+            session,
+            staff.user,
+            AuditAction.CAMPAIGN_DUPLICATE,
+            detail=f"{copy.id}: from {campaign.id}",
+        )
         return copy.id
     return None
 

@@ -27,8 +27,8 @@ from admin.content_form import (
     hotline_preview,
     item_preview,
 )
+from bot.i18n import N_
 from bot.models import ContentHotline, ContentItem
-from bot.tips.workflow import N_
 from content import actions, store
 from content.actions import ContentError, Row
 from content.library import (

@@ -24,8 +24,7 @@ from bot.channels.zalo_bot import CAPABILITIES as ZALO_BOT
 from bot.channels.zalo_oa import zalo_oa_capabilities
 from bot.core.render import render, utf16_len
 from bot.core.types import Button, Capabilities, Reply
-from bot.i18n import gettext
-from bot.tips.workflow import N_
+from bot.i18n import N_, gettext
 from content.library import (
     LANGUAGES,
     Hotline,

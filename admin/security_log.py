@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import time
 
+from bot.audit import Actor, AuditAction, audit
 from bot.db import Database
 from bot.models import StaffUser
-from bot.tips.workflow import Actor, audit
 
 __all__ = ["ANONYMOUS", "AuditBudget", "audit_forbidden", "detail_of", "printable"]
 
@@ -72,6 +72,6 @@ async def audit_forbidden(
         audit(
             session,
             actor,
-            "forbidden",
+            AuditAction.FORBIDDEN,
             detail=detail_of(printable(path, 300), f"address {address}", left_out=left_out),
         )

@@ -22,8 +22,10 @@ from sqlmodel import col
 
 from admin.app import DEPS, Panel, form, known_message, redirect, render, require_staff, whole
 from admin.auth import Staff
+from bot.audit import Actor, AuditAction, audit
 from bot.core.outbox import Pending
 from bot.core.text import fold
+from bot.i18n import N_
 from bot.models import (
     AuditEntry,
     StaffCommune,
@@ -39,15 +41,7 @@ from bot.tips import workflow
 from bot.tips.actions import CATEGORIES
 from bot.tips.codes import normalise_code
 from bot.tips.pii import find_identifiers
-from bot.tips.workflow import (
-    CLOSED,
-    N_,
-    STATUSES,
-    Actor,
-    WorkflowError,
-    audit,
-    commune_label,
-)
+from bot.tips.workflow import CLOSED, STATUSES, WorkflowError, commune_label
 from content.locality import units
 
 __all__ = ["CATEGORY_LABELS", "STATUS_LABELS", "scope", "setup"]
@@ -282,7 +276,7 @@ async def tip_page(request: web.Request) -> web.StreamResponse:
     async with panel.db.session() as session:
         tip = await _tip_for(session, request, staff, "read")
         can_work = await access(session, staff, tip) == "work"
-        audit(session, staff.user, "view", tip)
+        audit(session, staff.user, AuditAction.VIEW, tip)
         messages = list(
             (
                 await session.execute(
@@ -406,7 +400,7 @@ async def photo(request: web.Request) -> web.StreamResponse:
         row = await session.get(TipPhoto, int(photo_id))
         if row is None or row.tip_id != tip.id:
             raise web.HTTPNotFound()
-        audit(session, staff.user, "photo", tip, str(row.id))
+        audit(session, staff.user, AuditAction.PHOTO, tip, str(row.id))
     return web.Response(
         body=row.content,
         content_type=row.mime,

@@ -34,9 +34,10 @@ from admin.auth import (
     password_problem,
     totp_step,
 )
-from bot.i18n import LANGUAGES
+from bot.audit import AuditAction, audit
+from bot.i18n import LANGUAGES, N_
 from bot.models import StaffUser, Tip, utcnow
-from bot.tips.workflow import CLOSED, N_, audit
+from bot.tips.workflow import CLOSED
 
 __all__ = ["setup"]
 
@@ -72,7 +73,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         token = None
         if result.user is not None:
             token = await new_session(session, result.user, panel.lifetime)
-            audit(session, result.user, "login")
+            audit(session, result.user, AuditAction.LOGIN)
     if token is None:
         if result.outcome != "totp":
             panel.throttle.failed(address)
@@ -119,7 +120,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if staff is not None:
         async with panel.db.session() as session:
             await end_session(session, staff.session_id)
-            audit(session, staff.user, "logout")
+            audit(session, staff.user, AuditAction.LOGOUT)
     response = redirect("/admin/login")
     response.del_cookie(panel.cookie_name, path="/")
     raise response
@@ -176,7 +177,7 @@ async def account_update(request: web.Request) -> web.StreamResponse:
             else:
                 user.password_hash = await asyncio.to_thread(hash_password, new)
                 await end_all_sessions(session, staff.id)
-                audit(session, user, "password")
+                audit(session, user, AuditAction.PASSWORD)
                 message = N_("Password changed. Log in again with the new password.")
         # a wrong current password counts towards the lock (check_login), nothing else is saved
         if not error and data.get("language") in LANGUAGES:
@@ -231,7 +232,7 @@ async def totp_update(request: web.Request) -> web.StreamResponse:
                     request, "account.html", message="", error=N_("The password is not right.")
                 )
             user.totp_secret = None
-            audit(session, user, "totp_off")
+            audit(session, user, AuditAction.TOTP_OFF)
             message = N_("Two-step login is off.")
         else:
             # the password too, not the session alone: whoever has a stolen session must not
@@ -270,7 +271,7 @@ async def totp_update(request: web.Request) -> web.StreamResponse:
             user.totp_secret = secret
             # the code typed here is used: it will not log anyone in
             user.totp_last_step = max(step, user.totp_last_step or step)
-            audit(session, user, "totp_on")
+            audit(session, user, AuditAction.TOTP_ON)
             message = N_("Two-step login is on.")
     return render(request, "account.html", message=message, error="")
 

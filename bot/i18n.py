@@ -21,10 +21,13 @@ from babel.support import NullTranslations, Translations
 __all__ = [
     "LANGUAGES",
     "LOCALE_DIR",
+    "N_",
+    "STAFF_LANGUAGE",
     "format_date",
     "format_datetime",
     "format_number",
     "gettext",
+    "staff_text",
     "translations",
 ]
 
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "content" / "locale"
 DOMAIN = "messages"
 LANGUAGES = ("vi", "en")
+#: Staff chats and the panel's stored labels are in Vietnamese.
+STAFF_LANGUAGE = "vi"
 _BABEL_LOCALE = {"vi": "vi_VN", "en": "en_US"}
 
 
@@ -64,6 +69,16 @@ def translations(lang: str) -> NullTranslations:
 
 def gettext(lang: str, message: str) -> str:
     return translations(lang).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
+
+def staff_text(message: str) -> str:
+    """`message` in the staff's language (officer alerts, labels stored for staff)."""
+    return gettext(STAFF_LANGUAGE, message)
 
 
 def _tz(tz: str) -> ZoneInfo:

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.audit import AuditAction, audit
 from bot.models import ContentHotline, ContentItem, ContentVersion, StaffUser, utcnow
-from bot.tips.workflow import audit
 from content.library import (
     Hotline,
     Item,
@@ -111,7 +111,7 @@ async def _created(session: AsyncSession, row: Row, actor: StaffUser, note: str)
         field = "id" if isinstance(row, ContentItem) else "number"
         raise ContentError([Problem(field, "exists")]) from None
     session.add(_version(row, actor, row.data, note))
-    audit(session, actor, "content_create", detail=f"{_kind(row)} {_key(row)} v1: {note}")
+    audit(session, actor, AuditAction.CONTENT_CREATE, detail=f"{_kind(row)} {_key(row)} v1: {note}")
     await bump_revision(session)
 
 
@@ -163,7 +163,7 @@ async def _new_version(
     row: Row,
     data: dict[str, Any],
     note: str,
-    action: str,
+    action: AuditAction,
     restored_from: int | None = None,
 ) -> None:
     row.version += 1
@@ -202,7 +202,7 @@ async def edit_item(
     _check(item)
     row = await _locked(session, ITEM, item.id, base_version)
     assert isinstance(row, ContentItem)
-    await _new_version(session, actor, row, dump(item), note, "content_edit")
+    await _new_version(session, actor, row, dump(item), note, AuditAction.CONTENT_EDIT)
     return row
 
 
@@ -219,7 +219,7 @@ async def edit_hotline(
     row = await _locked(session, HOTLINE, hotline.number, base_version)
     assert isinstance(row, ContentHotline)
     row.position = position
-    await _new_version(session, actor, row, dump(hotline), note, "content_edit")
+    await _new_version(session, actor, row, dump(hotline), note, AuditAction.CONTENT_EDIT)
     return row
 
 
@@ -233,7 +233,7 @@ async def set_published(
     row.published = published
     row.updated_by, row.updated_at = actor.username, utcnow()
     session.add(row)
-    action = "content_publish" if published else "content_unpublish"
+    action = AuditAction.CONTENT_PUBLISH if published else AuditAction.CONTENT_UNPUBLISH
     audit(session, actor, action, detail=f"{kind} {key} v{row.version}")
     await bump_revision(session)
     return True
@@ -264,7 +264,7 @@ async def restore(
     if entry is None:
         raise ContentError(problems)
     _check(entry)
-    await _new_version(session, actor, row, dump(entry), note, "content_restore", number)
+    await _new_version(session, actor, row, dump(entry), note, AuditAction.CONTENT_RESTORE, number)
     return row
 
 

@@ -20,13 +20,7 @@ from bot.models import Tip, TipMessage, utcnow
 from bot.tips.codes import is_hashed_pin, normalise_code, seal_pin, typed_pin, verify_pin
 from bot.tips.relay import RelayKeyError
 from bot.tips.unknown_codes import UnknownCodeLocks
-from bot.tips.workflow import (
-    ANSWER_PAYLOAD,
-    ANSWER_STATE,
-    CLOSED,
-    awaiting_answer,
-    record_answer,
-)
+from bot.tips.workflow import ANSWER_PAYLOAD, ANSWER_STATE, CLOSED, awaiting_answer, record_answer
 from handlers._common import back_row
 from handlers._router import router
 from handlers.tip_intake import cipher_of

@@ -12,12 +12,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.audit import ActionError, AuditAction, audit
 from bot.campaigns.engine import audience_filter
 from bot.campaigns.schedule import Schedule
 from bot.core.limits import CHANNEL_TEXT_LIMITS
 from bot.core.text import normalise
+from bot.i18n import N_
 from bot.models import Campaign, CampaignRun, Delivery, Event, Resident, StaffUser, utcnow
-from bot.tips.workflow import N_, WorkflowError, audit
 from content.library import load_library
 from content.locality import get_unit
 
@@ -42,7 +43,7 @@ EDITABLE = frozenset({"draft", "pending", "scheduled"})
 MAX_TEXT = min(CHANNEL_TEXT_LIMITS.values())
 
 
-class CampaignError(WorkflowError):
+class CampaignError(ActionError):
     """A campaign cannot be saved or changed as asked; `str()` is an English message id."""
 
 
@@ -134,7 +135,7 @@ def submit(
     else:
         _schedule(campaign, actor if actor.role == "admin" else None)
     campaign.updated_at = utcnow()
-    audit(session, actor, "campaign_submit", detail=f"{campaign.id}: {campaign.status}")
+    audit(session, actor, AuditAction.CAMPAIGN_SUBMIT, detail=f"{campaign.id}: {campaign.status}")
 
 
 def _first_run_or_fail(campaign: Campaign) -> None:
@@ -148,7 +149,7 @@ def approve(session: AsyncSession, campaign: Campaign, actor: StaffUser) -> None
     if campaign.status != "pending":
         raise CampaignError(N_("This campaign is not waiting for approval."))
     _schedule(campaign, actor)
-    audit(session, actor, "campaign_approve", detail=str(campaign.id))
+    audit(session, actor, AuditAction.CAMPAIGN_APPROVE, detail=str(campaign.id))
 
 
 async def _runs(session: AsyncSession, campaign: Campaign, status: str, to: str) -> None:
@@ -165,7 +166,7 @@ async def pause(session: AsyncSession, campaign: Campaign, actor: StaffUser) -> 
     campaign.status = "paused"
     campaign.updated_at = utcnow()
     await _runs(session, campaign, "sending", "paused")
-    audit(session, actor, "campaign_pause", detail=str(campaign.id))
+    audit(session, actor, AuditAction.CAMPAIGN_PAUSE, detail=str(campaign.id))
 
 
 async def resume(session: AsyncSession, campaign: Campaign, actor: StaffUser) -> None:
@@ -181,7 +182,7 @@ async def resume(session: AsyncSession, campaign: Campaign, actor: StaffUser) ->
         campaign.status = "done"
     campaign.updated_at = utcnow()
     await _runs(session, campaign, "paused", "sending")
-    audit(session, actor, "campaign_resume", detail=str(campaign.id))
+    audit(session, actor, AuditAction.CAMPAIGN_RESUME, detail=str(campaign.id))
 
 
 async def cancel(session: AsyncSession, campaign: Campaign, actor: StaffUser) -> None:
@@ -204,7 +205,7 @@ async def cancel(session: AsyncSession, campaign: Campaign, actor: StaffUser) ->
             .where(col(CampaignRun.campaign_id) == campaign.id, col(CampaignRun.status) == status)
             .values(status="cancelled", finished_at=now)
         )
-    audit(session, actor, "campaign_cancel", detail=str(campaign.id))
+    audit(session, actor, AuditAction.CAMPAIGN_CANCEL, detail=str(campaign.id))
 
 
 async def audience_size(

@@ -29,6 +29,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.audit import AuditAction, audit
 from bot.campaigns.actions import MAX_TEXT, CampaignError, save
 from bot.campaigns.schedule import (
     MonthDay,
@@ -38,8 +39,8 @@ from bot.campaigns.schedule import (
     YearlyWindow,
 )
 from bot.db import dialect_of
+from bot.i18n import N_
 from bot.models import Campaign, StaffUser
-from bot.tips.workflow import N_, audit
 from content.library import DEFAULT_ROOT, Festival, FestivalEvent, LocalizedText, load_library
 from content.locality import get_unit
 
@@ -259,7 +260,7 @@ async def create_series(
     audit(
         session,
         actor,
-        "campaign_series",
+        AuditAction.CAMPAIGN_SERIES,
         detail=f"{TEMPLATE} {year}: " + ", ".join(str(c.id) for c in created),
     )
     return created

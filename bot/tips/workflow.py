@@ -10,7 +10,6 @@ nothing sits in the outbox next to a chat id afterwards.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,12 +17,12 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.audit import SYSTEM, ActionError, Actor, AuditAction, audit
 from bot.core.outbox import Pending, insert_pending
 from bot.core.text import fold, normalise
 from bot.core.types import Button, Capabilities, Reply
-from bot.i18n import gettext
+from bot.i18n import N_, gettext, staff_text
 from bot.models import (
-    AuditEntry,
     CommuneChat,
     Resident,
     StaffUser,
@@ -49,7 +48,6 @@ __all__ = [
     "alert_new_tip",
     "ask_tipster",
     "assign",
-    "audit",
     "awaiting_answer",
     "commune_label",
     "escalate_overdue",
@@ -76,39 +74,12 @@ ANSWER_STATE = "tip:answer"
 ANSWER_PAYLOAD = "tipa"
 #: Officer questions fit one message on every platform (Zalo: 2,000 characters).
 MAX_QUESTION = 1500
-#: Staff chats and panel labels are in Vietnamese.
-STAFF_LANGUAGE = "vi"
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction; it is translated where it is shown."""
-    return message
-
 
 _ = N_
 
 
-def _staff(message: str) -> str:
-    return gettext(STAFF_LANGUAGE, message)
-
-
-class WorkflowError(ValueError):
-    """An action that cannot be done as asked; `str()` is an English message id."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting, for the audit log."""
-
-    id: int | None
-    username: str
-
-    @classmethod
-    def of(cls, user: StaffUser) -> Actor:
-        return cls(user.id, user.username)
-
-
-SYSTEM = Actor(None, "system")
+class WorkflowError(ActionError):
+    """A tip action that cannot be done as asked; `str()` is an English message id."""
 
 
 def search_text(tip: Tip) -> str:
@@ -118,29 +89,9 @@ def search_text(tip: Tip) -> str:
 
 def commune_label(code: int | None) -> str:
     if code is None:
-        return _staff(N_("Province triage"))
+        return staff_text(N_("Province triage"))
     unit = get_unit(code)
     return unit.name if unit else str(code)
-
-
-def audit(
-    session: AsyncSession,
-    actor: Actor | StaffUser,
-    action: str,
-    tip: Tip | None = None,
-    detail: str = "",
-) -> None:
-    who = actor if isinstance(actor, Actor) else Actor.of(actor)
-    session.add(
-        AuditEntry(
-            user_id=who.id,
-            username=who.username,
-            action=action,
-            tip_id=tip.id if tip is not None else None,
-            commune_code=tip.commune_code if tip is not None else None,
-            detail=detail[:1000],
-        )
-    )
 
 
 def _clean(text: str, limit: int = MAX_TEXT) -> str:
@@ -199,14 +150,18 @@ async def set_status(
     )
     await record(session, figures, TipState.of(tip, ZoneInfo(settings.timezone)))
     audit(
-        session, actor, "status", tip, f"{before} → {status}" + (f": {outcome}" if outcome else "")
+        session,
+        actor,
+        AuditAction.STATUS,
+        tip,
+        f"{before} → {status}" + (f": {outcome}" if outcome else ""),
     )
 
 
 async def assign(session: AsyncSession, tip: Tip, officer: StaffUser | None, actor: Actor) -> None:
     tip.assigned_to = officer.id if officer is not None else None
     tip.updated_at = utcnow()
-    audit(session, actor, "assign", tip, officer.username if officer is not None else "—")
+    audit(session, actor, AuditAction.ASSIGN, tip, officer.username if officer is not None else "—")
 
 
 async def transfer(
@@ -228,14 +183,26 @@ async def transfer(
         raise WorkflowError(N_("The tip is already in that queue."))
     before = commune_label(tip.commune_code)
     # written before the move, so the officers who had the tip can still read the entry
-    audit(session, actor, "transfer", tip, f"{before} → {commune_label(commune_code)}: {reason}")
+    audit(
+        session,
+        actor,
+        AuditAction.TRANSFER,
+        tip,
+        f"{before} → {commune_label(commune_code)}: {reason}",
+    )
     zone = ZoneInfo(settings.timezone)
     figures = TipState.of(tip, zone)
     tip.commune_code = commune_code
     tip.assigned_to = None
     tip.updated_at = utcnow()
     await record(session, figures, TipState.of(tip, zone))
-    audit(session, actor, "received", tip, f"{before} → {commune_label(commune_code)}: {reason}")
+    audit(
+        session,
+        actor,
+        AuditAction.RECEIVED,
+        tip,
+        f"{before} → {commune_label(commune_code)}: {reason}",
+    )
     return await alert_new_tip(session, tip, settings)
 
 
@@ -247,7 +214,9 @@ async def mark_duplicate(
         raise WorkflowError(N_("A tip cannot be a duplicate of itself."))
     tip.duplicate_of = original.id if original is not None else None
     tip.updated_at = utcnow()
-    audit(session, actor, "duplicate", tip, original.code if original is not None else "—")
+    audit(
+        session, actor, AuditAction.DUPLICATE, tip, original.code if original is not None else "—"
+    )
 
 
 async def share(
@@ -267,7 +236,7 @@ async def share(
         raise WorkflowError(N_("That commune already has a copy."))
     assert tip.id is not None
     session.add(TipShare(tip_id=tip.id, commune_code=commune_code, note=_clean(note, 500)))
-    audit(session, actor, "share", tip, commune_label(commune_code))
+    audit(session, actor, AuditAction.SHARE, tip, commune_label(commune_code))
 
 
 async def add_note(session: AsyncSession, tip: Tip, text: str, actor: Actor) -> None:
@@ -278,7 +247,7 @@ async def add_note(session: AsyncSession, tip: Tip, text: str, actor: Actor) -> 
     assert tip.id is not None
     session.add(TipMessage(tip_id=tip.id, kind="note", text=text, author_id=actor.id))
     tip.updated_at = utcnow()
-    audit(session, actor, "note", tip)
+    audit(session, actor, AuditAction.NOTE, tip)
 
 
 async def ask_tipster(
@@ -315,7 +284,7 @@ async def ask_tipster(
     figures = TipState.of(tip, zone)
     _responded(tip)
     await record(session, figures, TipState.of(tip, zone))
-    audit(session, actor, "ask", tip)
+    audit(session, actor, AuditAction.ASK, tip)
     language = (
         await session.execute(
             select(col(Resident.language)).where(
@@ -426,7 +395,7 @@ async def _alert(
         target = ("telegram", settings.staff_alert_telegram_chat_id)
     if target is None:
         return []
-    text = _staff(message).format(code=tip.code, commune=commune_label(tip.commune_code))
+    text = staff_text(message).format(code=tip.code, commune=commune_label(tip.commune_code))
     link = tip_link(settings, tip.code)
     if link:
         text += f"\n{link}"
@@ -478,9 +447,9 @@ async def escalate_overdue(session: AsyncSession, settings: Settings) -> list[Ti
     for tip in tips:
         escalated = TipState.of(tip, zone)
         await record(session, escalated.without("escalated"), escalated)
-        audit(session, SYSTEM, "escalate", tip)
+        audit(session, SYSTEM, AuditAction.ESCALATE, tip)
     if settings.staff_alert_telegram_chat_id:
-        lines = [_staff(N_("Reports past their first-response deadline:"))]
+        lines = [staff_text(N_("Reports past their first-response deadline:"))]
         lines += [f"• {t.code} — {commune_label(t.commune_code)}" for t in tips[:30]]
         if len(tips) > 30:
             lines.append(f"… (+{len(tips) - 30})")

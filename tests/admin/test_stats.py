@@ -229,7 +229,8 @@ async def test_messages_in_and_out_are_counted(panel: Panel) -> None:
 
 
 async def test_response_and_close_times_are_kept_for_the_statistics(panel: Panel) -> None:
-    from bot.tips.workflow import SYSTEM, set_status
+    from bot.audit import SYSTEM
+    from bot.tips.workflow import set_status
 
     runtime = panel.stack.runtime
     tip = await file_tip(runtime.db, runtime.settings)
