@@ -15,6 +15,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import handlers
+from bot import actions
 from bot.campaigns.engine import CampaignSender, QuietHours
 from bot.channels.http import ApiClient, async_client
 from bot.channels.telegram import (
@@ -133,6 +134,7 @@ class Runtime:
                 "zalo_bot": Pacer(s.zalo_bot_broadcast_rate),
                 "zalo_oa": Pacer(s.zalo_oa_broadcast_rate),
             },
+            on_blocked=actions.mark_blocked,
         )
         await self._setup_telegram()
         self._setup_zalo_bot()

@@ -38,6 +38,7 @@ from sqlalchemy import insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.actions import mark_blocked
 from bot.campaigns.schedule import Schedule
 from bot.core.channel import (
     Blocked,
@@ -47,7 +48,7 @@ from bot.core.channel import (
     RetryLater,
     SendError,
 )
-from bot.core.outbox import Outbox, mark_blocked
+from bot.core.outbox import Outbox
 from bot.core.pacing import Pacer
 from bot.core.render import render
 from bot.core.tasks import wind_down

@@ -19,7 +19,7 @@ import json
 import logging
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,7 +28,6 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.actions import mark_blocked
 from bot.core.channel import (
     Blocked,
     Channel,
@@ -43,9 +42,12 @@ from bot.core.types import Reply
 from bot.db import Database, SqliteColumns, dialect_of, driver_connection, sqlite_run
 from bot.models import OutboxMessage, utcnow
 
-__all__ = ["Outbox", "Pending", "insert_pending"]
+__all__ = ["OnBlocked", "Outbox", "Pending", "insert_pending"]
 
 log = logging.getLogger(__name__)
+
+#: Called with (session, channel, chat id) of a resident who blocked the bot.
+OnBlocked = Callable[[AsyncSession, str, str], Awaitable[None]]
 
 MAX_ATTEMPTS = 8
 #: Retries inside one send before the row goes back to the table for the sweeper.
@@ -147,8 +149,12 @@ class Outbox:
         sweep_interval: float = 5.0,
         lease: timedelta = timedelta(seconds=30),
         pacers: dict[str, Pacer] | None = None,
+        on_blocked: OnBlocked | None = None,
     ) -> None:
         self.db = db
+        #: What to do when a resident turns out to have blocked the bot (the runtime passes
+        #: `bot.actions.mark_blocked`): the core changes no resident itself.
+        self.on_blocked = on_blocked
         self.channels: dict[str, Channel] = dict(channels or {})
         #: Broadcast pacing per channel (interactive replies are not paced: they answer
         #: someone who just wrote, and only a 429 slows them down).
@@ -270,12 +276,12 @@ class Outbox:
                 continue
             except Blocked:
                 await self._finish(row, "blocked", "blocked by the resident")
-                if row.kind != "private":
+                if row.kind != "private" and self.on_blocked is not None:
                     # Not for a private message (an officer's question to a tipster, a tip's
                     # code): "left on the day an officer asked something" would point at the
                     # tipster. The next ordinary message or campaign finds the block instead.
                     async with self.db.session() as session:
-                        await mark_blocked(session, row.channel, row.chat_id)
+                        await self.on_blocked(session, row.channel, row.chat_id)
                 return False
             except OutOfWindow as exc:
                 await self._finish(row, "out_of_window", str(exc))
