@@ -26,13 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from admin import charts
 from admin.app import DEPS, STAFF, language_of, render, translator, whole
 from admin.auth import Staff
-from admin.tips import CATEGORY_LABELS, STATUS_LABELS
 from bot.i18n import N_, format_date, format_number
 from bot.stats import queries
 from bot.stats.privacy import Count, mask, order_key, suppress, total_shown
 from bot.stats.queries import CHANNELS, Filters, TipFigures
-from bot.tips.actions import CATEGORIES
-from bot.tips.workflow import STATUSES
+from bot.tips.states import CATEGORIES, CATEGORY_LABELS, STATUS_LABELS, STATUSES
 from content.library import load_library
 from content.locality import units
 

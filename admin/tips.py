@@ -38,38 +38,18 @@ from bot.models import (
     utcnow,
 )
 from bot.tips import workflow
-from bot.tips.actions import CATEGORIES
 from bot.tips.codes import normalise_code
 from bot.tips.pii import find_identifiers
-from bot.tips.workflow import CLOSED, STATUSES, WorkflowError, commune_label
+from bot.tips.states import CATEGORIES, CATEGORY_LABELS, CLOSED, STATUS_LABELS, STATUSES
+from bot.tips.workflow import WorkflowError, commune_label
 from content.locality import units
 
-__all__ = ["CATEGORY_LABELS", "STATUS_LABELS", "scope", "setup"]
+__all__ = ["scope", "setup"]
 
 PAGE = 50
 Access = Literal["work", "read"]
 
 #: English message ids; the templates translate them.
-STATUS_LABELS = {
-    "new": N_("New"),
-    "accepted": N_("Taken up"),
-    "verifying": N_("Being verified"),
-    "transferred": N_("Passed to another unit"),
-    "resolved": N_("Dealt with"),
-    "insufficient": N_("Not enough grounds"),
-    "false": N_("Found to be false"),
-}
-CATEGORY_LABELS = {
-    "drugs": N_("Drugs"),
-    "theft": N_("Theft, robbery"),
-    "gambling": N_("Gambling"),
-    "loan_shark": N_("Loan sharks (tín dụng đen)"),
-    "online_fraud": N_("Online or phone fraud"),
-    "weapons": N_("Weapons, explosives"),
-    "violence": N_("Violence, abuse"),
-    "public_order": N_("Public disorder"),
-    "other": N_("Something else"),
-}
 PII_LABELS = {
     "phone": N_("phone number"),
     "cccd": N_("citizen ID number"),

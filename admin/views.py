@@ -37,7 +37,7 @@ from admin.auth import (
 from bot.audit import AuditAction, audit
 from bot.i18n import LANGUAGES, N_
 from bot.models import StaffUser, Tip, utcnow
-from bot.tips.workflow import CLOSED
+from bot.tips.states import CLOSED
 
 __all__ = ["setup"]
 

@@ -32,8 +32,8 @@ from bot.db import Database
 from bot.models import Campaign, CampaignRun, Delivery, Event, Resident, Tip
 from bot.settings import Settings
 from bot.stats.counters import MESSAGES_IN, MESSAGES_OUT, MessageCounter
-from bot.tips.actions import CATEGORIES, first_response_due
-from bot.tips.workflow import CLOSED
+from bot.tips.actions import first_response_due
+from bot.tips.states import CATEGORIES, CLOSED
 from content.library import load_library
 from content.locality import fold, units
 

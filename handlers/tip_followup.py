@@ -19,8 +19,9 @@ from bot.core.types import Button
 from bot.models import Tip, TipMessage, utcnow
 from bot.tips.codes import is_hashed_pin, normalise_code, seal_pin, typed_pin, verify_pin
 from bot.tips.relay import RelayKeyError
+from bot.tips.states import CLOSED, RESIDENT_STATUS_LABELS
 from bot.tips.unknown_codes import UnknownCodeLocks
-from bot.tips.workflow import ANSWER_PAYLOAD, ANSWER_STATE, CLOSED, awaiting_answer, record_answer
+from bot.tips.workflow import ANSWER_PAYLOAD, ANSWER_STATE, awaiting_answer, record_answer
 from handlers._common import back_row
 from handlers._router import router
 from handlers.tip_intake import cipher_of
@@ -34,16 +35,8 @@ _unknown_codes = UnknownCodeLocks(MAX_PIN_FAILURES, PIN_LOCK)
 
 
 def _status_label(ctx: Context, status: str) -> str:
-    _ = ctx._
-    return {
-        "new": _("New (not yet taken up)"),
-        "accepted": _("Taken up"),
-        "verifying": _("Being verified"),
-        "transferred": _("Passed to another unit"),
-        "resolved": _("Dealt with"),
-        "insufficient": _("Not enough grounds"),
-        "false": _("Found to be false"),
-    }.get(status, status)
+    label = RESIDENT_STATUS_LABELS.get(status)
+    return ctx._(label) if label else status
 
 
 def _say(ctx: Context, text: str, buttons: list[list[Button]] | None = None) -> None:

@@ -24,11 +24,12 @@ from bot.core.context import Context
 from bot.core.types import Button, FetchedPhoto
 from bot.models import Tip
 from bot.tips import draft_photos
-from bot.tips.actions import CATEGORIES, Draft, submit_tip
+from bot.tips.actions import Draft, submit_tip
 from bot.tips.draft_photos import MAX_PHOTOS
 from bot.tips.photos import MAX_BYTES
 from bot.tips.ratelimit import DailyLimit
 from bot.tips.relay import RelayCipher, RelayKeyError, cipher_for
+from bot.tips.states import CATEGORIES, CATEGORY_LABELS
 from content.locality import lookup
 from handlers._common import main_menu
 from handlers._router import router
@@ -101,19 +102,7 @@ def cipher_of(ctx: Context) -> RelayCipher | None:
 
 
 def _category_label(ctx: Context, category: str) -> str:
-    _ = ctx._
-    labels = {
-        "drugs": _("Drugs"),
-        "theft": _("Theft, robbery"),
-        "gambling": _("Gambling"),
-        "loan_shark": _("Loan sharks (tín dụng đen)"),
-        "online_fraud": _("Online or phone fraud"),
-        "weapons": _("Weapons, explosives"),
-        "violence": _("Violence, abuse"),
-        "public_order": _("Public disorder"),
-        "other": _("Something else"),
-    }
-    return labels.get(category, category)
+    return ctx._(CATEGORY_LABELS[category]) if category in CATEGORY_LABELS else category
 
 
 def _load(ctx: Context, cipher: RelayCipher) -> Draft:

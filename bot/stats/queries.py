@@ -27,7 +27,7 @@ from bot.models import (
     StatTip,
     Tip,
 )
-from bot.tips.workflow import CLOSED
+from bot.tips.states import CLOSED
 
 from .counters import ALL_COMMUNES, MESSAGES_IN, MESSAGES_OUT
 from .rollup import (

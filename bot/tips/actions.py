@@ -19,20 +19,7 @@ from bot.tips.deadlines import WorkingTime
 from bot.tips.relay import RelayCipher
 from bot.tips.workflow import alert_new_tip, search_text
 
-__all__ = ["CATEGORIES", "Draft", "submit_tip"]
-
-#: Tip categories, in the order residents see them.
-CATEGORIES = (
-    "drugs",
-    "theft",
-    "gambling",
-    "loan_shark",
-    "online_fraud",
-    "weapons",
-    "violence",
-    "public_order",
-    "other",
-)
+__all__ = ["Draft", "submit_tip"]
 
 
 @dataclass

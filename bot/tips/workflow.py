@@ -35,6 +35,7 @@ from bot.models import (
 from bot.settings import Settings
 from bot.stats.tip_rollup import TipState, record
 from bot.tips.relay import RelayCipher, RelayKeyError
+from bot.tips.states import CLOSED, STATUSES
 from content.locality import get_unit
 
 __all__ = [
@@ -59,9 +60,6 @@ __all__ = [
     "transfer",
 ]
 
-#: Mới → Đã tiếp nhận → Đang xác minh → one of the closed outcomes.
-STATUSES = ("new", "accepted", "verifying", "transferred", "resolved", "insufficient", "false")
-CLOSED = frozenset({"transferred", "resolved", "insufficient", "false"})
 MAX_TEXT = 4000
 #: Officer alerts wait at most this long for the sweeper (they are written already expired).
 _NO_LEASE = timedelta(0)

@@ -26,7 +26,7 @@ from bot.runtime import Runtime
 from bot.stats.counters import MESSAGES_IN, MESSAGES_OUT
 from bot.stats.rollup import rebuild
 from bot.tips.actions import first_response_due
-from bot.tips.workflow import CLOSED
+from bot.tips.states import CLOSED
 from tests.admin.panel import QN, QN_DONG
 
 __all__ = ["COMMUNES", "LONE", "LONE_DAYS_AGO", "Seeded", "seed_statistics"]

@@ -18,9 +18,8 @@ from bot.settings import Settings
 from bot.stats.queries import Filters, TipFigures, tip_figures
 from bot.stats.tip_rollup import ensure_tips, rebuild_tips
 from bot.tips import workflow
-from bot.tips.actions import CATEGORIES
 from bot.tips.relay import generate_key
-from bot.tips.workflow import CLOSED, STATUSES
+from bot.tips.states import CATEGORIES, CLOSED, STATUSES
 from tests.admin.panel import QN, QN_DONG, file_tip
 
 TZ = "Asia/Ho_Chi_Minh"
