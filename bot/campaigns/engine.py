@@ -40,17 +40,11 @@ from sqlmodel import col
 
 from bot.actions import mark_blocked
 from bot.campaigns.schedule import Schedule
-from bot.core.channel import (
-    Blocked,
-    Channel,
-    OutOfWindow,
-    PermanentFailure,
-    RetryLater,
-    SendError,
-)
+from bot.core.channel import Channel
 from bot.core.outbox import Outbox
 from bot.core.pacing import Pacer
 from bot.core.render import render
+from bot.core.sending import Outcome, send_messages
 from bot.core.tasks import wind_down
 from bot.core.types import Button, Reply
 from bot.db import Database, dialect_of
@@ -494,23 +488,11 @@ class CampaignSender:
             return "defer", f"{wait:.0f}"
         if wait > 0:
             await asyncio.sleep(wait)
-        try:
-            for message in messages:
-                if pacer is not None:
-                    await pacer.wait(delivery.chat_id)
-                await self.channels[channel].send(delivery.chat_id, message)
-        except RetryLater as exc:
-            self.outbox.pause(channel, exc.seconds)
-            return "defer", f"{exc.seconds:g}"
-        except Blocked:
-            return "blocked", "blocked by the resident"
-        except OutOfWindow as exc:
-            return "out_of_window", str(exc)[:300]
-        except PermanentFailure as exc:
-            return "failed", str(exc)[:300]
-        except SendError as exc:
-            return "retry", str(exc)[:300]
-        return "sent", ""
+        sent = await send_messages(self.channels[channel], delivery.chat_id, messages, pacer)
+        if sent.outcome is Outcome.PAUSE:
+            self.outbox.pause(channel, sent.seconds)
+            return "defer", f"{sent.seconds:g}"
+        return sent.outcome.value, sent.error[:300]
 
     async def _record(
         self, channel: str, claimed: list[_Claimed], outcomes: list[tuple[str, str]]

@@ -29,14 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core.channel import (
-    Blocked,
     Channel,
-    OutOfWindow,
-    PermanentFailure,
-    RetryLater,
-    SendError,
 )
 from bot.core.pacing import Pacer
+from bot.core.sending import Outcome, send_messages
 from bot.core.tasks import wind_down
 from bot.core.types import Reply
 from bot.db import Database, SqliteColumns, dialect_of, driver_connection, sqlite_run
@@ -267,15 +263,12 @@ class Outbox:
                 return False
             if wait > 0:
                 await asyncio.sleep(wait)
-            if pacer is not None:
-                await pacer.wait(row.chat_id)
-            try:
-                await channel.send(row.chat_id, message)
-            except RetryLater as exc:
-                self.pause(row.channel, exc.seconds)
+            sent = await send_messages(channel, row.chat_id, [message], pacer)
+            if sent.outcome is Outcome.PAUSE:
+                self.pause(row.channel, sent.seconds)
                 continue
-            except Blocked:
-                await self._finish(row, "blocked", "blocked by the resident")
+            if sent.outcome is Outcome.BLOCKED:
+                await self._finish(row, sent.outcome, sent.error)
                 if row.kind != "private" and self.on_blocked is not None:
                     # Not for a private message (an officer's question to a tipster, a tip's
                     # code): "left on the day an officer asked something" would point at the
@@ -283,14 +276,16 @@ class Outbox:
                     async with self.db.session() as session:
                         await self.on_blocked(session, row.channel, row.chat_id)
                 return False
-            except OutOfWindow as exc:
-                await self._finish(row, "out_of_window", str(exc))
+            if sent.outcome is Outcome.OUT_OF_WINDOW:
+                await self._finish(row, sent.outcome, sent.error)
                 return False
-            except PermanentFailure as exc:
-                await self._finish(row, "failed", str(exc))
+            if sent.outcome is Outcome.FAILED:
+                await self._finish(row, sent.outcome, sent.error)
                 return True
-            except SendError as exc:
-                log.warning("send to %s failed (attempt %s): %s", row.channel, attempt + 1, exc)
+            if sent.outcome is Outcome.RETRY:
+                log.warning(
+                    "send to %s failed (attempt %s): %s", row.channel, attempt + 1, sent.error
+                )
                 await asyncio.sleep(0.2 * 2**attempt)
                 continue
             self._sent_ids.append(row.id)
