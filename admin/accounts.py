@@ -1,5 +1,5 @@
 """Administrators' pages: staff accounts (roles, communes, passwords) and each commune's
-officer chat for new-tip alerts. Plus `create_user`, used by `antq admin create-user`."""
+officer chat for new-tip alerts. New accounts and passwords come from `bot.staff`."""
 
 from __future__ import annotations
 
@@ -8,32 +8,27 @@ import re
 from urllib.parse import quote
 
 from aiohttp import web
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 from sqlmodel import col
 
 from admin.app import DEPS, form, known_message, redirect, render, require_staff, whole
-from admin.auth import (
-    ROLES,
-    Staff,
-    end_all_sessions,
-    hash_password,
-    password_problem,
-)
+from admin.auth import Staff, end_all_sessions
 from bot.audit import AuditAction, audit
-from bot.db import Database
 from bot.i18n import N_
 from bot.models import CommuneChat, StaffCommune, StaffUser, utcnow
+from bot.staff import (
+    ROLES,
+    AccountError,
+    create_user,
+    hash_password,
+    password_problem,
+    save_communes,
+)
 from content.locality import get_unit, units
 
-__all__ = ["AccountError", "create_user", "setup"]
+__all__ = ["setup"]
 
-USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 ALERT_CHANNELS = ("telegram", "zalo_bot", "zalo_oa")
-
-
-class AccountError(ValueError):
-    """Why an account cannot be saved (an English message id)."""
 
 
 def _admin(request: web.Request) -> Staff:
@@ -41,64 +36,6 @@ def _admin(request: web.Request) -> Staff:
     if not staff.is_admin:
         raise web.HTTPForbidden()
     return staff
-
-
-async def _save_communes(session: AsyncSession, user: StaffUser, codes: list[int]) -> None:
-    assert user.id is not None
-    await session.execute(delete(StaffCommune).where(col(StaffCommune.user_id) == user.id))
-    for code in sorted(set(codes)):
-        if get_unit(code) is None:
-            raise AccountError(N_("Unknown commune."))
-        session.add(StaffCommune(user_id=user.id, commune_code=code))
-
-
-async def create_user(
-    session: AsyncSession,
-    username: str,
-    password: str,
-    role: str,
-    display_name: str = "",
-    communes: list[int] | None = None,
-) -> StaffUser:
-    username = username.strip().lower()
-    if not USERNAME.match(username):
-        raise AccountError(
-            N_("User names are 2–64 characters: letters a–z, digits, dot, dash, underscore.")
-        )
-    if role not in ROLES:
-        raise AccountError(N_("Unknown role."))
-    problem = password_problem(password, username)
-    if problem:
-        raise AccountError(problem)
-    taken = await session.execute(
-        select(col(StaffUser.id)).where(col(StaffUser.username) == username)
-    )
-    if taken.first() is not None:
-        raise AccountError(N_("That user name is taken."))
-    user = StaffUser(
-        username=username,
-        display_name=display_name.strip()[:120],
-        role=role,
-        password_hash=await asyncio.to_thread(hash_password, password),
-    )
-    session.add(user)
-    await session.flush()
-    await _save_communes(session, user, communes or [])
-    return user
-
-
-async def create_user_cli(
-    db: Database,
-    username: str,
-    password: str,
-    role: str,
-    display_name: str,
-    communes: list[int],
-) -> StaffUser:
-    async with db.session() as session:
-        user = await create_user(session, username, password, role, display_name, communes)
-        audit(session, user, AuditAction.ACCOUNT_CREATED, detail="antq admin create-user")
-    return user
 
 
 async def users_page(request: web.Request) -> web.StreamResponse:
@@ -201,7 +138,7 @@ async def user_save(request: web.Request) -> web.StreamResponse:
                 user.role = data["role"]
                 user.display_name = data.get("display_name", "").strip()[:120]
                 user.active = data.get("active") == "1"
-                await _save_communes(session, user, communes)
+                await save_communes(session, user, communes)
                 password = data.get("password", "")
                 changes = [f"role={user.role}", f"active={user.active}", f"communes={communes}"]
                 if password:

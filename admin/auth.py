@@ -28,63 +28,35 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from admin.security_log import ANONYMOUS, AuditBudget, detail_of, printable
 from bot.audit import Actor, AuditAction, audit
-from bot.i18n import N_
 from bot.models import StaffCommune, StaffSession, StaffUser, utcnow
+from bot.staff.passwords import (
+    DUMMY_HASH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 
 __all__ = [
-    "MIN_PASSWORD",
-    "ROLES",
     "AddressThrottle",
     "LoginResult",
     "Staff",
     "check_login",
     "end_session",
-    "hash_password",
     "load_session",
     "new_session",
-    "password_problem",
     "totp_step",
 ]
 
-ROLES = ("admin", "officer", "propaganda")
-MIN_PASSWORD = 10
 MAX_FAILURES = 5
 LOCK = timedelta(minutes=15)
 #: TOTP codes of one time step (30 s) before or after the server's are accepted: clock drift.
 TOTP_DRIFT = 1
-_hasher = PasswordHasher()
-# checked against when the user name is unknown, so both paths cost one argon2 verification
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def _verify(hashed: str, password: str) -> bool:
-    try:
-        return _hasher.verify(hashed, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-
-
-def password_problem(password: str, username: str = "") -> str | None:
-    """An English message id saying what is wrong with a new password, or None."""
-    if len(password) < MIN_PASSWORD:
-        return N_("The password must have at least 10 characters.")
-    if len(password) > 256:
-        return N_("The password is too long.")
-    if username and username.lower() in password.lower():
-        return N_("The password must not contain the user name.")
-    return None
 
 
 def totp_step(secret: str, code: str, after: int | None = None) -> int | None:
@@ -175,7 +147,7 @@ async def check_login(
     now = utcnow()
     # checked whatever follows (unknown name, locked account): every failure costs the same
     ok = await asyncio.to_thread(
-        _verify, user.password_hash if user is not None else _DUMMY_HASH, password[:256]
+        verify_password, user.password_hash if user is not None else DUMMY_HASH, password[:256]
     )
     place = f"address {address}" if address else ""
     if user is None or not user.active:
@@ -208,7 +180,7 @@ async def check_login(
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    if _hasher.check_needs_rehash(user.password_hash):
+    if needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)
     return LoginResult(user, "ok")
 

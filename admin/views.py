@@ -29,14 +29,13 @@ from admin.auth import (
     check_login,
     end_all_sessions,
     end_session,
-    hash_password,
     new_session,
-    password_problem,
     totp_step,
 )
 from bot.audit import AuditAction, audit
 from bot.i18n import LANGUAGES, N_
 from bot.models import StaffUser, Tip, utcnow
+from bot.staff import hash_password, password_problem
 from bot.tips.states import CLOSED
 
 __all__ = ["setup"]

@@ -283,7 +283,7 @@ async def one_backend(kind: str, url: str, plan: Plan, args: argparse.Namespace)
             out["stat_period_rows"] = (
                 await session.execute(select(func.count()).select_from(StatPeriod))
             ).scalar_one()
-            from admin.accounts import create_user
+            from bot.staff import create_user
 
             await create_user(session, "bench-admin", PASSWORD, "admin", "Bench admin")
             await create_user(

@@ -228,9 +228,9 @@ def cmd_stats_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_create_user(args: argparse.Namespace) -> int:
-    from admin.accounts import AccountError, create_user_cli
     from bot.db import Database
     from bot.migrate import upgrade
+    from bot.staff import AccountError, create_account
 
     settings = get_settings()
     configure_logging("WARNING")
@@ -242,7 +242,7 @@ def cmd_admin_create_user(args: argparse.Namespace) -> int:
     async def create() -> str:
         db = Database(settings.effective_database_url, pool_size=settings.database_pool_size)
         try:
-            user = await create_user_cli(
+            user = await create_account(
                 db, args.username, password, args.role, args.name, args.commune
             )
             return user.username

@@ -100,8 +100,8 @@ async def _demo_staff(runtime: Runtime, password: str) -> None:
     """The demo's staff accounts and alert chat, made once."""
     from sqlalchemy import func, select
 
-    from admin.accounts import create_user
     from bot.models import CommuneChat, StaffUser
+    from bot.staff import create_user
 
     async with runtime.db.session() as session:
         if (await session.execute(select(func.count()).select_from(StaffUser))).scalar_one():

@@ -8,10 +8,10 @@ from typing import Any
 
 import aiohttp
 
-from admin.accounts import create_user
 from bot.db import Database
 from bot.models import Tip
 from bot.settings import Settings
+from bot.staff import create_user
 from bot.tips.actions import Draft, submit_tip
 from bot.tips.relay import RelayCipher
 from tests.harness import (

@@ -33,8 +33,8 @@ from sqlalchemy import select
 
 from admin import Panel as PanelDeps
 from admin import create_app
-from admin.auth import hash_password
 from bot.models import StaffUser
+from bot.staff import hash_password
 from tests.admin.conftest import Panel
 from tests.admin.panel import PASSWORD, add_staff, file_tip
 from tests.admin.test_campaigns import create as create_campaign

@@ -1,0 +1,87 @@
+"""Creating staff accounts and setting the communes an officer works."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.audit import AuditAction, audit
+from bot.db import Database
+from bot.i18n import N_
+from bot.models import StaffCommune, StaffUser
+from bot.staff.passwords import ROLES, hash_password, password_problem
+from content.locality import get_unit
+
+__all__ = ["USERNAME", "AccountError", "create_account", "create_user", "save_communes"]
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+class AccountError(ValueError):
+    """Why an account cannot be saved (an English message id)."""
+
+
+async def save_communes(session: AsyncSession, user: StaffUser, codes: list[int]) -> None:
+    """The communes whose queues `user` works, replacing those they had."""
+    assert user.id is not None
+    await session.execute(delete(StaffCommune).where(col(StaffCommune.user_id) == user.id))
+    for code in sorted(set(codes)):
+        if get_unit(code) is None:
+            raise AccountError(N_("Unknown commune."))
+        session.add(StaffCommune(user_id=user.id, commune_code=code))
+
+
+async def create_user(
+    session: AsyncSession,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str = "",
+    communes: list[int] | None = None,
+) -> StaffUser:
+    """A new account (not audited: the caller says who made it)."""
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise AccountError(
+            N_("User names are 2–64 characters: letters a–z, digits, dot, dash, underscore.")
+        )
+    if role not in ROLES:
+        raise AccountError(N_("Unknown role."))
+    problem = password_problem(password, username)
+    if problem:
+        raise AccountError(problem)
+    taken = await session.execute(
+        select(col(StaffUser.id)).where(col(StaffUser.username) == username)
+    )
+    if taken.first() is not None:
+        raise AccountError(N_("That user name is taken."))
+    user = StaffUser(
+        username=username,
+        display_name=display_name.strip()[:120],
+        role=role,
+        password_hash=await asyncio.to_thread(hash_password, password),
+    )
+    session.add(user)
+    await session.flush()
+    await save_communes(session, user, communes or [])
+    return user
+
+
+async def create_account(
+    db: Database,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str,
+    communes: list[int],
+    made_by: str = "antq admin create-user",
+) -> StaffUser:
+    """An account made outside the panel (the CLI, the demo), audited as made by `made_by`."""
+    async with db.session() as session:
+        user = await create_user(session, username, password, role, display_name, communes)
+        audit(session, user, AuditAction.ACCOUNT_CREATED, detail=made_by)
+    return user
