@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import logging
 import os
-import signal
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.core.tasks import wait_for_stop_signal
 from bot.logging_setup import configure_logging
 from bot.settings import Settings, get_settings
 
@@ -38,15 +37,6 @@ def settle_heap() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
-async def _wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-
-
 async def _run(settings: Settings) -> int:
     from bot.runtime import ConfigurationError, Runtime
 
@@ -58,7 +48,7 @@ async def _run(settings: Settings) -> int:
         return 2
     settle_heap()
     try:
-        await _wait_for_signal()
+        await wait_for_stop_signal()
     finally:
         await runtime.stop()
     return 0

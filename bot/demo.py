@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bot.core.tasks import wait_for_stop_signal
 from bot.fakes.telegram import FakeTelegram
 from bot.fakes.zalo_bot import FakeZaloBot
 from bot.fakes.zalo_oa import FakeZaloOA
@@ -234,9 +235,7 @@ async def run_demo(base: Settings, args: argparse.Namespace) -> int:
                 flush=True,
             )
             console_task = asyncio.create_task(_console(ConsoleResident(args.platform, fakes)))
-        from bot.cli import _wait_for_signal
-
-        await _wait_for_signal()
+        await wait_for_stop_signal()
         if console_task is not None:
             console_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

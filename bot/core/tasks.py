@@ -1,9 +1,11 @@
-"""Ending background tasks without cutting a transaction in half."""
+"""Ending background tasks without cutting a transaction in half, and waiting for the
+process to be told to stop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,3 +29,13 @@ async def wind_down(tasks: Iterable[asyncio.Task[Any]], grace: float = GRACE) ->
     for task in late:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+
+
+async def wait_for_stop_signal() -> None:
+    """Return when the process gets SIGINT (Ctrl+C) or SIGTERM (systemd, a container)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
