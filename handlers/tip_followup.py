@@ -8,7 +8,6 @@ the same way (counted in memory), so the answers never tell which codes exist.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import partial
 
 from sqlalchemy import select
@@ -17,8 +16,9 @@ from sqlmodel import col
 from bot.core.context import Context
 from bot.core.types import Button
 from bot.models import Tip, TipMessage, utcnow
-from bot.tips.codes import is_hashed_pin, normalise_code, seal_pin, typed_pin, verify_pin
-from bot.tips.relay import RelayKeyError
+from bot.tips.codes import is_hashed_pin, normalise_code, typed_pin, verify_pin
+from bot.tips.pins import MAX_PIN_FAILURES, PIN_LOCK, pin_accepted, pin_failed, pin_locked
+from bot.tips.relay import RelayCipher, RelayKeyError
 from bot.tips.states import CLOSED, RESIDENT_STATUS_LABELS
 from bot.tips.unknown_codes import UnknownCodeLocks
 from bot.tips.workflow import ANSWER_PAYLOAD, ANSWER_STATE, awaiting_answer, record_answer
@@ -26,11 +26,9 @@ from handlers._common import back_row
 from handlers._router import router
 from handlers.tip_intake import cipher_of
 
-__all__ = ["MAX_PIN_FAILURES", "answer", "follow_up"]
+__all__ = ["answer", "follow_up"]
 
-MAX_PIN_FAILURES = 5
 MAX_ANSWER = 4000
-PIN_LOCK = timedelta(hours=1)
 _unknown_codes = UnknownCodeLocks(MAX_PIN_FAILURES, PIN_LOCK)
 
 
@@ -81,10 +79,11 @@ async def pin_typed(ctx: Context) -> None:
         tip = (await ctx.session.execute(stmt)).scalar_one_or_none()
     now = utcnow()
     if tip is not None:
-        locked = tip.pin_locked_until is not None and tip.pin_locked_until > now
+        locked = pin_locked(tip, now)
     else:
         locked = code is not None and _unknown_codes.locked(code, now)
     pin_ok = False
+    reseal: tuple[RelayCipher, str] | None = None
     if tip is not None and not locked:
         check = partial(verify_pin, tip.pin_hash, ctx.text, cipher)
         if is_hashed_pin(tip.pin_hash):
@@ -92,7 +91,7 @@ async def pin_typed(ctx: Context) -> None:
             # up), so before any change; once right, the PIN is sealed like new ones
             pin_ok = ctx.compute(f"pin:{tip.id}", check)
             if pin_ok and cipher is not None:
-                tip.pin_hash = seal_pin(cipher, typed_pin(ctx.text))
+                reseal = (cipher, typed_pin(ctx.text))
         else:
             pin_ok = check()
     ctx.clear_state()
@@ -111,14 +110,12 @@ async def pin_typed(ctx: Context) -> None:
         return
     if tip is None or not pin_ok:
         if tip is not None:
-            tip.pin_failures += 1
-            if tip.pin_failures >= MAX_PIN_FAILURES:
-                tip.pin_locked_until, tip.pin_failures = now + PIN_LOCK, 0
+            pin_failed(tip, now)
         elif code is not None:
             _unknown_codes.failed(code, now)
         _say(ctx, ctx._("The code or the PIN is not right."), try_again)
         return
-    tip.pin_failures = 0
+    pin_accepted(tip, reseal)
     questions = (
         (
             await ctx.session.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from bot.tips.codes import CODE_ALPHABET, CODE_PREFIX
-from handlers.tip_followup import MAX_PIN_FAILURES
+from bot.tips.pins import MAX_PIN_FAILURES
 from tests.handlers.test_tip_intake import _file_on_telegram
 from tests.harness import Dialogue, TelegramResident, run_dialogue, running_stack
 
