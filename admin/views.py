@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 
 import pyotp
@@ -35,7 +34,13 @@ from admin.auth import (
 from bot.audit import AuditAction, audit
 from bot.i18n import LANGUAGES, N_
 from bot.models import StaffUser, Tip, utcnow
-from bot.staff import hash_password, password_problem
+from bot.staff import (
+    change_password,
+    password_problem,
+    set_staff_language,
+    turn_totp_off,
+    turn_totp_on,
+)
 from bot.tips.states import CLOSED
 
 __all__ = ["setup"]
@@ -174,13 +179,12 @@ async def account_update(request: web.Request) -> web.StreamResponse:
             elif new != data.get("new_password2", ""):
                 error = N_("The two new passwords differ.")
             else:
-                user.password_hash = await asyncio.to_thread(hash_password, new)
+                await change_password(session, user, new)
                 await end_all_sessions(session, staff.id)
-                audit(session, user, AuditAction.PASSWORD)
                 message = N_("Password changed. Log in again with the new password.")
         # a wrong current password counts towards the lock (check_login), nothing else is saved
         if not error and data.get("language") in LANGUAGES:
-            user.language = data["language"]
+            set_staff_language(user, data["language"])
             message = message or N_("Saved.")
     if message.startswith("Password changed"):
         response = redirect("/admin/login")
@@ -230,8 +234,7 @@ async def totp_update(request: web.Request) -> web.StreamResponse:
                 return render(
                     request, "account.html", message="", error=N_("The password is not right.")
                 )
-            user.totp_secret = None
-            audit(session, user, AuditAction.TOTP_OFF)
+            turn_totp_off(session, user)
             message = N_("Two-step login is off.")
         else:
             # the password too, not the session alone: whoever has a stolen session must not
@@ -267,10 +270,7 @@ async def totp_update(request: web.Request) -> web.StreamResponse:
                         "The code is not right. Check the time on your phone and try again."
                     ),
                 )
-            user.totp_secret = secret
-            # the code typed here is used: it will not log anyone in
-            user.totp_last_step = max(step, user.totp_last_step or step)
-            audit(session, user, AuditAction.TOTP_ON)
+            turn_totp_on(session, user, secret, step)
             message = N_("Two-step login is on.")
     return render(request, "account.html", message=message, error="")
 

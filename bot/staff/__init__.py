@@ -1,7 +1,17 @@
 """Staff accounts: the state changes behind the panel's account pages, the CLI and the demo
 (creating accounts, their passwords). The panel's views call these; they write no rows."""
 
-from bot.staff.accounts import USERNAME, AccountError, create_account, create_user, save_communes
+from bot.staff.accounts import (
+    USERNAME,
+    AccountError,
+    change_password,
+    create_account,
+    create_user,
+    save_communes,
+    set_staff_language,
+    turn_totp_off,
+    turn_totp_on,
+)
 from bot.staff.passwords import (
     MIN_PASSWORD,
     ROLES,
@@ -16,11 +26,15 @@ __all__ = [
     "ROLES",
     "USERNAME",
     "AccountError",
+    "change_password",
     "create_account",
     "create_user",
     "hash_password",
     "needs_rehash",
     "password_problem",
     "save_communes",
+    "set_staff_language",
+    "turn_totp_off",
+    "turn_totp_on",
     "verify_password",
 ]

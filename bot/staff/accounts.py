@@ -16,7 +16,17 @@ from bot.models import StaffCommune, StaffUser
 from bot.staff.passwords import ROLES, hash_password, password_problem
 from content.locality import get_unit
 
-__all__ = ["USERNAME", "AccountError", "create_account", "create_user", "save_communes"]
+__all__ = [
+    "USERNAME",
+    "AccountError",
+    "change_password",
+    "create_account",
+    "create_user",
+    "save_communes",
+    "set_staff_language",
+    "turn_totp_off",
+    "turn_totp_on",
+]
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -85,3 +95,28 @@ async def create_account(
         user = await create_user(session, username, password, role, display_name, communes)
         audit(session, user, AuditAction.ACCOUNT_CREATED, detail=made_by)
     return user
+
+
+async def change_password(session: AsyncSession, user: StaffUser, password: str) -> None:
+    """A new password (already checked with `password_problem`), audited. The caller ends
+    the account's sessions."""
+    user.password_hash = await asyncio.to_thread(hash_password, password)
+    audit(session, user, AuditAction.PASSWORD)
+
+
+def set_staff_language(user: StaffUser, language: str) -> None:
+    """The language the panel speaks to `user` (one of `bot.i18n.LANGUAGES`)."""
+    user.language = language
+
+
+def turn_totp_on(session: AsyncSession, user: StaffUser, secret: str, step: int) -> None:
+    """Two-step login on with `secret`; the code of time step `step`, typed to prove it,
+    is used up (it will not log anyone in)."""
+    user.totp_secret = secret
+    user.totp_last_step = max(step, user.totp_last_step or step)
+    audit(session, user, AuditAction.TOTP_ON)
+
+
+def turn_totp_off(session: AsyncSession, user: StaffUser) -> None:
+    user.totp_secret = None
+    audit(session, user, AuditAction.TOTP_OFF)
