@@ -3,7 +3,6 @@ officer chat for new-tip alerts. New accounts and passwords come from `bot.staff
 
 from __future__ import annotations
 
-import asyncio
 import re
 from urllib.parse import quote
 
@@ -12,18 +11,11 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from admin.app import DEPS, form, known_message, redirect, render, require_staff, whole
-from admin.auth import Staff, end_all_sessions
+from admin.auth import Staff
 from bot.audit import AuditAction, audit
 from bot.i18n import N_
 from bot.models import CommuneChat, StaffCommune, StaffUser, utcnow
-from bot.staff import (
-    ROLES,
-    AccountError,
-    create_user,
-    hash_password,
-    password_problem,
-    save_communes,
-)
+from bot.staff import ROLES, AccountError, add_account, change_account
 from content.locality import get_unit, units
 
 __all__ = ["setup"]
@@ -115,50 +107,29 @@ async def user_save(request: web.Request) -> web.StreamResponse:
     try:
         async with panel.db.session() as session:
             if user_id == "new":
-                user = await create_user(
+                await add_account(
                     session,
+                    staff.user,
                     data.get("username", ""),
                     data.get("password", ""),
                     data.get("role", ""),
                     data.get("display_name", ""),
                     communes,
                 )
-                audit(session, staff.user, AuditAction.ACCOUNT_CREATED, detail=user.username)
             else:
                 found = await session.get(StaffUser, int(user_id)) if whole(user_id) else None
                 if found is None:
                     raise web.HTTPNotFound()
-                user = found
-                if data.get("role") not in ROLES:
-                    raise AccountError(N_("Unknown role."))
-                if user.id == staff.id and (
-                    data.get("role") != "admin" or data.get("active") != "1"
-                ):
-                    raise AccountError(N_("You cannot demote or deactivate your own account."))
-                user.role = data["role"]
-                user.display_name = data.get("display_name", "").strip()[:120]
-                user.active = data.get("active") == "1"
-                await save_communes(session, user, communes)
-                password = data.get("password", "")
-                changes = [f"role={user.role}", f"active={user.active}", f"communes={communes}"]
-                if password:
-                    problem = password_problem(password, user.username)
-                    if problem:
-                        raise AccountError(problem)
-                    user.password_hash = await asyncio.to_thread(hash_password, password)
-                    user.failed_logins, user.locked_until = 0, None
-                    changes.append("password reset")
-                if data.get("totp_off") == "1":
-                    user.totp_secret = None
-                    changes.append("two-step login off")
-                if password or not user.active or data.get("totp_off") == "1":
-                    assert user.id is not None
-                    await end_all_sessions(session, user.id)
-                audit(
+                await change_account(
                     session,
                     staff.user,
-                    AuditAction.ACCOUNT_CHANGED,
-                    detail=f"{user.username}: " + ", ".join(changes),
+                    found,
+                    role=data.get("role", ""),
+                    display_name=data.get("display_name", ""),
+                    active=data.get("active") == "1",
+                    communes=communes,
+                    password=data.get("password", ""),
+                    totp_off=data.get("totp_off") == "1",
                 )
     except AccountError as exc:
         return _user_form(

@@ -234,11 +234,6 @@ async def end_session(session: AsyncSession, session_id: str) -> None:
     await session.execute(delete(StaffSession).where(col(StaffSession.id) == session_id))
 
 
-async def end_all_sessions(session: AsyncSession, user_id: int) -> None:
-    """After a password change or deactivation: every browser of the account is logged out."""
-    await session.execute(delete(StaffSession).where(col(StaffSession.user_id) == user_id))
-
-
 class AddressThrottle:
     """At most `limit` failed logins per `window` seconds from one client address."""
 

@@ -26,7 +26,6 @@ from admin.app import (
 from admin.auth import (
     LoginResult,
     check_login,
-    end_all_sessions,
     end_session,
     new_session,
     totp_step,
@@ -36,6 +35,7 @@ from bot.i18n import LANGUAGES, N_
 from bot.models import StaffUser, Tip, utcnow
 from bot.staff import (
     change_password,
+    end_all_sessions,
     password_problem,
     set_staff_language,
     turn_totp_off,

@@ -12,16 +12,19 @@ from sqlmodel import col
 from bot.audit import AuditAction, audit
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import StaffCommune, StaffUser
+from bot.models import StaffCommune, StaffSession, StaffUser
 from bot.staff.passwords import ROLES, hash_password, password_problem
 from content.locality import get_unit
 
 __all__ = [
     "USERNAME",
     "AccountError",
+    "add_account",
+    "change_account",
     "change_password",
     "create_account",
     "create_user",
+    "end_all_sessions",
     "save_communes",
     "set_staff_language",
     "turn_totp_off",
@@ -33,6 +36,11 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 class AccountError(ValueError):
     """Why an account cannot be saved (an English message id)."""
+
+
+async def end_all_sessions(session: AsyncSession, user_id: int) -> None:
+    """After a password change or deactivation: every browser of the account is logged out."""
+    await session.execute(delete(StaffSession).where(col(StaffSession.user_id) == user_id))
 
 
 async def save_communes(session: AsyncSession, user: StaffUser, codes: list[int]) -> None:
@@ -79,6 +87,66 @@ async def create_user(
     await session.flush()
     await save_communes(session, user, communes or [])
     return user
+
+
+async def add_account(
+    session: AsyncSession,
+    actor: StaffUser,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str,
+    communes: list[int],
+) -> StaffUser:
+    """An account made by an administrator in the panel, audited."""
+    user = await create_user(session, username, password, role, display_name, communes)
+    audit(session, actor, AuditAction.ACCOUNT_CREATED, detail=user.username)
+    return user
+
+
+async def change_account(
+    session: AsyncSession,
+    actor: StaffUser,
+    user: StaffUser,
+    *,
+    role: str,
+    display_name: str,
+    active: bool,
+    communes: list[int],
+    password: str = "",
+    totp_off: bool = False,
+) -> None:
+    """An administrator changes an account: role, name, communes, active; optionally a new
+    password (which also lifts a lock) and two-step login off. A password reset, a
+    deactivation or two-step login off logs the account out everywhere."""
+    if role not in ROLES:
+        raise AccountError(N_("Unknown role."))
+    if user.id == actor.id and (role != "admin" or not active):
+        raise AccountError(N_("You cannot demote or deactivate your own account."))
+    user.role = role
+    user.display_name = display_name.strip()[:120]
+    user.active = active
+    await save_communes(session, user, communes)
+    changes = [f"role={user.role}", f"active={user.active}", f"communes={communes}"]
+    if password:
+        problem = password_problem(password, user.username)
+        if problem:
+            raise AccountError(problem)
+        user.password_hash = await asyncio.to_thread(hash_password, password)
+        user.failed_logins, user.locked_until = 0, None
+        changes.append("password reset")
+    if totp_off:
+        user.totp_secret = None
+        changes.append("two-step login off")
+    if password or not active or totp_off:
+        assert user.id is not None
+        await end_all_sessions(session, user.id)
+    audit(
+        session,
+        actor,
+        AuditAction.ACCOUNT_CHANGED,
+        detail=f"{user.username}: " + ", ".join(changes),
+    )
 
 
 async def create_account(
