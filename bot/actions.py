@@ -93,6 +93,6 @@ async def mark_blocked(session: AsyncSession, channel: str, chat_id: str) -> Non
     await session.execute(
         update(Resident)
         .where(col(Resident.channel) == channel, col(Resident.chat_id) == chat_id)
-        # to the day: the failed send was most likely an officer's question to a tipster
+        # to the day, like every time next to a resident (docs/anonymity.md)
         .values(subscribed=False, unsubscribed_at=day_start())
     )

@@ -26,6 +26,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from bot import sqlite_driver
 
 __all__ = [
+    "BUSY_TIMEOUT_MS",
     "PENDING_EVENTS",
     "Database",
     "SqliteColumns",
@@ -39,6 +40,8 @@ T = TypeVar("T")
 
 #: Key in `session.info` of engagement-event rows waiting to be written at commit.
 PENDING_EVENTS = "antq_pending_events"
+#: How long an SQLite connection waits for the lock another holds.
+BUSY_TIMEOUT_MS = 10_000
 
 
 def normalise_url(url: str) -> str:
@@ -179,7 +182,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # deleted rows (sent messages, their chat ids and tip codes) are overwritten with zeros,
     # not left in free pages for a copy of the file to show (docs/anonymity.md); many builds
     # have it on already, not all
@@ -189,7 +192,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_reader_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA query_only=ON")
     cur.close()
 

@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import CursorResult, delete
 from sqlmodel import col
 
-from bot.db import Database
+from bot.db import BUSY_TIMEOUT_MS, Database
 from bot.models import InboundUpdate, TipRelay, WebChatMessage, utcnow
 from bot.tips.draft_photos import prune_abandoned
 
@@ -24,11 +24,13 @@ __all__ = ["INBOUND_RETENTION", "WEBCHAT_RETENTION", "prune", "start_scheduler"]
 
 log = logging.getLogger(__name__)
 INBOUND_RETENTION = timedelta(days=3)
-#: Web-chat messages the page never read (it deletes those it reads): a closed page's
+#: Web-chat messages no page confirmed having (confirmed ones go at once): a closed page's
 #: replies, codes and PINs included, must not wait in the database for anyone.
 WEBCHAT_RETENTION = timedelta(minutes=10)
 #: How often housekeeping runs (web-chat messages are gone within retention + this).
 PRUNE_EVERY = timedelta(minutes=2)
+#: How long the -wal checkpoint may wait for readers before giving up until the next run.
+CHECKPOINT_WAIT_MS = 200
 
 
 async def prune(db: Database, now: datetime | None = None) -> dict[str, int]:
@@ -51,9 +53,15 @@ async def prune(db: Database, now: datetime | None = None) -> dict[str, int]:
     if db.is_sqlite:
         # SQLite's -wal file keeps every page written since the last checkpoint, deleted rows
         # included, and a quiet instance may not reach the automatic one (1,000 pages) for
-        # days: fold it into the database (where deleted rows are zeroed) and empty it
+        # days: fold it into the database (where deleted rows are zeroed) and empty it.
+        # Briefly: a TRUNCATE checkpoint holds writers while it waits for readers (a long
+        # statistics read), and residents' replies must not wait; the next run tries again.
         async with db.engine.connect() as connection:
-            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            await connection.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+            try:
+                await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                await connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     assert isinstance(inbound, CursorResult) and isinstance(webchat, CursorResult)
     assert isinstance(relays, CursorResult)
     removed = {

@@ -128,4 +128,4 @@ class Capabilities:
     #: "platform" (the messaging company's servers see that the account wrote to the bot),
     #: "inbox" (the account's own administrators read it in the platform's inbox, next to
     #: the resident's profile: a Zalo OA), "nobody" (our own page).
-    seen_by: str = "platform"
+    seen_by: Literal["platform", "inbox", "nobody"] = "platform"
