@@ -14,6 +14,7 @@ from bot.models import Feedback, Resident, day_start, random_id
 __all__ = [
     "MAX_FEEDBACK_CHARS",
     "mark_blocked",
+    "mark_onboarded",
     "record_event",
     "record_feedback",
     "set_commune",
@@ -64,6 +65,12 @@ def set_language(session: AsyncSession, resident: Resident, language: str) -> No
 def set_commune(session: AsyncSession, resident: Resident, commune_code: int | None) -> None:
     resident.commune_code = commune_code
     record_event(session, resident, "commune", str(commune_code) if commune_code else None)
+
+
+def mark_onboarded(session: AsyncSession, resident: Resident) -> None:
+    """The resident has chosen a language and a commune (or skipped it) at /start."""
+    resident.onboarded = True
+    record_event(session, resident, "onboarded")
 
 
 def set_subscribed(session: AsyncSession, resident: Resident, subscribed: bool) -> None:

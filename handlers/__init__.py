@@ -6,18 +6,18 @@ from bot import actions
 from bot.core.context import Context
 from bot.core.dispatch import apology
 from handlers import (  # noqa: F401  (importing a flow registers its routes)
-    commune,
     feedback,
     festival,
     hotlines,
     library,
     menu,
+    onboarding,
     report,
     settings,
-    start,
     tip_followup,
     tip_intake,
 )
+from handlers._common import main_menu
 from handlers._router import router
 from handlers.tip_intake import PHOTO_STATE as TIP_PHOTO_STATE
 
@@ -48,8 +48,6 @@ def confidential_state(state: str) -> bool:
 
 def apologise(ctx: Context) -> None:
     """Shown when handling an update failed: an apology and the way on."""
-    from handlers._common import main_menu
-
     main_menu(ctx, apology(ctx))
 
 
@@ -73,14 +71,14 @@ async def _route(ctx: Context) -> None:
     inbound = ctx.inbound
     if inbound.kind == "follow":  # Zalo OA: followed (or followed again)
         actions.set_subscribed(ctx.session, ctx.resident, True)
-        await start.start(ctx)
+        await onboarding.start(ctx)
         return
     if inbound.kind == "unfollow":  # nothing can be sent to someone who left
         actions.set_subscribed(ctx.session, ctx.resident, False)
         ctx.clear_state()
         return
     if inbound.kind == "location":
-        await commune.location_shared(ctx)
+        await onboarding.location_shared(ctx)
         return
     if inbound.kind == "text" and ctx.text.startswith("/"):
         name = ctx.text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if ctx.text[1:] else ""
@@ -105,7 +103,7 @@ async def _route(ctx: Context) -> None:
         await state_handler(ctx)
         return
     if not ctx.resident.onboarded and ctx.state != "onboarding":
-        await start.start(ctx)
+        await onboarding.start(ctx)
         return
     if inbound.kind == "text" and ctx.text:
         await menu.fallback(ctx)

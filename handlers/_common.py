@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from bot.core.context import Context
 from bot.core.types import Button
+from content.locality import get_unit
 
-__all__ = ["back_row", "main_menu", "menu_buttons"]
+__all__ = ["back_row", "commune_name", "main_menu", "menu_buttons"]
+
+
+def commune_name(code: int | None) -> str | None:
+    """The official name of the commune with `code`; None if there is none."""
+    unit = get_unit(code) if code is not None else None
+    return unit.name if unit else None
 
 
 def menu_buttons(ctx: Context) -> list[list[Button]]:

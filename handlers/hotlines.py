@@ -7,9 +7,8 @@ from bot.core.context import Context
 from bot.core.types import Button
 from bot.directory import commune_phone
 from content.library import Hotline, load_library
-from handlers._common import back_row
+from handlers._common import back_row, commune_name
 from handlers._router import router
-from handlers.commune import commune_name
 
 __all__ = ["hotline_line", "hotline_lines", "hotlines"]
 

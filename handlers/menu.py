@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.core.context import Context
 from bot.core.text import fold
-from handlers import tip_intake
 from handlers._common import main_menu, menu_buttons
 from handlers._router import router
+from handlers.tip_intake import discard_draft
 
 __all__ = ["fallback", "help_command", "show_menu", "unsupported"]
 
@@ -39,7 +39,7 @@ async def show_menu(ctx: Context) -> None:
 
 @router.payload("cancel")
 async def cancel(ctx: Context) -> None:
-    await tip_intake.discard_draft(ctx)  # a tip's photos go with it
+    await discard_draft(ctx)  # a tip's photos go with it
     main_menu(ctx, ctx._("Cancelled. Main menu:"))
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from bot import actions
 from bot.core.context import Context
 from bot.core.types import Button
-from handlers._common import back_row
+from handlers._common import back_row, commune_name
 from handlers._router import router
-from handlers.commune import ask_commune, commune_name
-from handlers.start import LANGUAGE_BUTTONS
+from handlers.onboarding import LANGUAGE_BUTTONS, ask_commune
 
 __all__ = ["show_settings", "stop"]
 

@@ -31,9 +31,8 @@ from bot.tips.ratelimit import DailyLimit
 from bot.tips.relay import RelayCipher, RelayKeyError, cipher_for
 from bot.tips.states import CATEGORIES, CATEGORY_LABELS
 from content.locality import lookup
-from handlers._common import main_menu
+from handlers._common import commune_name, main_menu
 from handlers._router import router
-from handlers.commune import commune_name
 from handlers.hotlines import hotline_lines
 from handlers.report import report
 

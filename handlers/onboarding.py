@@ -1,24 +1,56 @@
-"""Which commune the resident lives in: typed free text -> lookup -> confirm or choose."""
+"""Onboarding: /start, then a language, then a commune (typed, picked from a list, or from a
+shared location), then the main menu. Settings (handlers/settings.py) leads into the same
+language and commune steps; the state's `next` says where a choice goes on to: "onboard" (the
+main menu, onboarding done) or "settings" (back to the Settings screen).
+"""
 
 from __future__ import annotations
 
 from bot import actions
 from bot.core.context import Context
 from bot.core.types import Button
-from content.locality import get_unit, lookup, nearest
+from content.locality import lookup, nearest
+from handlers._common import commune_name, main_menu
 from handlers._router import router
 
-__all__ = ["ask_commune", "commune_name", "location_shared"]
+__all__ = ["LANGUAGE_BUTTONS", "ask_commune", "location_shared", "start"]
 
+LANGUAGE_BUTTONS = [[Button("🇻🇳 Tiếng Việt", "lang:vi"), Button("🇬🇧 English", "lang:en")]]
 #: A best candidate at least this good, and this far ahead of the next, is asked as yes/no.
 CONFIDENT_SCORE = 0.85
 CLEAR_LEAD = 0.08
 MAX_CHOICES = 5
 
 
-def commune_name(code: int | None) -> str | None:
-    unit = get_unit(code) if code is not None else None
-    return unit.name if unit else None
+@router.command("start")
+@router.state("onboarding")
+async def start(ctx: Context) -> None:
+    if ctx.resident.onboarded:
+        if not ctx.resident.subscribed:
+            actions.set_subscribed(ctx.session, ctx.resident, True)
+        main_menu(ctx, ctx._("Welcome back! Main menu:"))
+        return
+    ctx.set_state("onboarding")
+    ctx.reply(
+        "Xin chào! Đây là kênh của Công an tỉnh về phong trào toàn dân bảo vệ an ninh Tổ quốc.\n"
+        "Hello! This is the provincial police channel of the movement "
+        '"All people protect national security".\n\n'
+        "Chọn ngôn ngữ / Choose your language:",
+        LANGUAGE_BUTTONS,
+    )
+
+
+@router.payload("lang")
+async def language_chosen(ctx: Context, lang: str = "vi") -> None:
+    actions.set_language(ctx.session, ctx.resident, "en" if lang == "en" else "vi")
+    if ctx.state == "onboarding" or not ctx.resident.onboarded:
+        ask_commune(ctx, "onboard")
+        return
+    ctx.reply(ctx._("Language saved."))
+    await _show_settings(ctx)
+
+
+# --- the commune ---------------------------------------------------------------------------
 
 
 def _escape_row(ctx: Context) -> list[Button]:
@@ -28,6 +60,7 @@ def _escape_row(ctx: Context) -> list[Button]:
 
 
 def ask_commune(ctx: Context, next_step: str) -> None:
+    """Ask for the commune; `next_step` ("onboard" or "settings") is where the choice leads."""
     ctx.set_state("await_commune", next=next_step)
     text = ctx._(
         "Which commune or ward do you live in? Type its name, for example "
@@ -111,14 +144,29 @@ async def commune_chosen(ctx: Context, arg: str = "") -> None:
     await _continue(ctx, next_step, name)
 
 
-async def _continue(ctx: Context, next_step: str, name: str | None) -> None:
-    from handlers.settings import show_settings
-    from handlers.start import finish_onboarding
+# --- where a choice leads ------------------------------------------------------------------
 
+
+async def _continue(ctx: Context, next_step: str, name: str | None) -> None:
     if next_step == "onboard":
-        await finish_onboarding(ctx, name)
+        await _finish_onboarding(ctx, name)
     else:
         ctx.clear_state()
         if name:
             ctx.reply(ctx._("Saved: {name}.", name=name))
-        await show_settings(ctx)
+        await _show_settings(ctx)
+
+
+async def _finish_onboarding(ctx: Context, commune: str | None) -> None:
+    actions.mark_onboarded(ctx.session, ctx.resident)
+    if commune:
+        intro = ctx._("Thank you! Your commune: {name}.", name=commune)
+    else:
+        intro = ctx._("Thank you! You can set your commune later in Settings.")
+    main_menu(ctx, intro + "\n\n" + ctx._("Main menu — choose what you need:"))
+
+
+async def _show_settings(ctx: Context) -> None:
+    """Back to the Settings screen a change was made from, as its button opens it: through
+    the router, since handlers/settings.py imports this module (not the other way round)."""
+    await router.run_payload(ctx, "set")
