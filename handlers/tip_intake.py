@@ -12,17 +12,15 @@ until the tip is sent they are kept under random ids that only the sealed draft 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date, datetime
 from functools import cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import select
-from sqlmodel import col
 
 from bot.core.context import Context
 from bot.core.types import Button, FetchedPhoto
-from bot.models import Tip
 from bot.tips import draft_photos
 from bot.tips.actions import Draft, submit_tip
 from bot.tips.draft_photos import MAX_PHOTOS
@@ -148,93 +146,154 @@ async def discard_draft(ctx: Context) -> None:
         await _discard_photos(ctx, _load(ctx, cipher))
 
 
+# --- the steps reached by a button, "tip:<step>:<arg>" ---------------------------------------
+
+#: A step gets the cipher, the tip being written (as sealed in the state) and the button's arg.
+ButtonStep = Callable[[Context, RelayCipher, Draft, str], Awaitable[None]]
+
+
+async def _begin(ctx: Context, cipher: RelayCipher, draft: Draft, arg: str) -> None:
+    """Continue after the notice: a fresh tip, if the resident may send one more today."""
+    await _discard_photos(ctx, draft)
+    if not _limited(ctx):
+        _ask_category(ctx, cipher)
+
+
+async def _category_chosen(ctx: Context, cipher: RelayCipher, draft: Draft, arg: str) -> None:
+    draft.category = arg
+    _save(ctx, cipher, "tip:urgent", draft)
+    _say(
+        ctx,
+        ctx._("Is it happening now, or is someone in danger?"),
+        [
+            [Button(ctx._("🚨 Yes, happening now"), "tip:urg:1")],
+            [Button(ctx._("No"), "tip:urg:0")],
+            _cancel_row(ctx),
+        ],
+    )
+
+
+async def _urgency_chosen(ctx: Context, cipher: RelayCipher, draft: Draft, arg: str) -> None:
+    draft.urgent = arg == "1"
+    if draft.urgent:
+        _say(
+            ctx,
+            "\n".join([ctx._("🚨 Call 113 now, or your commune police:"), *hotline_lines(ctx)[:3]]),
+        )
+    _ask_place(ctx, cipher, draft)
+
+
+async def _place_chosen(ctx: Context, cipher: RelayCipher, draft: Draft, arg: str) -> None:
+    commune = int(arg)
+    draft.commune_code = commune if commune and commune_name(commune) else None
+    _save(ctx, cipher, "tip:detail", draft)
+    _say(
+        ctx,
+        ctx._(
+            "Where exactly? (village, street, a landmark…) Type it, or skip if you "
+            "would rather not say."
+        ),
+        [[Button(ctx._("Skip"), "tip:nodetail")], _cancel_row(ctx)],
+    )
+
+
+async def _detail_skipped(ctx: Context, cipher: RelayCipher, draft: Draft, arg: str) -> None:
+    _ask_when(ctx, cipher, draft)
+
+
+async def _time_chosen(ctx: Context, cipher: RelayCipher, draft: Draft, arg: str) -> None:
+    draft.occurred = arg
+    _ask_description(ctx, cipher, draft)
+
+
+async def _write_again(ctx: Context, cipher: RelayCipher, draft: Draft, arg: str) -> None:
+    _ask_description(ctx, cipher, draft)
+
+
+async def _to_review(ctx: Context, cipher: RelayCipher, draft: Draft, arg: str) -> None:
+    _review(ctx, cipher, draft)
+
+
+async def _send(ctx: Context, cipher: RelayCipher, draft: Draft, arg: str) -> None:
+    """File the tip (bot/tips/actions.py) and give the resident its code and PIN, once."""
+    if _limited(ctx):
+        return
+    route = (ctx.resident.channel, ctx.resident.chat_id)
+    code, pin = await submit_tip(ctx.session, draft, route, cipher, ctx.settings)
+    today = _today(ctx)
+    for limit, kind, who in _counters(ctx):
+        limit.count(kind, who, today)
+    ctx.clear_state()  # the draft goes with it
+    _say(
+        ctx,
+        ctx._(
+            "Thank you. Your report has been sent to the police.\n\n"
+            "Report code: {code}\nPIN: {pin}\n\n"
+            'Keep them to follow up ("Follow a report"); we will never show them again '
+            "and never repeat what you wrote. If officers need more details they will ask "
+            "here.",
+            code=code,
+            pin=pin,
+        ),
+    )
+    main_menu(ctx, ctx._("Main menu — choose what you need:"))
+
+
+def _anything(draft: Draft, arg: str) -> bool:
+    return True
+
+
+def _has_category(draft: Draft, arg: str) -> bool:
+    return bool(draft.category)
+
+
+def _has_description(draft: Draft, arg: str) -> bool:
+    return bool(draft.category and draft.description)
+
+
+class _Step(NamedTuple):
+    #: Whether the button fits the tip being written: one from an old message may not.
+    fits: Callable[[Draft, str], bool]
+    run: ButtonStep
+
+
+#: The buttons of the flow, in its order. The ones the resident types an answer to instead
+#: are states (`place_typed`, `detail_typed`, `when_typed`, `description_typed`, `photo_sent`).
+_STEPS: dict[str, _Step] = {
+    "go": _Step(_anything, _begin),
+    "cat": _Step(lambda draft, arg: arg in CATEGORIES, _category_chosen),
+    "urg": _Step(_has_category, _urgency_chosen),
+    "pl": _Step(lambda draft, arg: bool(draft.category) and arg.isdigit(), _place_chosen),
+    "nodetail": _Step(_has_category, _detail_skipped),
+    "t": _Step(
+        lambda draft, arg: bool(draft.category) and arg in ("now", "today", "earlier"),
+        _time_chosen,
+    ),
+    "redo": _Step(_has_category, _write_again),
+    "review": _Step(_has_description, _to_review),
+    "send": _Step(_has_description, _send),
+}
+
+
 @router.payload("tip")
 async def tip(ctx: Context, what: str = "", arg: str = "") -> None:
+    """A button of the tip-off: the step it names, if it fits the tip being written (see
+    `_STEPS`). Anything else, the menu's "Report a crime" included, starts over with the
+    notice (and drops the photos of a tip being written)."""
     cipher = cipher_of(ctx)
     if cipher is None:  # no relay key configured: guidance to report by phone only
         await report(ctx)
         return
     draft = _load(ctx, cipher) if ctx.state.startswith("tip:") else Draft()
-    if what == "":
-        await _discard_photos(ctx, draft)
-        _notice(ctx)
-    elif what == "go":
-        await _discard_photos(ctx, draft)
-        if not _limited(ctx):
-            _ask_category(ctx, cipher)
-    elif what == "cat" and arg in CATEGORIES:
-        draft.category = arg
-        _save(ctx, cipher, "tip:urgent", draft)
-        _say(
-            ctx,
-            ctx._("Is it happening now, or is someone in danger?"),
-            [
-                [Button(ctx._("🚨 Yes, happening now"), "tip:urg:1")],
-                [Button(ctx._("No"), "tip:urg:0")],
-                _cancel_row(ctx),
-            ],
-        )
-    elif what == "urg" and draft.category:
-        draft.urgent = arg == "1"
-        if draft.urgent:
-            _say(
-                ctx,
-                "\n".join(
-                    [ctx._("🚨 Call 113 now, or your commune police:"), *hotline_lines(ctx)[:3]]
-                ),
-            )
-        _ask_place(ctx, cipher, draft)
-    elif what == "pl" and draft.category and arg.isdigit():
-        commune = int(arg)
-        draft.commune_code = commune if commune and commune_name(commune) else None
-        _save(ctx, cipher, "tip:detail", draft)
-        _say(
-            ctx,
-            ctx._(
-                "Where exactly? (village, street, a landmark…) Type it, or skip if you "
-                "would rather not say."
-            ),
-            [[Button(ctx._("Skip"), "tip:nodetail")], _cancel_row(ctx)],
-        )
-    elif what == "nodetail" and draft.category:
-        _ask_when(ctx, cipher, draft)
-    elif what == "t" and draft.category and arg in ("now", "today", "earlier"):
-        draft.occurred = arg
-        _ask_description(ctx, cipher, draft)
-    elif what == "redo" and draft.category:
-        _ask_description(ctx, cipher, draft)
-    elif what == "review" and draft.category and draft.description:
-        _review(ctx, cipher, draft)
-    elif what == "send" and draft.category and draft.description:
-        if _limited(ctx):
-            return
-        route = (ctx.resident.channel, ctx.resident.chat_id)
-        code, pin = await submit_tip(ctx.session, draft, route, cipher, ctx.settings)
-        if draft.photos:
-            found = await ctx.session.execute(select(col(Tip.id)).where(col(Tip.code) == code))
-            tip_id = found.scalar_one()
-            assert tip_id is not None  # submit_tip has flushed it
-            await draft_photos.attach_to_tip(ctx.session, tip_id, draft.photos)
-        today = _today(ctx)
-        for limit, kind, who in _counters(ctx):
-            limit.count(kind, who, today)
-        ctx.clear_state()  # the draft goes with it
-        _say(
-            ctx,
-            ctx._(
-                "Thank you. Your report has been sent to the police.\n\n"
-                "Report code: {code}\nPIN: {pin}\n\n"
-                'Keep them to follow up ("Follow a report"); we will never show them again '
-                "and never repeat what you wrote. If officers need more details they will ask "
-                "here.",
-                code=code,
-                pin=pin,
-            ),
-        )
-        main_menu(ctx, ctx._("Main menu — choose what you need:"))
-    else:
-        await _discard_photos(ctx, draft)
-        _notice(ctx)
+    step = _STEPS.get(what)
+    if step is not None and step.fits(draft, arg):
+        await step.run(ctx, cipher, draft, arg)
+        return
+    await _discard_photos(ctx, draft)
+    _notice(ctx)
+
+
+# --- what the steps show -------------------------------------------------------------------
 
 
 def _seen_by(ctx: Context) -> str:

@@ -14,6 +14,7 @@ from sqlmodel import col
 from bot.models import Tip, TipRelay, utcnow
 from bot.settings import Settings
 from bot.stats.tip_rollup import TipState, record
+from bot.tips import draft_photos
 from bot.tips.codes import new_pin_sealed, new_tip_code
 from bot.tips.deadlines import WorkingTime
 from bot.tips.relay import RelayCipher
@@ -65,8 +66,8 @@ async def submit_tip(
     cipher: RelayCipher,
     settings: Settings,
 ) -> tuple[str, str]:
-    """Store the tip (no identity on it), its sealed PIN and its sealed route; returns
-    (code, PIN)."""
+    """Store the tip (no identity on it), its sealed PIN, its sealed route and the draft's
+    photos; returns (code, PIN)."""
     for _ in range(10):
         code = new_tip_code()
         taken = await session.execute(select(col(Tip.id)).where(col(Tip.code) == code))
@@ -99,4 +100,5 @@ async def submit_tip(
     session.add(TipRelay(tip_id=tip.id, sealed=cipher.seal(*route)))
     # the commune's officers hear of it (no content); the sweeper sends it from any process
     await alert_new_tip(session, tip, settings)
+    await draft_photos.attach_to_tip(session, tip.id, draft.photos)
     return code, pin_plain
