@@ -11,11 +11,10 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from admin.app import DEPS, form, known_message, redirect, render, require_staff, whole
-from admin.auth import Staff
 from bot.audit import AuditAction, audit
 from bot.i18n import N_
 from bot.models import CommuneChat, StaffCommune, StaffUser, utcnow
-from bot.staff import ROLES, AccountError, add_account, change_account
+from bot.staff import ROLES, AccountError, Staff, add_account, change_account
 from content.locality import get_unit, units
 
 __all__ = ["setup"]

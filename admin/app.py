@@ -22,12 +22,13 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 from multidict import MultiDict, MultiDictProxy
 
-from admin.auth import AddressThrottle, Staff, load_session
-from admin.security_log import AuditBudget, audit_forbidden
+from admin.throttle import AddressThrottle
 from bot.core.outbox import Outbox
 from bot.db import Database
 from bot.i18n import LANGUAGES, N_, STAFF_LANGUAGE, format_datetime, format_number, gettext
 from bot.settings import Settings
+from bot.staff import Staff, load_session
+from bot.staff.security_log import AuditBudget, audit_forbidden
 from bot.tips.relay import RelayCipher, cipher_for
 
 __all__ = [
@@ -58,7 +59,7 @@ class Panel:
     #: The campaign sender (`bot.campaigns.engine.CampaignSender`), woken when a campaign is due.
     campaigns: Any = None
     throttle: AddressThrottle = field(default_factory=AddressThrottle)
-    #: How many audit entries clients without a session may cause (`admin.security_log`).
+    #: How many audit entries clients without a session may cause (`bot.staff.security_log`).
     audit_budget: AuditBudget = field(default_factory=AuditBudget)
 
     @property

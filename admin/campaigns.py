@@ -30,7 +30,6 @@ from admin.app import (
     require_staff,
     whole,
 )
-from admin.auth import Staff
 from admin.campaign_form import (
     CHANNEL_NAMES,
     MAX_ITEMS,
@@ -45,6 +44,7 @@ from bot.campaigns.actions import CHANNELS, EDITABLE, CampaignError
 from bot.campaigns.schedule import WEEKDAYS, Schedule, ScheduleError
 from bot.i18n import N_, gettext
 from bot.models import AuditEntry, Campaign, CampaignRun, Delivery, StaffUser, utcnow
+from bot.staff import Staff
 from content.library import load_library
 from content.locality import units
 

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from admin.app import DEPS, form, redirect, render, require_staff, whole
-from admin.auth import Staff
 from admin.content_form import (
     Errors,
     HotlineForm,
@@ -29,6 +28,7 @@ from admin.content_form import (
 )
 from bot.i18n import N_
 from bot.models import ContentHotline, ContentItem
+from bot.staff import Staff
 from content import actions, store
 from content.actions import ContentError, Row
 from content.library import (

@@ -18,8 +18,8 @@ from vietnam_provinces import Province, ProvinceCode
 
 from admin import charts, stats
 from admin.app import DEPS, STAFF, language_of, render, whole
-from admin.auth import Staff
 from bot.i18n import format_date
+from bot.staff import Staff
 from bot.stats.queries import Filters
 
 __all__ = ["report_period", "setup"]

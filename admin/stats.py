@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import charts
 from admin.app import DEPS, STAFF, language_of, render, translator, whole
-from admin.auth import Staff
 from bot.i18n import N_, format_date, format_number
+from bot.staff import Staff
 from bot.stats import queries
 from bot.stats.privacy import Count, mask, order_key, suppress, total_shown
 from bot.stats.queries import CHANNELS, Filters, TipFigures

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from admin.app import DEPS, Panel, form, known_message, redirect, render, require_staff, whole
-from admin.auth import Staff
 from bot.audit import Actor, AuditAction, audit
 from bot.core.outbox import Pending
 from bot.core.text import fold
@@ -37,6 +36,7 @@ from bot.models import (
     TipShare,
     utcnow,
 )
+from bot.staff import Staff
 from bot.tips import workflow
 from bot.tips.codes import normalise_code
 from bot.tips.pii import find_identifiers

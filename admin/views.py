@@ -23,21 +23,18 @@ from admin.app import (
     render,
     require_staff,
 )
-from admin.auth import (
-    LoginResult,
-    check_login,
-    end_session,
-    new_session,
-    totp_step,
-)
-from bot.audit import AuditAction, audit
 from bot.i18n import LANGUAGES, N_
 from bot.models import StaffUser, Tip, utcnow
 from bot.staff import (
+    LoginResult,
     change_password,
+    check_login,
     end_all_sessions,
+    end_session,
+    open_session,
     password_problem,
     set_staff_language,
+    totp_step,
     turn_totp_off,
     turn_totp_on,
 )
@@ -76,8 +73,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         )
         token = None
         if result.user is not None:
-            token = await new_session(session, result.user, panel.lifetime)
-            audit(session, result.user, AuditAction.LOGIN)
+            token = await open_session(session, result.user, panel.lifetime)
     if token is None:
         if result.outcome != "totp":
             panel.throttle.failed(address)
@@ -123,8 +119,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     staff = request.get(STAFF)
     if staff is not None:
         async with panel.db.session() as session:
-            await end_session(session, staff.session_id)
-            audit(session, staff.user, AuditAction.LOGOUT)
+            await end_session(session, staff)
     response = redirect("/admin/login")
     response.del_cookie(panel.cookie_name, path="/")
     raise response

@@ -1,5 +1,6 @@
-"""Staff accounts: the state changes behind the panel's account pages, the CLI and the demo
-(creating accounts, their passwords). The panel's views call these; they write no rows."""
+"""Staff accounts: the state changes behind the panel's account and login pages, the CLI and
+the demo (creating accounts, their passwords, logging in and out). The panel's views call
+these; they write no rows."""
 
 from bot.staff.accounts import (
     USERNAME,
@@ -15,6 +16,7 @@ from bot.staff.accounts import (
     turn_totp_off,
     turn_totp_on,
 )
+from bot.staff.login import LoginResult, check_login, totp_step
 from bot.staff.passwords import (
     MIN_PASSWORD,
     ROLES,
@@ -23,23 +25,31 @@ from bot.staff.passwords import (
     password_problem,
     verify_password,
 )
+from bot.staff.sessions import Staff, end_session, load_session, open_session
 
 __all__ = [
     "MIN_PASSWORD",
     "ROLES",
     "USERNAME",
     "AccountError",
+    "LoginResult",
+    "Staff",
     "add_account",
     "change_account",
     "change_password",
+    "check_login",
     "create_account",
     "create_user",
     "end_all_sessions",
+    "end_session",
     "hash_password",
+    "load_session",
     "needs_rehash",
+    "open_session",
     "password_problem",
     "save_communes",
     "set_staff_language",
+    "totp_step",
     "turn_totp_off",
     "turn_totp_on",
     "verify_password",

@@ -12,9 +12,9 @@ import pyotp
 from sqlalchemy import func, select
 from yarl import URL
 
-from admin.auth import AddressThrottle
-from admin.security_log import AuditBudget
+from admin.throttle import AddressThrottle
 from bot.models import AuditEntry, StaffSession, StaffUser
+from bot.staff.security_log import AuditBudget
 from tests.admin.conftest import Panel
 from tests.admin.panel import PASSWORD, PanelClient, csrf_of, file_tip
 

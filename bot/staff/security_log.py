@@ -1,5 +1,5 @@
-"""What the panel writes to the audit log about attempts on itself: failed logins, lock-outs
-and 403s, and the budget that keeps clients without a session from growing the log at will.
+"""What the audit log says about attempts on the staff panel: failed logins, lock-outs and
+403s, and the budget that keeps clients without a session from growing the log at will.
 
 Entries a logged-in account causes are always written: they name the account, and an officer
 opening another commune's tips is exactly what the log is for. Entries anyone on the internet

@@ -1,57 +1,36 @@
-"""Staff accounts: argon2 passwords, sessions, login throttling, TOTP, roles.
+"""Checking a login: the password, the lock after failures, the two-step code.
 
-* Passwords are argon2id hashes (argon2-cffi's defaults), checked in a worker thread; an
+* Passwords are argon2id hashes (`bot.staff.passwords`), checked in a worker thread; an
   unknown user name and a locked account cost the same hash check, and a failed login gets
-  the same answer whether the name exists, is locked or not (the view shows one text, one
+  the same answer whether the name exists, is locked or not (the panel shows one text, one
   status), so neither timing nor answers tell which names exist.
-* A session is a random 256-bit token in an HttpOnly, SameSite=Strict cookie; the database
-  keeps only its SHA-256, with the session's CSRF token and its expiry. Logging in always
-  makes a new session (no fixation), logging out deletes it.
-* Throttling: five wrong passwords lock the account for 15 minutes (in the database, so every
-  process agrees); one client address gets at most 20 failed logins per 15 minutes (in memory,
-  per process).
+* Five wrong passwords lock the account for 15 minutes (in the database, so every process
+  agrees). The panel also limits failed logins per client address (`admin.throttle`).
 * TOTP codes are single-use: the time step of the last code accepted is kept, and that code
   or an older one is refused (RFC 6238, section 5.2), also when two logins race with it.
-* Failed logins and lock-outs are audited (`admin.security_log`); never what was typed as a
-  password.
+* Failed logins and lock-outs are audited (`bot.staff.security_log`); never what was typed
+  as a password.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
-import secrets
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pyotp
-from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from admin.security_log import ANONYMOUS, AuditBudget, detail_of, printable
 from bot.audit import Actor, AuditAction, audit
-from bot.models import StaffCommune, StaffSession, StaffUser, utcnow
-from bot.staff.passwords import (
-    DUMMY_HASH,
-    hash_password,
-    needs_rehash,
-    verify_password,
-)
+from bot.models import StaffUser, utcnow
+from bot.staff.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from bot.staff.security_log import ANONYMOUS, AuditBudget, detail_of, printable
 
-__all__ = [
-    "AddressThrottle",
-    "LoginResult",
-    "Staff",
-    "check_login",
-    "end_session",
-    "load_session",
-    "new_session",
-    "totp_step",
-]
+__all__ = ["LOCK", "MAX_FAILURES", "LoginResult", "check_login", "totp_step"]
 
 MAX_FAILURES = 5
 LOCK = timedelta(minutes=15)
@@ -90,33 +69,6 @@ async def _claim_step(session: AsyncSession, user: StaffUser, step: int) -> bool
         return False
     user.totp_last_step = step
     return True
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Staff:
-    """The logged-in account and what it may see."""
-
-    user: StaffUser
-    communes: frozenset[int]
-    session_id: str
-    csrf: str
-
-    @property
-    def id(self) -> int:
-        assert self.user.id is not None
-        return self.user.id
-
-    @property
-    def is_admin(self) -> bool:
-        return self.user.role == "admin"
-
-    @property
-    def works_tips(self) -> bool:
-        return self.user.role in ("admin", "officer")
 
 
 @dataclass(frozen=True)
@@ -183,83 +135,3 @@ async def check_login(
     if needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)
     return LoginResult(user, "ok")
-
-
-async def new_session(session: AsyncSession, user: StaffUser, lifetime: timedelta) -> str:
-    """A fresh session for `user`; returns the cookie token (only its digest is stored)."""
-    assert user.id is not None
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    # expired sessions of anyone are swept here: logins are rare, so this stays cheap
-    await session.execute(delete(StaffSession).where(col(StaffSession.expires_at) < now))
-    session.add(
-        StaffSession(
-            id=_digest(token),
-            user_id=user.id,
-            csrf=secrets.token_urlsafe(32),
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + lifetime,
-        )
-    )
-    return token
-
-
-async def load_session(session: AsyncSession, token: str, idle: timedelta) -> Staff | None:
-    if not token or len(token) > 100:
-        return None
-    digest = _digest(token)
-    row = await session.get(StaffSession, digest)
-    now = utcnow()
-    if row is None:
-        return None
-    if row.expires_at < now or row.last_seen_at + idle < now:
-        await session.delete(row)
-        return None
-    user = await session.get(StaffUser, row.user_id)
-    if user is None or not user.active:
-        await session.delete(row)
-        return None
-    if now - row.last_seen_at > timedelta(minutes=1):
-        row.last_seen_at = now
-    communes = (
-        await session.execute(
-            select(col(StaffCommune.commune_code)).where(col(StaffCommune.user_id) == user.id)
-        )
-    ).scalars()
-    return Staff(user, frozenset(communes), digest, row.csrf)
-
-
-async def end_session(session: AsyncSession, session_id: str) -> None:
-    await session.execute(delete(StaffSession).where(col(StaffSession.id) == session_id))
-
-
-class AddressThrottle:
-    """At most `limit` failed logins per `window` seconds from one client address."""
-
-    def __init__(self, limit: int = 20, window: float = 900.0, max_addresses: int = 10_000):
-        self.limit, self.window, self.max_addresses = limit, window, max_addresses
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, address: str) -> deque[float]:
-        now = time.monotonic()
-        failures = self._failures.get(address)
-        if failures is None:
-            if len(self._failures) >= self.max_addresses:  # bounded memory under a flood
-                self._prune(now)
-            failures = self._failures[address] = deque()
-        while failures and failures[0] < now - self.window:
-            failures.popleft()
-        return failures
-
-    def _prune(self, now: float) -> None:
-        for address in [a for a, f in self._failures.items() if not f or f[-1] < now - self.window]:
-            del self._failures[address]
-        while len(self._failures) >= self.max_addresses:
-            self._failures.pop(next(iter(self._failures)))
-
-    def blocked(self, address: str) -> bool:
-        return len(self._recent(address)) >= self.limit
-
-    def failed(self, address: str) -> None:
-        self._recent(address).append(time.monotonic())
