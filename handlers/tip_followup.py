@@ -8,6 +8,7 @@ the same way (counted in memory), so the answers never tell which codes exist.
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 
 from sqlalchemy import select
@@ -68,11 +69,7 @@ async def code_typed(ctx: Context) -> None:
 @router.state("tip:pin")
 async def pin_typed(ctx: Context) -> None:
     cipher = cipher_of(ctx)
-    token = ctx.state_data.get("code")
-    try:
-        code = cipher.open_text(token) if cipher and isinstance(token, str) else None
-    except RelayKeyError:
-        code = None
+    code = _code_followed(ctx, cipher)
     tip = None
     if code is not None:
         stmt = select(Tip).where(col(Tip.code) == code)
@@ -82,18 +79,7 @@ async def pin_typed(ctx: Context) -> None:
         locked = pin_locked(tip, now)
     else:
         locked = code is not None and _unknown_codes.locked(code, now)
-    pin_ok = False
-    reseal: tuple[RelayCipher, str] | None = None
-    if tip is not None and not locked:
-        check = partial(verify_pin, tip.pin_hash, ctx.text, cipher)
-        if is_hashed_pin(tip.pin_hash):
-            # an older argon2 hash: checked outside the transaction (the batch is not held
-            # up), so before any change; once right, the PIN is sealed like new ones
-            pin_ok = ctx.compute(f"pin:{tip.id}", check)
-            if pin_ok and cipher is not None:
-                reseal = (cipher, typed_pin(ctx.text))
-        else:
-            pin_ok = check()
+    pin_ok = tip is not None and not locked and await _pin_right(ctx, tip, cipher)
     ctx.clear_state()
     try_again = [[Button(ctx._("🔎 Try again"), "tipf")], back_row(ctx)]
     # the same answers whether the code exists or not; a tipster who mistyped the code is
@@ -115,7 +101,37 @@ async def pin_typed(ctx: Context) -> None:
             _unknown_codes.failed(code, now)
         _say(ctx, ctx._("The code or the PIN is not right."), try_again)
         return
+    reseal = None
+    if cipher is not None and is_hashed_pin(tip.pin_hash):  # sealed like new PINs from now on
+        reseal = (cipher, typed_pin(ctx.text))
     pin_accepted(tip, reseal)
+    await _show_report(ctx, tip, cipher)
+
+
+def _code_followed(ctx: Context, cipher: RelayCipher | None) -> str | None:
+    """The code typed at the step before, as sealed in the state; None if it cannot be read."""
+    token = ctx.state_data.get("code")
+    try:
+        return cipher.open_text(token) if cipher and isinstance(token, str) else None
+    except RelayKeyError:
+        return None
+
+
+async def _pin_right(ctx: Context, tip: Tip, cipher: RelayCipher | None) -> bool:
+    """Whether the typed text is the tip's PIN."""
+    check = partial(verify_pin, tip.pin_hash, ctx.text, cipher)
+    if not is_hashed_pin(tip.pin_hash):
+        return check()  # sealed: microseconds
+    # An argon2 hash from before PINs were sealed: about 0.1 s of CPU, in a worker thread so
+    # the event loop goes on. The batch of updates this one is handled with waits for it;
+    # such hashes are only left on tips filed before PINs were sealed, each until it is
+    # followed up once, and the lock caps the wrong tries (`MAX_PIN_FAILURES` per `PIN_LOCK`).
+    return await asyncio.to_thread(check)
+
+
+async def _show_report(ctx: Context, tip: Tip, cipher: RelayCipher | None) -> None:
+    """Code and PIN were right: the report's status and the officers' questions, and this
+    chat may answer them, whoever's account it is."""
     questions = (
         (
             await ctx.session.execute(
@@ -128,16 +144,14 @@ async def pin_typed(ctx: Context) -> None:
         .all()
     )
     lines = [ctx._("Report {code}: {status}", code=tip.code, status=_status_label(ctx, tip.status))]
-    buttons = [back_row(ctx)]
     if questions:
         lines += ["", ctx._("Questions from the officers:"), *(f"• {q}" for q in questions)]
         if tip.status not in CLOSED and cipher is not None:
-            # code and PIN were right: this chat may answer, whoever's account it is
             ctx.set_state(ANSWER_STATE, tip=cipher.seal_text(str(tip.id)))
             lines += ["", ctx._("To answer, type your answer now.")]
     else:
         lines += ["", ctx._("The officers have no questions for you at the moment.")]
-    _say(ctx, "\n".join(lines), buttons)
+    _say(ctx, "\n".join(lines), [back_row(ctx)])
 
 
 @router.payload(ANSWER_PAYLOAD)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,24 +12,7 @@ from bot.i18n import gettext
 from bot.models import Resident
 from bot.settings import Settings
 
-__all__ = ["Context", "Deferred"]
-
-T = TypeVar("T")
-
-
-class Deferred(Exception):
-    """Raised by `Context.compute`: the handler needs `work()` done before it can go on.
-
-    Updates are handled together in one transaction (group commit), so tens of milliseconds
-    of CPU in one handler (argon2) would hold up every resident in the batch. The core takes
-    the update out of the batch instead, runs `work` in a worker thread outside any
-    transaction, and handles the update again with the result (`Inbound.computed`). The
-    webhook is answered only after that second run is committed."""
-
-    def __init__(self, key: str, work: Callable[[], Any]) -> None:
-        # the key stays out of the message: it may name a tip, and messages reach the logs
-        super().__init__("a handler asked for work outside the transaction")
-        self.key, self.work = key, work
+__all__ = ["Context"]
 
 
 @dataclass
@@ -69,17 +51,6 @@ class Context:
     ) -> None:
         """Answer the resident. `private`: the message is deleted from the outbox once sent."""
         self.replies.append(Reply(text=text, buttons=buttons or [], photo=photo, private=private))
-
-    def compute(self, key: str, work: Callable[[], T]) -> T:
-        """`work()`'s result, computed outside the transaction (see `Deferred`).
-
-        Call it before the handler changes anything (state, replies, rows): the first run
-        stops here and is discarded. `key` names the result; it must be the same on the
-        second run, and say everything `work` depends on (the second run gets the result
-        stored under that key, not a fresh one)."""
-        if key in self.inbound.computed:
-            return cast(T, self.inbound.computed[key])
-        raise Deferred(key, work)
 
     # --- conversation state (kept in the database, so restarts lose nothing) -------------
     @property

@@ -12,16 +12,13 @@ import itertools
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from bot.core import residents as stored
-from bot.core.context import Context, Deferred
+from bot.core.context import Context
 from bot.core.outbox import Outbox, Pending, insert_pending
 from bot.core.render import choices_of, render, resolve_choice
 from bot.core.text import normalise
@@ -51,11 +48,6 @@ MAX_BATCH = 100
 #: took 2.2 and 1 took 2.0, with the same throughput from 2; 2 keep a batch going while
 #: another waits on a commit or on a chat's row locked by another instance.
 POSTGRES_LANES = 2
-#: Handlers' heavy work items (`Context.compute`) running at once (one per core here; checking
-#: a PIN hashed with argon2 before PINs were sealed takes 64 MiB), and how many one update may
-#: ask for before it is a bug.
-HEAVY_AT_ONCE = 2
-MAX_COMPUTED = 4
 
 
 #: Deduplication records on PostgreSQL, in the order given (see `Core._record_once`).
@@ -125,10 +117,6 @@ class Core:
             [] for _ in range(self._lanes)
         ]
         self._drainers: list[asyncio.Task[None] | None] = [None] * self._lanes
-        #: Handlers' heavy work (`Context.compute`) running in worker threads, at most
-        #: `HEAVY_AT_ONCE` at a time.
-        self._heavy = asyncio.Semaphore(HEAVY_AT_ONCE)
-        self._computing: set[asyncio.Task[None]] = set()
 
     async def handle(self, inbound: Inbound) -> bool:
         """Handle one update; returns once it is committed (False: it was a duplicate).
@@ -177,39 +165,14 @@ class Core:
             if len(batch) > 1:
                 log.warning("batch of %s updates failed; handling them one by one", len(batch))
             results, rows = await self._one_by_one(batch)
-        for (inbound, future), result in zip(batch, results, strict=True):
+        for (_, future), result in zip(batch, results, strict=True):
             if future.done():
                 continue
-            if isinstance(result, Deferred):
-                self._compute_later(inbound, future, result)
-            elif isinstance(result, BaseException):
+            if isinstance(result, BaseException):
                 future.set_exception(result)
             else:
                 future.set_result(result)
         self.outbox.send_soon(rows)
-
-    def _compute_later(
-        self, inbound: Inbound, future: asyncio.Future[bool], deferred: Deferred
-    ) -> None:
-        """Run a handler's heavy work in a worker thread, then queue the update again."""
-
-        async def compute() -> None:
-            try:
-                if len(inbound.computed) >= MAX_COMPUTED:
-                    raise RuntimeError(f"a handler asked for work {MAX_COMPUTED} times")
-                async with self._heavy:
-                    value = await asyncio.to_thread(deferred.work)
-            except Exception as exc:  # the webhook fails and the platform redelivers
-                log.exception("work for update %s/%s failed", inbound.channel, inbound.update_id)
-                if not future.done():
-                    future.set_exception(exc)
-                return
-            computed = {**inbound.computed, deferred.key: value}
-            self._enqueue(replace(inbound, computed=computed), future)
-
-        task = asyncio.create_task(compute(), name="core-compute")
-        self._computing.add(task)
-        task.add_done_callback(self._computing.discard)
 
     async def _one_by_one(
         self, batch: list[tuple[Inbound, asyncio.Future[bool]]]
@@ -231,13 +194,8 @@ class Core:
         self, batch: list[tuple[Inbound, asyncio.Future[bool]]], *, isolate: bool
     ) -> tuple[list[bool | BaseException], list[Pending]]:
         """One transaction for `batch`. With `isolate`, a failing handler gets a savepoint
-        rollback and an apology; without, any failure aborts the whole transaction.
-
-        An update whose handler asked for heavy work (`Deferred`) leaves the batch: nothing
-        of it is kept, not even its deduplication row (a crash before its second run lets
-        the platform's redelivery through), and its result is the `Deferred`."""
+        rollback and an apology; without, any failure aborts the whole transaction."""
         inbounds = [inbound for inbound, _ in batch]
-        deferred: dict[int, Deferred] = {}
         messages: list[tuple[str, str, dict[str, Any], str]] = []
         tally: list[tuple[str, int | None, int]] = []  # channel, commune, replies
         today = day_start()
@@ -256,7 +214,7 @@ class Core:
             for resident in residents.values():
                 if resident.last_seen_at != today:
                     resident.last_seen_at = today
-            for index, (inbound, new) in enumerate(zip(inbounds, fresh, strict=True)):
+            for inbound, new in zip(inbounds, fresh, strict=True):
                 if not new:
                     log.info("duplicate update %s/%s ignored", inbound.channel, inbound.update_id)
                     continue
@@ -268,10 +226,6 @@ class Core:
                     try:
                         async with session.begin_nested():
                             await self.handler(ctx)
-                    except Deferred as wait:  # the savepoint undid whatever it wrote
-                        stored.restore(resident, before)  # and this what it changed
-                        deferred[index] = wait
-                        continue
                     except Exception:
                         # A bug must not become silence or an endless redelivery: undo the
                         # handler's writes, keep the update recorded, and say sorry.
@@ -282,15 +236,7 @@ class Core:
                         ctx = self._context(session, resident, inbound, caps)
                         self.on_error(ctx)
                 else:
-                    before = stored.snapshot(resident)
-                    try:
-                        await self.handler(ctx)
-                    except Deferred as wait:
-                        if ctx.replies or stored.snapshot(resident) != before:
-                            # changed something first: only a savepoint can undo that
-                            raise RuntimeError("a handler asked for work after changes") from wait
-                        deferred[index] = wait
-                        continue
+                    await self.handler(ctx)
                 replies = self._outbox_messages(ctx, caps)
                 if not ctx.confidential:
                     tally.append((inbound.channel, resident.commune_code, len(replies)))
@@ -301,21 +247,11 @@ class Core:
             for kind, run in itertools.groupby(messages, key=lambda m: m[3]):
                 run_messages = [(channel, chat, payload) for channel, chat, payload, _ in run]
                 rows += await insert_pending(session, run_messages, SEND_LEASE, kind=kind)
-            if deferred:
-                keys = [(inbounds[i].channel, inbounds[i].update_id) for i in deferred]
-                await session.execute(
-                    delete(InboundUpdate).where(
-                        tuple_(col(InboundUpdate.channel), col(InboundUpdate.update_id)).in_(keys)
-                    )
-                )
         if self.counter is not None:  # committed: count them
             for channel, commune, replies_n in tally:
                 self.counter.add(MESSAGES_IN, channel, commune)
                 self.counter.add(MESSAGES_OUT, channel, commune, replies_n)
-        results: list[bool | BaseException] = list(fresh)
-        for index, asked in deferred.items():
-            results[index] = asked
-        return results, rows
+        return list(fresh), rows
 
     async def _record_once(self, session: AsyncSession, inbounds: list[Inbound]) -> list[bool]:
         """Record the updates; for each, True if it was not seen before (in or out of batch).

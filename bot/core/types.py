@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,9 +62,6 @@ class Inbound:
     language_hint: str | None = None
     #: Platform handle to acknowledge a button press (Telegram's callback query id).
     callback_id: str | None = None
-    #: Results of CPU-heavy work a handler asked for (`Context.compute`), done outside the
-    #: transaction; in memory only, never stored.
-    computed: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: An opaque tag of the network address the update came from (the web chat, where a
     #: fresh cookie is a fresh resident): a keyed hash whose key lives in the process's
     #: memory only. Limits count it in memory; it is never stored or logged.

@@ -83,7 +83,7 @@ def new_pin_sealed(cipher: RelayCipher) -> tuple[str, str]:
 
 def is_hashed_pin(stored: str) -> bool:
     """True for a PIN stored as an argon2 hash (before PINs were sealed): checking it costs
-    tens of milliseconds of CPU, so callers do it outside the transaction."""
+    tens of milliseconds of CPU, so callers do it in a worker thread."""
     return not stored.startswith(SEALED_PIN)
 
 
