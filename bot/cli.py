@@ -13,6 +13,7 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.core.platform import Platform
 from bot.core.tasks import wait_for_stop_signal
 from bot.logging_setup import configure_logging
 from bot.settings import Settings, get_settings
@@ -269,8 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--platform",
-        choices=("telegram", "zalo_bot", "zalo_oa"),
-        default="telegram",
+        choices=[str(p) for p in Platform if p is not Platform.WEB],
+        default=str(Platform.TELEGRAM),
         help="which platform the terminal resident uses (with --console)",
     )
     p.add_argument(

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bot.core.platform import Platform
 from bot.core.tasks import wait_for_stop_signal
 from bot.fakes.telegram import FakeTelegram
 from bot.fakes.zalo_bot import FakeZaloBot
@@ -110,7 +111,9 @@ async def _demo_staff(runtime: Runtime, password: str) -> None:
         for username, role, communes in DEMO_STAFF:
             await create_user(session, username, password, role, username, communes)
         session.add(
-            CommuneChat(commune_code=21601, channel="telegram", chat_id=str(DEMO_OFFICER_CHAT))
+            CommuneChat(
+                commune_code=21601, channel=Platform.TELEGRAM, chat_id=str(DEMO_OFFICER_CHAT)
+            )
         )
 
 
@@ -127,30 +130,30 @@ class ConsoleResident:
     (on Zalo's bot API, which has no buttons, the number is simply sent as text)."""
 
     def __init__(self, platform: str, fakes: Fakes) -> None:
-        self.platform, self.fakes = platform, fakes
+        self.platform, self.fakes = Platform(platform), fakes
         self.shown = 0
         self.buttons: list[str] = []  # what a number taps: callback data or OA payloads
 
     def _records(self) -> list[dict[str, Any]]:
-        if self.platform == "telegram":
+        if self.platform is Platform.TELEGRAM:
             return [
                 m
                 for m in self.fakes.telegram.sent(DEMO_TELEGRAM_CHAT)
                 if m.get("method") in ("sendMessage", "sendPhoto")
             ]
-        if self.platform == "zalo_bot":
+        if self.platform is Platform.ZALO_BOT:
             return self.fakes.zalo_bot.sent(DEMO_ZALO_BOT_CHAT)
         return self.fakes.zalo_oa.sent(DEMO_ZALO_OA_USER)
 
     def show_new(self) -> None:
         records = self._records()
         for record in records[self.shown :]:
-            if self.platform == "telegram":
+            if self.platform is Platform.TELEGRAM:
                 rows = (record.get("reply_markup") or {}).get("inline_keyboard", [])
                 buttons = [b for row in rows for b in row]
                 labels = [b.get("text", "") for b in buttons]
                 payloads = [b.get("callback_data", "") for b in buttons]
-            elif self.platform == "zalo_oa":
+            elif self.platform is Platform.ZALO_OA:
                 buttons = record.get("buttons") or []
                 labels = [b.get("title", "") for b in buttons]
                 payloads = [b.get("payload", "") for b in buttons]
@@ -162,14 +165,14 @@ class ConsoleResident:
 
     def send(self, line: str) -> None:
         pressed = line.isdigit() and 0 < int(line) <= len(self.buttons)
-        if self.platform == "telegram":
+        if self.platform is Platform.TELEGRAM:
             if pressed:
                 self.fakes.telegram.inject(
                     {"chat_id": DEMO_TELEGRAM_CHAT, "callback_data": self.buttons[int(line) - 1]}
                 )
             else:
                 self.fakes.telegram.inject({"chat_id": DEMO_TELEGRAM_CHAT, "text": line})
-        elif self.platform == "zalo_bot":
+        elif self.platform is Platform.ZALO_BOT:
             self.fakes.zalo_bot.inject(chat_id=DEMO_ZALO_BOT_CHAT, text=line)
         else:
             text = self.buttons[int(line) - 1] if pressed else line
@@ -228,7 +231,11 @@ async def run_demo(base: Settings, args: argparse.Namespace) -> int:
         console = args.console if args.console is not None else sys.stdin.isatty()
         console_task = None
         if console:
-            names = {"telegram": "Telegram", "zalo_bot": "Zalo (bot)", "zalo_oa": "Zalo (OA)"}
+            names = {
+                Platform.TELEGRAM: "Telegram",
+                Platform.ZALO_BOT: "Zalo (bot)",
+                Platform.ZALO_OA: "Zalo (OA)",
+            }
             print(
                 f"You are a {names[args.platform]} resident. Type a message; a number picks "
                 "that choice. (--platform telegram|zalo_bot|zalo_oa)",

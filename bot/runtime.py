@@ -43,6 +43,7 @@ from bot.core.dispatch import Core
 from bot.core.limits import MAX_WEBHOOK_BODY_BYTES
 from bot.core.outbox import Outbox, insert_pending
 from bot.core.pacing import Pacer
+from bot.core.platform import Platform
 from bot.core.tasks import wind_down
 from bot.db import Database
 from bot.housekeeping import start_scheduler
@@ -130,9 +131,11 @@ class Runtime:
         self.outbox = Outbox(
             self.db,
             pacers={
-                "telegram": Pacer(s.telegram_broadcast_rate, s.telegram_broadcast_per_chat_seconds),
-                "zalo_bot": Pacer(s.zalo_bot_broadcast_rate),
-                "zalo_oa": Pacer(s.zalo_oa_broadcast_rate),
+                Platform.TELEGRAM: Pacer(
+                    s.telegram_broadcast_rate, s.telegram_broadcast_per_chat_seconds
+                ),
+                Platform.ZALO_BOT: Pacer(s.zalo_bot_broadcast_rate),
+                Platform.ZALO_OA: Pacer(s.zalo_oa_broadcast_rate),
             },
             on_blocked=actions.mark_blocked,
         )
@@ -141,7 +144,7 @@ class Runtime:
         await self._setup_zalo_oa()
         webchat = self.webchat = WebChatChannel(self.db) if s.webchat_enabled else None
         if webchat is not None:
-            self.channels["web"] = webchat
+            self.channels[Platform.WEB] = webchat
         self.outbox.channels = self.channels
         self.counter = counter = MessageCounter(s.timezone)
         sealer = cipher_for(s.tip_relay_keys.get_secret_value())
@@ -276,11 +279,11 @@ class Runtime:
         """The channels residents can send tip photos on (the web chat has no upload)."""
         sources: dict[str, PhotoSource] = {}
         if self.telegram is not None:
-            sources["telegram"] = self.telegram
+            sources[Platform.TELEGRAM] = self.telegram
         if self.zalo_bot is not None:
-            sources["zalo_bot"] = self.zalo_bot
+            sources[Platform.ZALO_BOT] = self.zalo_bot
         if self.zalo_oa is not None:
-            sources["zalo_oa"] = self.zalo_oa
+            sources[Platform.ZALO_OA] = self.zalo_oa
         return sources
 
     async def _setup_telegram(self) -> None:
@@ -293,7 +296,7 @@ class Runtime:
         bot = make_bot(token, s.telegram_api_base)
         await bot.initialize()
         self.telegram = TelegramChannel(bot)
-        self.channels["telegram"] = self.telegram
+        self.channels[Platform.TELEGRAM] = self.telegram
 
     def _setup_zalo_bot(self) -> None:
         s = self.settings
@@ -304,7 +307,7 @@ class Runtime:
             _need_secret(s.zalo_bot_webhook_secret.get_secret_value(), "ZALO_BOT_WEBHOOK_SECRET")
         client = ZaloBotClient(token, s.zalo_bot_api_base)
         self.zalo_bot = ZaloBotChannel(client, retry_after=s.zalo_bot_retry_after)
-        self.channels["zalo_bot"] = self.zalo_bot
+        self.channels[Platform.ZALO_BOT] = self.zalo_bot
 
     async def _setup_zalo_oa(self) -> None:
         s = self.settings
@@ -341,7 +344,7 @@ class Runtime:
             self._oa_http, s.zalo_oa_api_base, self.oa_tokens, s.zalo_oa_requests_per_minute
         )
         self.zalo_oa = ZaloOAChannel(client, max_buttons=s.zalo_oa_max_buttons)
-        self.channels["zalo_oa"] = self.zalo_oa
+        self.channels[Platform.ZALO_OA] = self.zalo_oa
         self._oa_secrets = secrets
 
     async def _connect_telegram(self) -> None:
@@ -449,7 +452,10 @@ class Runtime:
         async def send() -> None:
             async with self.db.session() as session:
                 rows = await insert_pending(
-                    session, [("telegram", chat, {"text": text})], self.outbox.lease, kind="alert"
+                    session,
+                    [(Platform.TELEGRAM, chat, {"text": text})],
+                    self.outbox.lease,
+                    kind="alert",
                 )
             self.outbox.send_soon(rows)
 

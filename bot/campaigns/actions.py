@@ -16,6 +16,7 @@ from bot.audit import ActionError, AuditAction, audit
 from bot.campaigns.engine import audience_filter
 from bot.campaigns.schedule import Schedule
 from bot.core.limits import CHANNEL_TEXT_LIMITS
+from bot.core.platform import Platform
 from bot.core.text import normalise
 from bot.i18n import N_
 from bot.models import Campaign, CampaignRun, Delivery, Event, Resident, StaffUser, utcnow
@@ -36,7 +37,7 @@ __all__ = [
     "submit",
 ]
 
-CHANNELS = ("telegram", "zalo_bot", "zalo_oa", "web")
+CHANNELS = tuple(Platform)
 #: Statuses in which a campaign can still be edited.
 EDITABLE = frozenset({"draft", "pending", "scheduled"})
 #: The shortest text limit of any channel: a campaign must fit every platform in one message.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.core.platform import Platform
 from bot.core.types import Capabilities, Inbound, Reply
 
 __all__ = [
@@ -52,7 +53,7 @@ class TransientFailure(SendError):
 class Channel(Protocol):
     """A platform adapter's sending side."""
 
-    name: str
+    name: Platform
     caps: Capabilities
 
     async def send(self, chat_id: str, message: Reply) -> None:

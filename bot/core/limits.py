@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from bot.core.platform import Platform
+
 
 class TelegramLimit(IntEnum):
     """Telegram Bot API limits (https://core.telegram.org/bots/api, bots FAQ)."""
@@ -27,10 +29,10 @@ class WebChatLimit(IntEnum):
 
 #: The text limit of every channel, keyed by channel name. Content must fit the smallest.
 CHANNEL_TEXT_LIMITS: dict[str, int] = {
-    "telegram": TelegramLimit.MAX_TEXT_LENGTH,
-    "zalo_bot": ZaloBotLimit.MAX_TEXT_LENGTH,
-    "zalo_oa": ZaloBotLimit.MAX_TEXT_LENGTH,
-    "web": WebChatLimit.MAX_TEXT_LENGTH,
+    Platform.TELEGRAM: TelegramLimit.MAX_TEXT_LENGTH,
+    Platform.ZALO_BOT: ZaloBotLimit.MAX_TEXT_LENGTH,
+    Platform.ZALO_OA: ZaloBotLimit.MAX_TEXT_LENGTH,
+    Platform.WEB: WebChatLimit.MAX_TEXT_LENGTH,
 }
 
 #: Largest webhook body we accept; anything bigger is refused with 413 before parsing.

@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from bot.audit import SYSTEM, ActionError, Actor, AuditAction, audit
 from bot.core.outbox import Pending, insert_pending
+from bot.core.platform import Platform
 from bot.core.text import fold, normalise
 from bot.core.types import Button, Capabilities, Reply
 from bot.i18n import N_, gettext, staff_text
@@ -390,7 +391,7 @@ async def _alert(
         if chat is not None:
             target = (chat.channel, chat.chat_id)
     elif settings.staff_alert_telegram_chat_id:
-        target = ("telegram", settings.staff_alert_telegram_chat_id)
+        target = (Platform.TELEGRAM, settings.staff_alert_telegram_chat_id)
     if target is None:
         return []
     text = staff_text(message).format(code=tip.code, commune=commune_label(tip.commune_code))
@@ -451,10 +452,7 @@ async def escalate_overdue(session: AsyncSession, settings: Settings) -> list[Ti
         lines += [f"• {t.code} — {commune_label(t.commune_code)}" for t in tips[:30]]
         if len(tips) > 30:
             lines.append(f"… (+{len(tips) - 30})")
-        await insert_pending(
-            session,
-            [("telegram", settings.staff_alert_telegram_chat_id, {"text": "\n".join(lines)})],
-            _NO_LEASE,
-            kind="alert",
-        )
+        chat = settings.staff_alert_telegram_chat_id
+        alert = (Platform.TELEGRAM, chat, {"text": "\n".join(lines)})
+        await insert_pending(session, [alert], _NO_LEASE, kind="alert")
     return tips

@@ -14,12 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.core.platform import Platform
 from bot.core.types import Inbound, Location
 
 __all__ = ["CHANNEL", "parse_update"]
 
 log = logging.getLogger(__name__)
-CHANNEL = "telegram"
+CHANNEL = Platform.TELEGRAM
 HANDLED_TYPES = frozenset({"message", "callback_query"})
 
 

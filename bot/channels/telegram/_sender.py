@@ -20,6 +20,7 @@ from bot.core.channel import (
     TransientFailure,
 )
 from bot.core.limits import TelegramLimit
+from bot.core.platform import Platform
 from bot.core.types import Capabilities, Inbound, Reply
 
 __all__ = ["TelegramChannel", "make_bot"]
@@ -48,7 +49,7 @@ def _seconds(value: int | float | timedelta) -> float:
 
 
 class TelegramChannel:
-    name = "telegram"
+    name = Platform.TELEGRAM
     caps = CAPABILITIES
 
     def __init__(self, bot: Bot) -> None:

@@ -10,7 +10,7 @@ from aiohttp import web
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.channels.telegram._parse import parse_update
+from bot.channels.telegram._parse import CHANNEL, parse_update
 from bot.channels.telegram._sender import TelegramChannel
 from bot.core.dispatch import Core
 from bot.core.request_body import read_json_body
@@ -26,8 +26,8 @@ MAX_UPDATE_FAILURES = 3
 
 def telegram_webhook_handler(core: Core, channel: TelegramChannel, secret: str) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
-        require_secret(request, SECRET_HEADER, secret, web.HTTPUnauthorized, "telegram")
-        inbound = await deliver(core, await read_json_body(request), parse_update, "telegram")
+        require_secret(request, SECRET_HEADER, secret, web.HTTPUnauthorized, CHANNEL)
+        inbound = await deliver(core, await read_json_body(request), parse_update, CHANNEL)
         if inbound is None:
             return web.Response(text="ignored")
         if inbound.callback_id:

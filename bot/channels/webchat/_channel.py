@@ -26,6 +26,7 @@ from sqlmodel import col
 
 from bot.core.dispatch import Core
 from bot.core.limits import WebChatLimit
+from bot.core.platform import Platform
 from bot.core.request_body import read_json_body
 from bot.core.types import Capabilities, Inbound, Reply
 from bot.db import Database
@@ -34,7 +35,7 @@ from bot.models import WebChatMessage
 __all__ = ["CAPABILITIES", "CHANNEL", "WebChatChannel", "webchat_routes"]
 
 log = logging.getLogger(__name__)
-CHANNEL = "web"
+CHANNEL = Platform.WEB
 COOKIE = "antq_chat"
 MAX_BODY = 16 * 1024
 MAX_WAIT = 25.0

@@ -13,6 +13,7 @@ from bot.channels.zalo_bot._parse import parse_update
 from bot.core.channel import PermanentFailure, RetryLater, TransientFailure
 from bot.core.dispatch import Core
 from bot.core.limits import ZaloBotLimit
+from bot.core.platform import Platform
 from bot.core.request_body import read_json_body
 from bot.core.types import Capabilities, Inbound, Reply
 from bot.core.webhook import Handler, deliver, require_secret
@@ -35,7 +36,7 @@ CAPABILITIES = Capabilities(
 
 
 class ZaloBotChannel:
-    name = "zalo_bot"
+    name = Platform.ZALO_BOT
     caps = CAPABILITIES
 
     def __init__(self, client: ZaloBotClient, retry_after: float = 5.0) -> None:

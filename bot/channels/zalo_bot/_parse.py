@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot.core.platform import Platform
 from bot.core.types import Inbound
 
 __all__ = ["CHANNEL", "parse_update", "unwrap"]
 
 log = logging.getLogger(__name__)
-CHANNEL = "zalo_bot"
+CHANNEL = Platform.ZALO_BOT
 _seen_variants: set[str] = set()
 
 

@@ -27,6 +27,7 @@ from bot.core.channel import (
 from bot.core.dispatch import Core
 from bot.core.download import fetch_capped
 from bot.core.limits import ZaloBotLimit
+from bot.core.platform import Platform
 from bot.core.request_body import parse_json, read_raw_body
 from bot.core.types import Capabilities, Inbound, Reply
 from bot.core.webhook import Handler, deliver
@@ -56,7 +57,7 @@ def zalo_oa_capabilities(max_buttons: int) -> Capabilities:
 
 
 class ZaloOAChannel:
-    name = "zalo_oa"
+    name = Platform.ZALO_OA
 
     def __init__(self, client: ZaloOAClient, max_buttons: int = 5, retry_after: float = 15.0):
         self.client = client

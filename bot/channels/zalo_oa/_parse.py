@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core.platform import Platform
 from bot.core.types import Inbound, Location
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-CHANNEL = "zalo_oa"
+CHANNEL = Platform.ZALO_OA
 #: Tapping an `oa.query.hide` button makes the resident send its payload as text; ours start
 #: with this, so they can be told apart from typed text.
 BUTTON_PREFIX = "#q:"
