@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.core.platform import Platform
 from bot.models import (
     Campaign,
     CampaignRun,
@@ -59,7 +60,8 @@ __all__ = [
     "tip_figures",
 ]
 
-CHANNELS = ("telegram", "zalo_bot", "zalo_oa", "webchat")
+#: The dashboard's channels: the names residents and figures are stored under.
+CHANNELS = tuple(Platform)
 #: A commune code no row has (not ALL_COMMUNES, which names the province's totals).
 NO_COMMUNE = -2
 #: Most days one chart shows; longer ranges are drawn by week, then by month.

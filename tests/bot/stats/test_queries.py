@@ -6,10 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import insert
 
+from bot.core.platform import Platform
 from bot.db import Database
 from bot.models import Event, Resident, Tip
 from bot.stats.counters import ALL_COMMUNES
 from bot.stats.queries import (
+    CHANNELS,
     NO_COMMUNE,
     Filters,
     commune_table,
@@ -151,6 +153,26 @@ async def test_engagement_subscribers_new_left_and_active(db: Database) -> None:
         assert dong.new_residents.total("telegram") + dong.new_residents.total("zalo_oa") == 20
         top = await popular(session, march, "content")
         assert sorted(n for _ref, n in top) == [15, 15]
+
+
+async def test_web_chat_residents_are_in_the_channel_series(db: Database) -> None:
+    # the dashboard once listed them as "webchat", a name no row has, and lost them
+    async with db.session() as session:
+        session.add(
+            Resident(
+                channel=Platform.WEB,
+                chat_id="w1",
+                commune_code=DONG,
+                created_at=datetime(2026, 3, 2, 3, tzinfo=UTC),
+            )
+        )
+    await rebuild(db, TZ, now=NOW)
+    march = Filters(date(2026, 3, 1), date(2026, 3, 31), timezone=TZ)
+    async with db.session() as session:
+        e = await engagement(session, march)
+    assert Platform.WEB in CHANNELS
+    assert e.new_residents.total(Platform.WEB) == 1
+    assert e.subscribers.lines[Platform.WEB][-1] == 1
 
 
 async def test_tip_figures_counts_times_overdue_and_local_months(db: Database) -> None:
