@@ -1,9 +1,8 @@
 """Administrators' pages: staff accounts (roles, communes, passwords) and each commune's
-officer chat for new-tip alerts. New accounts and passwords come from `bot.staff`."""
+officer chat for new-tip alerts. The changes are actions of `bot.staff`."""
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote
 
 from aiohttp import web
@@ -11,15 +10,20 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from admin.app import DEPS, form, known_message, redirect, render, require_staff, whole
-from bot.audit import AuditAction, audit
-from bot.i18n import N_
-from bot.models import CommuneChat, StaffCommune, StaffUser, utcnow
-from bot.staff import ROLES, AccountError, Staff, add_account, change_account
+from bot.models import CommuneChat, StaffCommune, StaffUser
+from bot.staff import (
+    ALERT_CHANNELS,
+    ROLES,
+    AccountError,
+    AlertChatError,
+    Staff,
+    add_account,
+    change_account,
+    set_alert_chat,
+)
 from content.locality import get_unit, units
 
 __all__ = ["setup"]
-
-ALERT_CHANNELS = ("telegram", "zalo_bot", "zalo_oa")
 
 
 def _admin(request: web.Request) -> Staff:
@@ -166,24 +170,15 @@ async def chats_save(request: web.Request) -> web.StreamResponse:
     panel = request.app[DEPS]
     data = await form(request)
     code = data.get("commune", "")
-    channel = data.get("channel", "")
-    chat_id = data.get("chat_id", "").strip()
     if not whole(code) or get_unit(int(code)) is None:
         raise web.HTTPBadRequest()
-    async with panel.db.session() as session:
-        row = await session.get(CommuneChat, int(code))
-        if not chat_id:
-            if row is not None:
-                await session.delete(row)
-            audit(session, staff.user, AuditAction.ALERT_CHAT, detail=f"{code}: —")
-        else:
-            if channel not in ALERT_CHANNELS or not re.fullmatch(r"-?[\w.:-]{1,64}", chat_id):
-                raise redirect("/admin/communes?error=" + quote(N_("The chat id is not valid.")))
-            if row is None:
-                row = CommuneChat(commune_code=int(code), channel=channel, chat_id=chat_id)
-                session.add(row)
-            row.channel, row.chat_id, row.updated_at = channel, chat_id, utcnow()
-            audit(session, staff.user, AuditAction.ALERT_CHAT, detail=f"{code}: {channel}")
+    try:
+        async with panel.db.session() as session:
+            await set_alert_chat(
+                session, staff.user, int(code), data.get("channel", ""), data.get("chat_id", "")
+            )
+    except AlertChatError as exc:
+        raise redirect("/admin/communes?error=" + quote(str(exc))) from None
     raise redirect(f"/admin/communes#c{code}")
 
 

@@ -102,19 +102,16 @@ async def _demo_staff(runtime: Runtime, password: str) -> None:
     """The demo's staff accounts and alert chat, made once."""
     from sqlalchemy import func, select
 
-    from bot.models import CommuneChat, StaffUser
-    from bot.staff import create_user
+    from bot.audit import SYSTEM
+    from bot.models import StaffUser
+    from bot.staff import create_user, set_alert_chat
 
     async with runtime.db.session() as session:
         if (await session.execute(select(func.count()).select_from(StaffUser))).scalar_one():
             return
         for username, role, communes in DEMO_STAFF:
             await create_user(session, username, password, role, username, communes)
-        session.add(
-            CommuneChat(
-                commune_code=21601, channel=Platform.TELEGRAM, chat_id=str(DEMO_OFFICER_CHAT)
-            )
-        )
+        await set_alert_chat(session, SYSTEM, 21601, Platform.TELEGRAM, str(DEMO_OFFICER_CHAT))
 
 
 def _show(text: str, labels: list[str]) -> None:

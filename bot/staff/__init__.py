@@ -1,6 +1,6 @@
 """Staff accounts: the state changes behind the panel's account and login pages, the CLI and
-the demo (creating accounts, their passwords, logging in and out). The panel's views call
-these; they write no rows."""
+the demo (creating accounts, their passwords, logging in and out, the communes' alert
+chats). The panel's views call these; they write no rows."""
 
 from bot.staff.accounts import (
     USERNAME,
@@ -16,6 +16,7 @@ from bot.staff.accounts import (
     turn_totp_off,
     turn_totp_on,
 )
+from bot.staff.alert_chats import ALERT_CHANNELS, AlertChatError, set_alert_chat
 from bot.staff.login import LoginResult, check_login, totp_step
 from bot.staff.passwords import (
     MIN_PASSWORD,
@@ -28,10 +29,12 @@ from bot.staff.passwords import (
 from bot.staff.sessions import Staff, end_session, load_session, open_session
 
 __all__ = [
+    "ALERT_CHANNELS",
     "MIN_PASSWORD",
     "ROLES",
     "USERNAME",
     "AccountError",
+    "AlertChatError",
     "LoginResult",
     "Staff",
     "add_account",
@@ -48,6 +51,7 @@ __all__ = [
     "open_session",
     "password_problem",
     "save_communes",
+    "set_alert_chat",
     "set_staff_language",
     "totp_step",
     "turn_totp_off",

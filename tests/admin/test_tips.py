@@ -483,6 +483,33 @@ async def test_administrators_manage_accounts(panel: Panel) -> None:
     await officer.close()
 
 
+async def test_administrators_set_each_communes_alert_chat(panel: Panel) -> None:
+    admin = await panel.logged_in("admin")
+    try:
+        page = "/admin/communes"
+        chat = {"commune": str(QN), "channel": "telegram", "chat_id": "-100123"}
+        assert (await admin.post(page, chat, csrf_from=page))[:2] == (303, f"{page}#c{QN}")
+        bad = {**chat, "chat_id": "no spaces allowed"}
+        status, location, _ = await admin.post(page, bad, csrf_from=page)
+        assert status == 303 and "error=" in location
+        assert "Mã nhóm chat không hợp lệ." in await admin.page(location)
+        assert (await admin.post(page, {**chat, "commune": "1"}, csrf_from=page))[0] == 400
+        async with panel.stack.runtime.db.session() as session:
+            row = await session.get(CommuneChat, QN)
+            assert row is not None and (row.channel, row.chat_id) == ("telegram", "-100123")
+        await admin.post(page, {**chat, "chat_id": ""}, csrf_from=page)
+        async with panel.stack.runtime.db.session() as session:
+            assert await session.get(CommuneChat, QN) is None
+            details = (
+                await session.execute(
+                    select(AuditEntry.detail).where(AuditEntry.action == "alert_chat")
+                )
+            ).scalars()
+            assert list(details) == [f"{QN}: telegram", f"{QN}: —"]
+    finally:
+        await admin.close()
+
+
 async def test_the_tipster_answers_from_another_account_with_code_and_pin(panel: Panel) -> None:
     from tests.handlers.test_tip_intake import TIP_FLOW
 
