@@ -8,6 +8,7 @@ installed falls back to reading the .po files directly.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,7 @@ __all__ = [
     "N_",
     "STAFF_LANGUAGE",
     "format_date",
+    "format_date_as",
     "format_datetime",
     "format_number",
     "gettext",
@@ -97,6 +99,13 @@ def format_datetime(value: datetime, lang: str, tz: str = "Asia/Ho_Chi_Minh") ->
 
 def format_date(value: date, lang: str) -> str:
     pattern = "dd/MM/yyyy" if lang == "vi" else "d MMM yyyy"
+    return _babel_format_date(value, pattern, locale=_BABEL_LOCALE.get(lang, "vi_VN"))
+
+
+def format_date_as(value: date, lang: str, patterns: Mapping[str, str]) -> str:
+    """`value` in `patterns[lang]`, a CLDR date pattern ("d MMMM yyyy"; Vietnamese's for a
+    language without one), month names from Babel's locale data."""
+    pattern = patterns.get(lang) or patterns["vi"]
     return _babel_format_date(value, pattern, locale=_BABEL_LOCALE.get(lang, "vi_VN"))
 
 

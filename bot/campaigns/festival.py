@@ -39,7 +39,7 @@ from bot.campaigns.schedule import (
     YearlyWindow,
 )
 from bot.db import dialect_of
-from bot.i18n import N_
+from bot.i18n import N_, STAFF_LANGUAGE, format_date_as, gettext, staff_text
 from bot.models import Campaign, StaffUser
 from content.library import DEFAULT_ROOT, Festival, FestivalEvent, LocalizedText, load_library
 from content.locality import get_unit
@@ -61,10 +61,8 @@ MONDAY: Final = 0
 #: A commune's programme goes out this long before its first event.
 COMMUNE_NOTICE: Final = timedelta(days=3)
 FOUNDED: Final = 1945
-_EN_MONTHS: Final = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
+#: How the texts write a day (CLDR date patterns): 19/8/2027, 19 August 2027.
+_DAY_PATTERNS: Final = {"vi": "d/M/yyyy", "en": "d MMMM yyyy"}
 
 
 class _Step(BaseModel):
@@ -123,9 +121,7 @@ async def series_exists(session: AsyncSession, year: int) -> bool:
 
 def _day(value: date, lang: str) -> str:
     """19/8/2027 in Vietnamese, 19 August 2027 in English (as the texts write the 19/8)."""
-    if lang == "vi":
-        return f"{value.day}/{value.month}/{value.year}"
-    return f"{value.day} {_EN_MONTHS[value.month - 1]} {value.year}"
+    return format_date_as(value, lang, _DAY_PATTERNS)
 
 
 def _event_lines(events: Sequence[FestivalEvent], lang: str) -> str:
@@ -134,7 +130,7 @@ def _event_lines(events: Sequence[FestivalEvent], lang: str) -> str:
     for event in sorted(events, key=lambda e: (e.date, e.time or "")):
         when = _day(event.date, lang)
         if event.time:
-            when = f"{event.time} ngày {when}" if lang == "vi" else f"{when}, {event.time}"
+            when = gettext(lang, N_("{day}, {time}")).format(day=when, time=event.time)
         lines.append(
             line.format(when=when, title=event.title.get(lang), place=event.place.get(lang))
         )
@@ -162,9 +158,10 @@ def _fields(
             k: v[lang] if isinstance(v, dict) else v for k, v in values.items()
         }
 
-    title = step.title.vi.format(**values_in("vi"))
+    title = step.title.get(STAFF_LANGUAGE).format(**values_in(STAFF_LANGUAGE))
     return {
-        "title": f"Ngày hội 19/8/{year} — {title}",
+        # staff see the titles, in their language
+        "title": staff_text(N_("Festival 19/8/{year} — {title}")).format(year=year, title=title),
         "text_vi": _fill(step, "vi", **values_in("vi")),
         "text_en": _fill(step, "en", **values_in("en")),
         "image_url": "",

@@ -24,12 +24,14 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.i18n import N_, format_date, format_date_as, gettext
 
 __all__ = [
     "DEFAULT_TIMEZONE",
@@ -51,9 +53,13 @@ _DAY = timedelta(days=1)
 _LAST_SEARCHABLE_DAY = date(MAXYEAR - 1, 12, 31)
 _LEAP_YEAR = 2000  # any leap year: a month-day exists if it exists in a leap year
 
-_VI_WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
-_EN_WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
-_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: Weekdays as `describe` names them ("Mondays at 08:00"), by `date.weekday()`.
+_WEEKDAY_NAMES = (
+    N_("Mondays"), N_("Tuesdays"), N_("Wednesdays"), N_("Thursdays"), N_("Fridays"),
+    N_("Saturdays"), N_("Sundays"),
+)  # fmt: skip
+#: How `describe` writes a yearly window's ends (CLDR date patterns): 01/07, 1 Jul.
+_MONTH_DAY = {"vi": "dd/MM", "en": "d MMM"}
 
 _JSON_CLOCK = re.compile(r"^(\d{2}):(\d{2})$")
 _JSON_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -460,42 +466,36 @@ class Schedule:
         "Every year 1 Jul – 19 Aug, Mondays at 08:00"."""
         if lang not in ("vi", "en"):
             raise ValueError(f"lang {lang!r} is not vi or en")
-        vi = lang == "vi"
+
+        def _(message: str, **params: str) -> str:
+            translated = gettext(lang, message)
+            return translated.format(**params) if params else translated
+
         if self.kind is ScheduleKind.NOW:
-            return "Gửi ngay" if vi else "Send now"
+            return _("Send now")
         zone_note = "" if self.timezone == DEFAULT_TIMEZONE else f" ({self.timezone})"
         if self.kind is ScheduleKind.ONCE:
             assert self.at is not None
             local = self.at.astimezone(self.zone)
             clock = local.strftime("%H:%M")
-            if vi:
-                return f"Lúc {clock} ngày {_vi_date(local.date())}{zone_note}"
-            return f"At {clock} on {_en_date(local.date())}{zone_note}"
+            day = format_date(local.date(), lang)
+            return _("At {clock} on {date}", clock=clock, date=day) + zone_note
         clocks = [clock.strftime("%H:%M") for clock in self.times]
-        if vi:
-            days = _join([_VI_WEEKDAYS[d] for d in self.weekdays], "và") or "hằng ngày"
-            text = f"{days} lúc {_join(clocks, 'và')}"
-            if self.window:
-                start, end = (f"{d.day:02d}/{d.month:02d}" for d in self._window_ends())
-                text = f"Hằng năm từ {start} đến {end}, {text}"
-            if self.first_date and self.last_date:
-                text += f", từ ngày {_vi_date(self.first_date)} đến ngày {_vi_date(self.last_date)}"
-            elif self.first_date:
-                text += f", từ ngày {_vi_date(self.first_date)}"
-            elif self.last_date:
-                text += f", đến ngày {_vi_date(self.last_date)}"
-        else:
-            days = _join([_EN_WEEKDAYS[d] for d in self.weekdays], "and") or "every day"
-            text = f"{days} at {_join(clocks, 'and')}"
-            if self.window:
-                start, end = (f"{d.day} {_EN_MONTHS[d.month - 1]}" for d in self._window_ends())
-                text = f"Every year {start} – {end}, {text}"
-            if self.first_date and self.last_date:
-                text += f", from {_en_date(self.first_date)} to {_en_date(self.last_date)}"
-            elif self.first_date:
-                text += f", from {_en_date(self.first_date)}"
-            elif self.last_date:
-                text += f", until {_en_date(self.last_date)}"
+        days = _join([_(_WEEKDAY_NAMES[d]) for d in self.weekdays], _) or _("every day")
+        text = _("{days} at {times}", days=days, times=_join(clocks, _))
+        if self.window:
+            start, end = (
+                format_date_as(date(_LEAP_YEAR, d.month, d.day), lang, _MONTH_DAY)
+                for d in self._window_ends()
+            )
+            text = _("Every year {start} – {end}, {rest}", start=start, end=end, rest=text)
+        if self.first_date and self.last_date:
+            first, last = format_date(self.first_date, lang), format_date(self.last_date, lang)
+            text += ", " + _("from {first} to {last}", first=first, last=last)
+        elif self.first_date:
+            text += ", " + _("from {first}", first=format_date(self.first_date, lang))
+        elif self.last_date:
+            text += ", " + _("until {last}", last=format_date(self.last_date, lang))
         return text[0].upper() + text[1:] + zone_note
 
 
@@ -667,15 +667,8 @@ def _form_month_day(text: str, field: str) -> MonthDay | None:
     raise ScheduleError(field, f"{text!r} is not a day like 1/7 (day/month) or 07-01")
 
 
-def _join(items: Sequence[str], conjunction: str) -> str:
+def _join(items: Sequence[str], _: Callable[..., str]) -> str:
+    """A list as a sentence says it ("a, b and c"), `_` translating the "and"."""
     if len(items) <= 1:
         return "".join(items)
-    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
-
-
-def _vi_date(day: date) -> str:
-    return f"{day.day:02d}/{day.month:02d}/{day.year}"
-
-
-def _en_date(day: date) -> str:
-    return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
+    return _("{items} and {last}", items=", ".join(items[:-1]), last=items[-1])
