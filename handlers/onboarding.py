@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot import actions
 from bot.core.context import Context
 from bot.core.types import Button
+from bot.i18n import N_, gettext
 from content.locality import lookup, nearest
 from handlers._common import commune_name, main_menu
 from handlers._router import router
@@ -31,12 +32,19 @@ async def start(ctx: Context) -> None:
         main_menu(ctx, ctx._("Welcome back! Main menu:"))
         return
     ctx.set_state("onboarding")
-    ctx.reply(
-        "Xin chào! Đây là kênh của Công an tỉnh về phong trào toàn dân bảo vệ an ninh Tổ quốc.\n"
+    ctx.reply(_welcome(), LANGUAGE_BUTTONS)
+
+
+def _welcome() -> str:
+    """The greeting before a language is chosen: in both, Vietnamese first."""
+    hello = N_(
         "Hello! This is the provincial police channel of the movement "
-        '"All people protect national security".\n\n'
-        "Chọn ngôn ngữ / Choose your language:",
-        LANGUAGE_BUTTONS,
+        '"All people protect national security".'
+    )
+    choose = N_("Choose your language")
+    return (
+        f"{gettext('vi', hello)}\n{gettext('en', hello)}\n\n"
+        f"{gettext('vi', choose)} / {gettext('en', choose)}:"
     )
 
 
