@@ -188,68 +188,8 @@ async def create_series(
         )
     if await series_exists(session, year):
         raise CampaignError(N_("The Ngày hội 19/8 series for this year exists already."))
-    texts = _texts()
-    festival = festival or load_library().festival
-    info = festival.year(year)
-    start = info.window.start if info else date(year, *DEFAULT_WINDOW_START)
-    the_day = date(year, *FESTIVAL_DAY)
-
-    def once(day: date, clock: time) -> Schedule:
-        return Schedule.once_local(day, clock, timezone)
-
-    start_text = {"vi": _day(start, "vi"), "en": _day(start, "en")}
-    steps: list[dict[str, Any]] = [
-        _fields(texts.announcement, year, once(start, time(8)), start=start_text),
-    ]
-    last_reminder = the_day - timedelta(days=1)
-    if start <= last_reminder:
-        try:
-            weekly = Schedule.recurring(
-                [time(8)],
-                weekdays=[MONDAY],
-                window=YearlyWindow(
-                    MonthDay(start.month, start.day),
-                    MonthDay(last_reminder.month, last_reminder.day),
-                ),
-                first_date=start,
-                last_date=last_reminder,
-                timezone=timezone,
-            )
-        except ScheduleError:  # no Monday in a very short window
-            weekly = None
-        if weekly is not None:
-            steps.append(_fields(texts.reminder, year, weekly))
-    events = list(info.events) if info else []
-    by_commune: dict[int | None, list[FestivalEvent]] = {}
-    for event in events:
-        by_commune.setdefault(event.commune_code, []).append(event)
-    for code in sorted(c for c in by_commune if c is not None):
-        unit = get_unit(code)
-        if unit is None:
-            continue
-        own = by_commune[code]
-        send = max(min(e.date for e in own) - COMMUNE_NOTICE, start)
-        lines = {"vi": _event_lines(own, "vi"), "en": _event_lines(own, "en")}
-        steps.append(
-            _fields(
-                texts.commune,
-                year,
-                once(send, time(8)),
-                communes=[code],
-                commune=unit.name,
-                events=lines,
-            )
-        )
-    if by_commune.get(None):
-        province = by_commune[None]
-        send = max(min(e.date for e in province) - COMMUNE_NOTICE, start)
-        lines = {"vi": _event_lines(province, "vi"), "en": _event_lines(province, "en")}
-        steps.append(_fields(texts.province, year, once(send, time(8)), events=lines))
-    anniversary = year - FOUNDED
-    steps.append(_fields(texts.day, year, once(the_day, time(7)), anniversary=anniversary))
-    steps.append(_fields(texts.thanks, year, once(the_day + timedelta(days=1), time(8))))
     created = []
-    for fields in steps:
+    for fields in _series(year, timezone, festival or load_library().festival):
         campaign = save(session, None, fields, actor)
         campaign.template = TEMPLATE
         created.append(campaign)
@@ -261,3 +201,59 @@ async def create_series(
         detail=f"{TEMPLATE} {year}: " + ", ".join(str(c.id) for c in created),
     )
     return created
+
+
+def _series(year: int, timezone: str, festival: Festival) -> list[dict[str, Any]]:
+    """save()'s fields for each draft of `year`'s series (the steps in the module's doc)."""
+    texts = _texts()
+    info = festival.year(year)
+    start = info.window.start if info else date(year, *DEFAULT_WINDOW_START)
+    the_day = date(year, *FESTIVAL_DAY)
+
+    def once(day: date, clock: time) -> Schedule:
+        return Schedule.once_local(day, clock, timezone)
+
+    start_text = {"vi": _day(start, "vi"), "en": _day(start, "en")}
+    steps = [_fields(texts.announcement, year, once(start, time(8)), start=start_text)]
+    weekly = _weekly_reminder(start, the_day - timedelta(days=1), timezone)
+    if weekly is not None:
+        steps.append(_fields(texts.reminder, year, weekly))
+    by_commune: dict[int | None, list[FestivalEvent]] = {}
+    for event in info.events if info else []:
+        by_commune.setdefault(event.commune_code, []).append(event)
+    for code in sorted(c for c in by_commune if c is not None):
+        unit = get_unit(code)
+        if unit is None:
+            continue
+        own = by_commune[code]
+        send = once(max(min(e.date for e in own) - COMMUNE_NOTICE, start), time(8))
+        lines = {"vi": _event_lines(own, "vi"), "en": _event_lines(own, "en")}
+        steps.append(
+            _fields(texts.commune, year, send, communes=[code], commune=unit.name, events=lines)
+        )
+    if by_commune.get(None):
+        province = by_commune[None]
+        send = once(max(min(e.date for e in province) - COMMUNE_NOTICE, start), time(8))
+        lines = {"vi": _event_lines(province, "vi"), "en": _event_lines(province, "en")}
+        steps.append(_fields(texts.province, year, send, events=lines))
+    anniversary = year - FOUNDED
+    steps.append(_fields(texts.day, year, once(the_day, time(7)), anniversary=anniversary))
+    steps.append(_fields(texts.thanks, year, once(the_day + timedelta(days=1), time(8))))
+    return steps
+
+
+def _weekly_reminder(start: date, last: date, timezone: str) -> Schedule | None:
+    """Mondays 08:00 from `start` to `last`; None if there is no Monday in between."""
+    if start > last:
+        return None
+    try:
+        return Schedule.recurring(
+            [time(8)],
+            weekdays=[MONDAY],
+            window=YearlyWindow(MonthDay(start.month, start.day), MonthDay(last.month, last.day)),
+            first_date=start,
+            last_date=last,
+            timezone=timezone,
+        )
+    except ScheduleError:  # no Monday in a very short window
+        return None
