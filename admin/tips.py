@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from admin.app import DEPS, Panel, form, known_message, redirect, render, require_staff, whole
-from bot.audit import Actor, AuditAction, audit
+from bot.audit import Actor
 from bot.core.outbox import Pending
 from bot.core.text import fold
 from bot.i18n import N_
@@ -256,7 +256,7 @@ async def tip_page(request: web.Request) -> web.StreamResponse:
     async with panel.db.session() as session:
         tip = await _tip_for(session, request, staff, "read")
         can_work = await access(session, staff, tip) == "work"
-        audit(session, staff.user, AuditAction.VIEW, tip)
+        workflow.record_view(session, tip, Actor.of(staff.user))
         messages = list(
             (
                 await session.execute(
@@ -380,7 +380,8 @@ async def photo(request: web.Request) -> web.StreamResponse:
         row = await session.get(TipPhoto, int(photo_id))
         if row is None or row.tip_id != tip.id:
             raise web.HTTPNotFound()
-        audit(session, staff.user, AuditAction.PHOTO, tip, str(row.id))
+        assert row.id is not None
+        workflow.record_photo_view(session, tip, row.id, Actor.of(staff.user))
     return web.Response(
         body=row.content,
         content_type=row.mime,

@@ -1,8 +1,9 @@
-"""Working a tip: statuses, assignment, transfer, duplicates, info copies, notes, questions to
-the tipster and their answers, officer alerts and escalation. HTTP-free: the staff panel and
-the bot call these, inside their own transaction.
+"""Working a tip: reading it, statuses, assignment, transfer, duplicates, info copies, notes,
+questions to the tipster and their answers, officer alerts and escalation. HTTP-free: the
+staff panel and the bot call these, inside their own transaction.
 
-Every change is written to the audit log in the same transaction as the change itself.
+Every change, and every time an officer reads a tip or one of its photos, is written to the
+audit log in the same transaction as the change itself.
 Messages to the tipster and the alerts are *private* outbox rows (deleted once delivered), so
 nothing sits in the outbox next to a chat id afterwards.
 """
@@ -55,6 +56,8 @@ __all__ = [
     "escalate_overdue",
     "mark_duplicate",
     "record_answer",
+    "record_photo_view",
+    "record_view",
     "search_text",
     "set_status",
     "share",
@@ -108,6 +111,16 @@ def _responded(tip: Tip) -> None:
     if tip.first_response_at is None:
         tip.first_response_at = now
         tip.response_seconds = _seconds_between(tip.created_at, now)
+
+
+def record_view(session: AsyncSession, tip: Tip, actor: Actor) -> None:
+    """`actor` opened the tip's page: the log says who read which tip."""
+    audit(session, actor, AuditAction.VIEW, tip)
+
+
+def record_photo_view(session: AsyncSession, tip: Tip, photo_id: int, actor: Actor) -> None:
+    """`actor` opened one of the tip's photos."""
+    audit(session, actor, AuditAction.PHOTO, tip, str(photo_id))
 
 
 async def set_status(
