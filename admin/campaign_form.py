@@ -183,22 +183,6 @@ class CampaignForm:
         }
 
 
-def copy_fields(campaign: Campaign) -> dict[str, Any]:
-    """A saved campaign's fields as `actions.save` takes them (for a duplicate)."""
-    audience = campaign.audience or {}
-    return {
-        "title": campaign.title,
-        "text_vi": campaign.text_vi,
-        "text_en": campaign.text_en,
-        "image_url": campaign.image_url,
-        "items": list(campaign.items),
-        "communes": list(audience.get("communes", [])),
-        "channels": list(audience.get("channels", [])),
-        "languages": list(audience.get("languages", [])),
-        "schedule": Schedule.from_json(campaign.schedule),
-    }
-
-
 # --- preview -------------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ built-in "Ngày hội 19/8" series.
 
 Access: propaganda staff and province administrators; commune officers get 403 on every page
 and action (they do not plan campaigns). Only an administrator approves. State changes go
-through `bot.campaigns.actions`, which audits them; saving and duplicating are audited here.
+through `bot.campaigns.actions`, which audits them.
 """
 
 from __future__ import annotations
@@ -34,15 +34,13 @@ from admin.campaign_form import (
     CHANNEL_NAMES,
     MAX_ITEMS,
     CampaignForm,
-    copy_fields,
     next_sends,
     preview,
 )
-from bot.audit import AuditAction, audit
 from bot.campaigns import actions, festival
 from bot.campaigns.actions import CHANNELS, EDITABLE, CampaignError
 from bot.campaigns.schedule import WEEKDAYS, Schedule, ScheduleError
-from bot.i18n import N_, gettext
+from bot.i18n import N_
 from bot.models import AuditEntry, Campaign, CampaignRun, Delivery, StaffUser, utcnow
 from bot.staff import Staff
 from content.library import load_library
@@ -365,19 +363,14 @@ async def save_campaign(request: web.Request) -> web.StreamResponse:
                 status=409,
             )
         try:
+            fields = posted.fields(panel.settings.timezone)
             async with session.begin_nested():  # a refused save changes nothing
-                saved = actions.save(
-                    session, campaign, posted.fields(panel.settings.timezone), staff.user
-                )
-                await session.flush()
+                if campaign is None:
+                    saved = await actions.create(session, fields, staff.user)
+                else:
+                    saved = await actions.edit(session, campaign, fields, staff.user)
         except CampaignError as exc:
             return await _page(request, session, campaign, None, posted, error=str(exc), status=400)
-        audit(
-            session,
-            staff.user,
-            AuditAction.CAMPAIGN_CREATE if creating else AuditAction.CAMPAIGN_EDIT,
-            detail=f"{saved.id}: {saved.title}",
-        )
         campaign_id = saved.id
     raise redirect(f"/admin/campaigns/{campaign_id}?saved=1")
 
@@ -441,17 +434,7 @@ async def _apply(
             raise CampaignError(N_("Tick “I am sure” to cancel the campaign."))
         await actions.cancel(session, campaign, staff.user)
     elif action == "duplicate":
-        fields = copy_fields(campaign)
-        prefix = gettext(staff.user.language, N_("Copy of"))
-        fields["title"] = f"{prefix} {campaign.title}"[:200]
-        copy = actions.save(session, None, fields, staff.user)
-        await session.flush()
-        audit(
-            session,
-            staff.user,
-            AuditAction.CAMPAIGN_DUPLICATE,
-            detail=f"{copy.id}: from {campaign.id}",
-        )
+        copy = await actions.duplicate(session, campaign, staff.user)
         return copy.id
     return None
 

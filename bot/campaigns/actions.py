@@ -1,6 +1,6 @@
-"""What staff do with campaigns: save, submit, approve, pause, resume, cancel; how big an
-audience is; what a campaign achieved. HTTP-free: the staff panel calls these inside its own
-transaction, and every change is audited."""
+"""What staff do with campaigns: create, edit, duplicate, submit, approve, pause, resume,
+cancel; how big an audience is; what a campaign achieved. HTTP-free: the staff panel calls
+these inside its own transaction, and every change is audited."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from bot.campaigns.schedule import Schedule
 from bot.core.limits import CHANNEL_TEXT_LIMITS
 from bot.core.platform import Platform
 from bot.core.text import normalise
-from bot.i18n import N_
+from bot.i18n import N_, gettext
 from bot.models import Campaign, CampaignRun, Delivery, Event, Resident, StaffUser, utcnow
 from content.library import load_library
 from content.locality import get_unit
@@ -30,6 +30,10 @@ __all__ = [
     "approve",
     "audience_size",
     "cancel",
+    "copy_fields",
+    "create",
+    "duplicate",
+    "edit",
     "pause",
     "results",
     "resume",
@@ -64,7 +68,9 @@ def save(
     actor: StaffUser,
 ) -> Campaign:
     """Create or update a campaign from validated fields (title, text_vi, text_en,
-    image_url, items, communes, channels, languages, schedule: a `Schedule`)."""
+    image_url, items, communes, channels, languages, schedule: a `Schedule`). Not audited:
+    `create`, `edit` and `duplicate` are the audited changes; the panel's preview calls
+    this in a session it rolls back, and the 19/8 series audits its drafts itself."""
     if campaign is not None and campaign.status not in EDITABLE:
         raise CampaignError(N_("This campaign can no longer be edited: duplicate it to change it."))
     title = normalise(str(fields.get("title", "")), keep_newlines=False)[:200]
@@ -104,6 +110,52 @@ def save(
         campaign.next_run_at = None
         campaign.approved_by = campaign.approved_at = None
     return campaign
+
+
+async def create(session: AsyncSession, fields: dict[str, Any], actor: StaffUser) -> Campaign:
+    """A new draft from the form's fields (see `save`), audited."""
+    campaign = save(session, None, fields, actor)
+    await session.flush()
+    audit(session, actor, AuditAction.CAMPAIGN_CREATE, detail=f"{campaign.id}: {campaign.title}")
+    return campaign
+
+
+async def edit(
+    session: AsyncSession, campaign: Campaign, fields: dict[str, Any], actor: StaffUser
+) -> Campaign:
+    """`campaign` changed from the form's fields (see `save`), audited."""
+    save(session, campaign, fields, actor)
+    await session.flush()
+    audit(session, actor, AuditAction.CAMPAIGN_EDIT, detail=f"{campaign.id}: {campaign.title}")
+    return campaign
+
+
+def copy_fields(campaign: Campaign) -> dict[str, Any]:
+    """A saved campaign's fields as `save` takes them."""
+    audience = campaign.audience or {}
+    return {
+        "title": campaign.title,
+        "text_vi": campaign.text_vi,
+        "text_en": campaign.text_en,
+        "image_url": campaign.image_url,
+        "items": list(campaign.items),
+        "communes": list(audience.get("communes", [])),
+        "channels": list(audience.get("channels", [])),
+        "languages": list(audience.get("languages", [])),
+        "schedule": Schedule.from_json(campaign.schedule),
+    }
+
+
+async def duplicate(session: AsyncSession, campaign: Campaign, actor: StaffUser) -> Campaign:
+    """A new draft with `campaign`'s fields (whatever its status), titled "Copy of …" in the
+    actor's language, audited."""
+    fields = copy_fields(campaign)
+    prefix = gettext(actor.language, N_("Copy of"))
+    fields["title"] = f"{prefix} {campaign.title}"[:200]
+    copy = save(session, None, fields, actor)
+    await session.flush()
+    audit(session, actor, AuditAction.CAMPAIGN_DUPLICATE, detail=f"{copy.id}: from {campaign.id}")
+    return copy
 
 
 def _first_run(campaign: Campaign) -> datetime | None:
