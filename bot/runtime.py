@@ -8,8 +8,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, TypeVar
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,34 +16,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 import handlers
 from bot import actions
 from bot.campaigns.engine import CampaignSender, QuietHours
-from bot.channels.http import ApiClient, async_client
-from bot.channels.telegram import (
-    TelegramChannel,
-    TelegramPoller,
-    make_bot,
-    telegram_webhook_handler,
-)
-from bot.channels.webchat import WebChatChannel, webchat_routes
-from bot.channels.zalo_bot import (
-    ZaloBotChannel,
-    ZaloBotClient,
-    ZaloBotPoller,
-    zalo_bot_webhook_handler,
-)
-from bot.channels.zalo_oa import (
-    TokenError,
-    TokenStore,
-    ZaloOAChannel,
-    ZaloOAClient,
-    zalo_oa_webhook_handler,
-)
-from bot.core.channel import Channel, PhotoSource
+from bot.channels.plugin import ActiveChannel, ConfigurationError, Wiring
+from bot.channels.registry import PLUGINS
+from bot.channels.telegram import WEBHOOK_PATH as TELEGRAM_WEBHOOK_PATH
+from bot.channels.zalo_bot import WEBHOOK_PATH as ZALO_BOT_WEBHOOK_PATH
+from bot.channels.zalo_oa import WEBHOOK_PATH as ZALO_OA_WEBHOOK_PATH
+from bot.core.channel import Channel
 from bot.core.dispatch import Core
 from bot.core.limits import MAX_WEBHOOK_BODY_BYTES
 from bot.core.outbox import Outbox, insert_pending
-from bot.core.pacing import Pacer
 from bot.core.platform import Platform
-from bot.core.tasks import wind_down
+from bot.core.tasks import Job, wind_down
 from bot.db import Database
 from bot.housekeeping import start_scheduler
 from bot.migrate import upgrade_async
@@ -67,26 +49,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
-ZALO_BOT_WEBHOOK_PATH = "/zalo/bot/webhook"
-ZALO_OA_WEBHOOK_PATH = "/zalo/oa/webhook"
-
-
-class Poller(Protocol):
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-
-
-class ConfigurationError(RuntimeError):
-    """Settings that cannot work; the message says which and what to do."""
-
-
-def _need_secret(value: str, name: str, minimum: int = 16) -> None:
-    if len(value) < minimum:
-        raise ConfigurationError(
-            f"{name} must be a random value of at least {minimum} characters "
-            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
-        )
+C = TypeVar("C", bound=Channel)
 
 
 @dataclass
@@ -100,19 +63,13 @@ class Runtime:
     channels: dict[str, Channel] = field(init=False, default_factory=dict)
     app: web.Application = field(init=False)
     url: str = field(init=False, default="")
-    telegram: TelegramChannel | None = field(init=False, default=None)
-    webchat: WebChatChannel | None = field(init=False, default=None)
-    zalo_bot: ZaloBotChannel | None = field(init=False, default=None)
-    zalo_oa: ZaloOAChannel | None = field(init=False, default=None)
-    oa_tokens: TokenStore | None = field(init=False, default=None)
     campaigns: CampaignSender | None = field(init=False, default=None)
     #: The content residents are shown: the database's live copy, seeded from content/.
     content: LiveLibrary | None = field(init=False, default=None)
     counter: MessageCounter | None = field(init=False, default=None)
-    _oa_http: ApiClient | None = field(init=False, default=None)
-    _oa_secrets: dict[str, str] = field(init=False, default_factory=dict)
+    #: The configured platforms, set up in the registry's order (bot/channels/registry.py).
+    _active: list[ActiveChannel] = field(init=False, default_factory=list)
     _runner: web.AppRunner | None = field(init=False, default=None)
-    _pollers: list[Poller] = field(init=False, default_factory=list)
     _background: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
     _scheduler: AsyncIOScheduler | None = field(init=False, default=None)
 
@@ -131,20 +88,18 @@ class Runtime:
         self.outbox = Outbox(
             self.db,
             pacers={
-                Platform.TELEGRAM: Pacer(
-                    s.telegram_broadcast_rate, s.telegram_broadcast_per_chat_seconds
-                ),
-                Platform.ZALO_BOT: Pacer(s.zalo_bot_broadcast_rate),
-                Platform.ZALO_OA: Pacer(s.zalo_oa_broadcast_rate),
+                plugin.platform: pacer
+                for plugin in PLUGINS
+                if (pacer := plugin.pacer(s)) is not None
             },
             on_blocked=actions.mark_blocked,
         )
-        await self._setup_telegram()
-        self._setup_zalo_bot()
-        await self._setup_zalo_oa()
-        webchat = self.webchat = WebChatChannel(self.db) if s.webchat_enabled else None
-        if webchat is not None:
-            self.channels[Platform.WEB] = webchat
+        wiring = Wiring(s, self.db, self.alert_staff)
+        for plugin in PLUGINS:
+            if plugin.configured(s):
+                active = await plugin.setup(wiring)
+                self._active.append(active)
+                self.channels[plugin.platform] = active.channel
         self.outbox.channels = self.channels
         self.counter = counter = MessageCounter(s.timezone)
         sealer = cipher_for(s.tip_relay_keys.get_secret_value())
@@ -156,7 +111,10 @@ class Runtime:
             {name: ch.caps for name, ch in self.channels.items()},
             on_error=handlers.apologise,
             prepare=PhotoPrefetch(
-                self.db, self._photo_sources(), handlers.TIP_PHOTO_STATE, sealer=sealer
+                self.db,
+                {a.channel.name: a.photos for a in self._active if a.photos is not None},
+                handlers.TIP_PHOTO_STATE,
+                sealer=sealer,
             ),
             counter=counter,
             sealer=sealer,
@@ -164,33 +122,8 @@ class Runtime:
         self.app = web.Application(client_max_size=MAX_WEBHOOK_BODY_BYTES)
         self.app.router.add_get("/healthz", self._health)
         self.app.router.add_get("/", self._home)
-        if self.telegram is not None:
-            secret = s.telegram_webhook_secret.get_secret_value()
-            self.app.router.add_post(
-                TELEGRAM_WEBHOOK_PATH, telegram_webhook_handler(self.core, self.telegram, secret)
-            )
-        if self.zalo_bot is not None:
-            secret = s.zalo_bot_webhook_secret.get_secret_value()
-            self.app.router.add_post(
-                ZALO_BOT_WEBHOOK_PATH, zalo_bot_webhook_handler(self.core, secret)
-            )
-        if self.zalo_oa is not None:
-            self.app.router.add_post(
-                ZALO_OA_WEBHOOK_PATH,
-                zalo_oa_webhook_handler(
-                    self.core, app_id=s.zalo_oa_app_id, secrets=self._oa_secrets
-                ),
-            )
-        if webchat is not None:
-            secure = s.public_url.startswith("https://")
-            self.app.add_routes(
-                webchat_routes(
-                    self.core,
-                    webchat,
-                    secure_cookie=secure,
-                    trust_forwarded=s.admin_trust_forwarded,
-                )
-            )
+        for active in self._active:
+            self.app.add_routes(active.routes(self.core))
         self.campaigns = CampaignSender(
             self.db,
             self.channels,
@@ -217,17 +150,9 @@ class Runtime:
             max_instances=1,
             next_run_time=utcnow(),
         )
-        if self.oa_tokens is not None:
-            # Renew well before the 25-hour expiry; failures are logged as errors by the store.
-            self._scheduler.add_job(
-                self._owned(self.oa_tokens.refresh_if_due, "oa-token"),
-                "interval",
-                minutes=30,
-                id="oa-token",
-                coalesce=True,
-                max_instances=1,
-                next_run_time=utcnow(),
-            )
+        for active in self._active:
+            for job in active.jobs():
+                self._add_job(self._scheduler, job)
         # content changed by another instance's panel reaches this one's residents
         self._scheduler.add_job(
             self._owned(self.content.refresh, "content"),
@@ -270,116 +195,22 @@ class Runtime:
         await site.start()
         port = self._runner.addresses[0][1]
         self.url = f"http://{s.host}:{port}"
-        await self._connect_telegram()
-        await self._connect_zalo_bot()
+        for active in self._active:
+            await active.connect(self.core)
         log.info("ANTQ Connect listening on %s (channels: %s)", self.url, ", ".join(self.channels))
         return self.url
 
-    def _photo_sources(self) -> dict[str, PhotoSource]:
-        """The channels residents can send tip photos on (the web chat has no upload)."""
-        sources: dict[str, PhotoSource] = {}
-        if self.telegram is not None:
-            sources[Platform.TELEGRAM] = self.telegram
-        if self.zalo_bot is not None:
-            sources[Platform.ZALO_BOT] = self.zalo_bot
-        if self.zalo_oa is not None:
-            sources[Platform.ZALO_OA] = self.zalo_oa
-        return sources
-
-    async def _setup_telegram(self) -> None:
-        s = self.settings
-        token = s.telegram_token.get_secret_value()
-        if not token or s.telegram_mode == "off":
-            return
-        if s.telegram_mode == "webhook":
-            _need_secret(s.telegram_webhook_secret.get_secret_value(), "TELEGRAM_WEBHOOK_SECRET")
-        bot = make_bot(token, s.telegram_api_base)
-        await bot.initialize()
-        self.telegram = TelegramChannel(bot)
-        self.channels[Platform.TELEGRAM] = self.telegram
-
-    def _setup_zalo_bot(self) -> None:
-        s = self.settings
-        token = s.zalo_bot_token.get_secret_value()
-        if not token or s.zalo_bot_mode == "off":
-            return
-        if s.zalo_bot_mode == "webhook":
-            _need_secret(s.zalo_bot_webhook_secret.get_secret_value(), "ZALO_BOT_WEBHOOK_SECRET")
-        client = ZaloBotClient(token, s.zalo_bot_api_base)
-        self.zalo_bot = ZaloBotChannel(client, retry_after=s.zalo_bot_retry_after)
-        self.channels[Platform.ZALO_BOT] = self.zalo_bot
-
-    async def _setup_zalo_oa(self) -> None:
-        s = self.settings
-        app_id = s.zalo_oa_app_id
-        if not app_id:
-            return
-        secrets = {
-            "oa_secret_key": s.zalo_oa_secret_key.get_secret_value(),
-            "app_secret": s.zalo_oa_app_secret.get_secret_value(),
-        }
-        if not any(secrets.values()):
-            raise ConfigurationError("ZALO_OA_SECRET_KEY is needed to check webhook signatures")
-        self._oa_http = async_client(15.0)
-        self.oa_tokens = TokenStore(
-            self.db,
-            self._oa_http,
-            oauth_base=s.zalo_oa_oauth_base,
-            app_id=app_id,
-            app_secret=secrets["app_secret"],
-            seed_access_token=s.zalo_oa_access_token.get_secret_value(),
-            seed_refresh_token=s.zalo_oa_refresh_token.get_secret_value(),
-            refresh_margin=timedelta(hours=s.zalo_oa_refresh_margin_hours),
-            on_failure=lambda reason: self.alert_staff(
-                "⚠️ Zalo OA: làm mới access token thất bại "
-                f"({reason}). Nếu lỗi lặp lại, quản trị viên cần cấp quyền OAuth lại và "
-                "cập nhật ZALO_OA_REFRESH_TOKEN."
-            ),
+    def _add_job(self, scheduler: AsyncIOScheduler, job: Job) -> None:
+        scheduler.add_job(
+            self._owned(job.work, job.name),
+            "interval",
+            seconds=job.every.total_seconds(),
+            id=job.name,
+            coalesce=True,
+            max_instances=1,
+            # APScheduler takes an explicit None as "paused": the default is one interval on
+            **({"next_run_time": utcnow()} if job.at_start else {}),
         )
-        try:
-            await self.oa_tokens.load()
-        except TokenError as exc:
-            raise ConfigurationError(str(exc)) from exc
-        client = ZaloOAClient(
-            self._oa_http, s.zalo_oa_api_base, self.oa_tokens, s.zalo_oa_requests_per_minute
-        )
-        self.zalo_oa = ZaloOAChannel(client, max_buttons=s.zalo_oa_max_buttons)
-        self.channels[Platform.ZALO_OA] = self.zalo_oa
-        self._oa_secrets = secrets
-
-    async def _connect_telegram(self) -> None:
-        if self.telegram is None:
-            return
-        s = self.settings
-        if s.telegram_mode == "polling":
-            poller = TelegramPoller(self.telegram.bot, self.core, self.telegram)
-            await poller.start()
-            self._pollers.append(poller)
-        elif s.public_url:
-            await self.telegram.bot.set_webhook(
-                s.public_url.rstrip("/") + TELEGRAM_WEBHOOK_PATH,
-                secret_token=s.telegram_webhook_secret.get_secret_value(),
-                allowed_updates=["message", "callback_query"],
-                max_connections=40,
-            )
-        else:
-            log.warning("PUBLIC_URL is empty: register the Telegram webhook yourself")
-
-    async def _connect_zalo_bot(self) -> None:
-        if self.zalo_bot is None:
-            return
-        s = self.settings
-        if s.zalo_bot_mode == "polling":
-            poller = ZaloBotPoller(self.zalo_bot.client, self.core)
-            await poller.start()
-            self._pollers.append(poller)
-        elif s.public_url:
-            await self.zalo_bot.client.set_webhook(
-                s.public_url.rstrip("/") + ZALO_BOT_WEBHOOK_PATH,
-                s.zalo_bot_webhook_secret.get_secret_value(),
-            )
-        else:
-            log.warning("PUBLIC_URL is empty: register the Zalo Bot webhook yourself")
 
     def _owned(
         self, work: Callable[[], Coroutine[Any, Any, Any]], name: str
@@ -405,10 +236,8 @@ class Runtime:
         await wind_down(self._background)
         if self.campaigns is not None:
             await self.campaigns.stop()
-        for poller in self._pollers:
-            await poller.stop()
-        if self.webchat is not None:
-            await self.webchat.close()
+        for active in self._active:
+            await active.disconnect()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.outbox.stop()
@@ -416,13 +245,17 @@ class Runtime:
             await self._flush_counts()
         if self.content is not None:
             self.content.stop()
-        if self.telegram is not None:
-            await self.telegram.bot.shutdown()
-        if self.zalo_bot is not None:
-            await self.zalo_bot.client.aclose()
-        if self._oa_http is not None:
-            await self._oa_http.aclose()
+        for active in self._active:
+            await active.close()
         await self.db.dispose()
+
+    def channel(self, platform: Platform, kind: type[C]) -> C:
+        """The channel of `platform` as its own class (tests and tools reach its client);
+        KeyError when the platform is not configured."""
+        channel = self.channels[platform]
+        if not isinstance(channel, kind):
+            raise TypeError(f"{platform} is a {type(channel).__name__}, not a {kind.__name__}")
+        return channel
 
     async def _flush_counts(self) -> None:
         if self.counter is None:
@@ -446,7 +279,7 @@ class Runtime:
         STAFF_ALERT_TELEGRAM_CHAT_ID when set (through the outbox, so it is not lost)."""
         log.error("staff alert: %s", text)
         chat = self.settings.staff_alert_telegram_chat_id
-        if not chat or self.telegram is None:
+        if not chat or Platform.TELEGRAM not in self.channels:
             return
 
         async def send() -> None:
@@ -467,7 +300,7 @@ class Runtime:
         return web.json_response({"ok": True})
 
     async def _home(self, request: web.Request) -> web.StreamResponse:
-        if self.settings.webchat_enabled:
+        if Platform.WEB in self.channels:
             raise web.HTTPFound("/chat")
         return web.Response(text="ANTQ Connect")
 

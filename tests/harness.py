@@ -17,6 +17,9 @@ from typing import Any, Protocol
 import aiohttp
 import httpx
 
+from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo_bot import ZaloBotChannel
+from bot.core.platform import Platform
 from bot.fakes.telegram import FakeTelegram
 from bot.fakes.zalo_bot import FakeZaloBot
 from bot.fakes.zalo_oa import FakeZaloOA
@@ -102,13 +105,11 @@ async def running_stack(
     )
     runtime = Runtime(settings)
     await runtime.start()
-    assert runtime.telegram is not None
-    await runtime.telegram.bot.set_webhook(
+    await runtime.channel(Platform.TELEGRAM, TelegramChannel).bot.set_webhook(
         runtime.url + TELEGRAM_WEBHOOK_PATH, secret_token=WEBHOOK_SECRET
     )
     if zalo_bot is not None and zalo_oa is not None:
-        assert runtime.zalo_bot is not None
-        await runtime.zalo_bot.client.set_webhook(
+        await runtime.channel(Platform.ZALO_BOT, ZaloBotChannel).client.set_webhook(
             runtime.url + ZALO_BOT_WEBHOOK_PATH, ZALO_BOT_SECRET
         )
         zalo_oa.set_webhook(runtime.url + ZALO_OA_WEBHOOK_PATH)

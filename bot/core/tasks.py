@@ -1,16 +1,31 @@
-"""Ending background tasks without cutting a transaction in half, and waiting for the
-process to be told to stop."""
+"""Periodic jobs, ending background tasks without cutting a transaction in half, and
+waiting for the process to be told to stop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+
+__all__ = ["GRACE", "Job", "wait_for_stop_signal", "wind_down"]
 
 #: How long a loop told to stop may take to finish what it is doing before it is cancelled.
 GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class Job:
+    """Work the runtime's scheduler starts every `every`, one run at a time."""
+
+    name: str
+    work: Callable[[], Coroutine[Any, Any, Any]]
+    every: timedelta
+    #: First run as soon as the process starts, rather than one interval later.
+    at_start: bool = False
 
 
 async def wind_down(tasks: Iterable[asyncio.Task[Any]], grace: float = GRACE) -> None:

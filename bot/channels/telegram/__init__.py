@@ -7,6 +7,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 from bot.channels.telegram._parse import CHANNEL, parse_update
+from bot.channels.telegram._plugin import PLUGIN, WEBHOOK_PATH
 from bot.channels.telegram._sender import CAPABILITIES, TelegramChannel, make_bot
 from bot.channels.telegram._transport import (
     SECRET_HEADER,
@@ -17,7 +18,9 @@ from bot.channels.telegram._transport import (
 __all__ = [
     "CAPABILITIES",
     "CHANNEL",
+    "PLUGIN",
     "SECRET_HEADER",
+    "WEBHOOK_PATH",
     "TelegramChannel",
     "TelegramPoller",
     "make_bot",

@@ -7,5 +7,13 @@ from bot.channels.webchat._channel import (
     chat_id_for,
     webchat_routes,
 )
+from bot.channels.webchat._plugin import PLUGIN
 
-__all__ = ["CAPABILITIES", "CHANNEL", "WebChatChannel", "chat_id_for", "webchat_routes"]
+__all__ = [
+    "CAPABILITIES",
+    "CHANNEL",
+    "PLUGIN",
+    "WebChatChannel",
+    "chat_id_for",
+    "webchat_routes",
+]

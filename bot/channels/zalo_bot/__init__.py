@@ -9,12 +9,15 @@ from bot.channels.zalo_bot._channel import (
 )
 from bot.channels.zalo_bot._client import DEFAULT_BASE_URL, ZaloBotClient, ZaloBotError
 from bot.channels.zalo_bot._parse import CHANNEL, parse_update
+from bot.channels.zalo_bot._plugin import PLUGIN, WEBHOOK_PATH
 
 __all__ = [
     "CAPABILITIES",
     "CHANNEL",
     "DEFAULT_BASE_URL",
+    "PLUGIN",
     "SECRET_HEADER",
+    "WEBHOOK_PATH",
     "ZaloBotChannel",
     "ZaloBotClient",
     "ZaloBotError",

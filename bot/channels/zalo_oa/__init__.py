@@ -17,6 +17,7 @@ from bot.channels.zalo_oa._parse import (
     parse_event,
     signature_matches,
 )
+from bot.channels.zalo_oa._plugin import PLUGIN, WEBHOOK_PATH
 from bot.channels.zalo_oa._tokens import TokenError, TokenStore
 
 __all__ = [
@@ -24,7 +25,9 @@ __all__ = [
     "CHANNEL",
     "MAX_EVENT_AGE",
     "MAX_EVENT_LEAD",
+    "PLUGIN",
     "SIGNATURE_HEADER",
+    "WEBHOOK_PATH",
     "TokenError",
     "TokenStore",
     "ZaloOAChannel",

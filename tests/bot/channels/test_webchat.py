@@ -8,6 +8,8 @@ import uuid
 
 import aiohttp
 
+from bot.channels.webchat import WebChatChannel
+from bot.core.platform import Platform
 from tests.harness import running_stack
 
 
@@ -88,8 +90,7 @@ async def test_long_poll_wakes_on_a_reply_and_shutdown_is_prompt(database_url: s
         waiting = asyncio.create_task(session.get(base + "/chat/api/messages?after=99&wait=20"))
         await asyncio.sleep(0.2)
         started = time.monotonic()
-        assert stack.runtime.webchat is not None
-        await stack.runtime.webchat.close()
+        await stack.runtime.channel(Platform.WEB, WebChatChannel).close()
         assert (await (await waiting).json())["messages"] == []
         assert time.monotonic() - started < 3
 

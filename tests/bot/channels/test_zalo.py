@@ -10,8 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.zalo_oa import TokenError, TokenStore
+from bot.channels.zalo_oa import TokenError, TokenStore, ZaloOAChannel
 from bot.core.channel import OutOfWindow
+from bot.core.platform import Platform
 from bot.core.types import Reply
 from bot.db import Database
 from bot.models import InboundUpdate, Resident
@@ -26,6 +27,10 @@ from tests.harness import (
 )
 
 USER = "6142494823000000000"
+
+
+def _tokens(stack: Stack) -> TokenStore:
+    return stack.runtime.channel(Platform.ZALO_OA, ZaloOAChannel).client.tokens
 
 
 async def _count(stack: Stack, model: type) -> int:
@@ -181,8 +186,7 @@ async def test_zalo_oa_expired_token_is_refreshed_once_and_the_send_retried(
 ) -> None:
     async with running_stack(database_url, zalo=True) as stack:
         assert stack.zalo_oa is not None
-        store = stack.runtime.oa_tokens
-        assert store is not None
+        store = _tokens(stack)
         # a seeded pair is of unknown age: it is renewed once at start-up
         for _ in range(100):
             if store.refreshes:
@@ -201,8 +205,8 @@ async def test_concurrent_refreshes_never_spend_one_refresh_token_twice(
     database_url: str,
 ) -> None:
     async with running_stack(database_url, zalo=True) as stack:
-        oa, store = stack.zalo_oa, stack.runtime.oa_tokens
-        assert oa is not None and store is not None
+        oa, store = stack.zalo_oa, _tokens(stack)
+        assert oa is not None
         for _ in range(100):  # let the start-up renewal of the seeded pair finish
             if store.refreshes:
                 break
@@ -227,19 +231,21 @@ async def test_concurrent_refreshes_never_spend_one_refresh_token_twice(
 
 async def test_zalo_oa_resident_outside_the_7_day_window_is_skipped(database_url: str) -> None:
     async with running_stack(database_url, zalo=True) as stack:
-        assert stack.zalo_oa is not None and stack.runtime.zalo_oa is not None
+        assert stack.zalo_oa is not None
         await ZaloOAResident(stack, USER).send({"text": "/start"})
         stack.zalo_oa.set_last_interaction(USER, seconds_ago=8 * 86400)
         with pytest.raises(OutOfWindow):
-            await stack.runtime.zalo_oa.send(USER, Reply("tin nhắn"))
+            await stack.runtime.channel(Platform.ZALO_OA, ZaloOAChannel).send(
+                USER, Reply("tin nhắn")
+            )
 
 
 async def test_a_failed_token_renewal_alerts_staff(database_url: str) -> None:
     async with running_stack(
         database_url, zalo=True, known_chats=[777], staff_alert_telegram_chat_id="777"
     ) as stack:
-        oa, store = stack.zalo_oa, stack.runtime.oa_tokens
-        assert oa is not None and store is not None
+        oa, store = stack.zalo_oa, _tokens(stack)
+        assert oa is not None
         for _ in range(100):  # the start-up renewal of the seeded pair
             if store.refreshes:
                 break
@@ -249,7 +255,9 @@ async def test_a_failed_token_renewal_alerts_staff(database_url: str) -> None:
             await store.refresh(store.access_token)
         await stack.fake.wait_sent(777, 1, timeout=10)
         alert = stack.fake.sent(777)[-1]["text"]
-        assert "Zalo OA" in alert and "thất bại" in alert
+        # in the staff's language, through the catalog
+        assert alert.startswith("⚠️ Zalo OA: làm mới access token thất bại (")
+        assert alert.endswith("cập nhật ZALO_OA_REFRESH_TOKEN.")
         assert store.access_token not in alert
 
 
@@ -301,8 +309,8 @@ async def test_the_zalo_bot_token_never_reaches_logs_or_errors() -> None:
 
 async def test_another_process_picks_up_the_renewed_pair(database_url: str) -> None:
     async with running_stack(database_url, zalo=True) as stack:
-        oa, store = stack.zalo_oa, stack.runtime.oa_tokens
-        assert oa is not None and store is not None
+        oa, store = stack.zalo_oa, _tokens(stack)
+        assert oa is not None
         other_db = Database(database_url)
         async with httpx.AsyncClient() as http:
             other = TokenStore(
