@@ -1,5 +1,6 @@
 """The staff panel (aiohttp + Jinja2): accounts and roles, the tip queue, the audit log."""
 
-from admin.app import Panel, create_app
+from admin._web import Panel
+from admin.app import create_app
 
 __all__ = ["Panel", "create_app"]

@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlmodel import col
 
-from admin.app import DEPS, form, known_message, redirect, render, require_staff, whole
+from admin._web import DEPS, form, known_message, redirect, render, require_staff, whole
 from bot.models import CommuneChat, StaffCommune, StaffUser
 from bot.staff import (
     ALERT_CHANNELS,

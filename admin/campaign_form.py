@@ -13,7 +13,7 @@ from typing import Any
 
 from multidict import MultiDictProxy
 
-from admin.app import whole
+from admin._web import whole
 from bot.campaigns.actions import CHANNELS, CampaignError
 from bot.campaigns.engine import campaign_replies
 from bot.campaigns.schedule import WEEKDAYS, Schedule, ScheduleError, ScheduleKind

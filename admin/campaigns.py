@@ -19,7 +19,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from admin.app import (
+from admin._web import (
     DEPS,
     STAFF,
     Panel,

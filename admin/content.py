@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from admin.app import DEPS, form, redirect, render, require_staff, whole
+from admin._web import DEPS, form, redirect, render, require_staff, whole
 from admin.content_form import (
     Errors,
     HotlineForm,

@@ -17,7 +17,7 @@ from typing import Any
 
 from multidict import MultiDictProxy
 
-from admin.app import whole
+from admin._web import whole
 from admin.campaign_form import CHANNEL_NAMES, Bubble, PlatformPreview
 from bot.channels.telegram import CAPABILITIES as TELEGRAM
 from bot.channels.zalo_bot import CAPABILITIES as ZALO_BOT

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vietnam_provinces import Province, ProvinceCode
 
 from admin import charts, stats
-from admin.app import DEPS, STAFF, language_of, render, whole
+from admin._web import DEPS, STAFF, language_of, render, whole
 from bot.i18n import format_date
 from bot.staff import Staff
 from bot.stats.queries import Filters

@@ -24,7 +24,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import charts
-from admin.app import DEPS, STAFF, language_of, render, translator, whole
+from admin._web import DEPS, STAFF, language_of, render, translator, whole
 from bot.i18n import N_, format_date, format_number
 from bot.staff import Staff
 from bot.stats import queries

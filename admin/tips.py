@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from admin.app import DEPS, Panel, form, known_message, redirect, render, require_staff, whole
+from admin._web import DEPS, Panel, form, known_message, redirect, render, require_staff, whole
 from bot.audit import Actor
 from bot.core.outbox import Pending
 from bot.core.text import fold

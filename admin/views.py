@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from admin.app import (
+from admin._web import (
     DEPS,
     LOGIN_CSRF_COOKIE,
     STAFF,
@@ -23,6 +23,7 @@ from admin.app import (
     render,
     require_staff,
 )
+from admin.tips import scope
 from bot.i18n import LANGUAGES, N_
 from bot.models import StaffUser, Tip, utcnow
 from bot.staff import (
@@ -130,8 +131,6 @@ async def home(request: web.Request) -> web.StreamResponse:
     panel = request.app[DEPS]
     counts: dict[str, int] = {}
     if staff.works_tips:
-        from admin.tips import scope
-
         async with panel.db.session() as session:
             base = select(func.count()).select_from(Tip).where(scope(staff))
             open_ = base.where(col(Tip.status).not_in(CLOSED))

@@ -322,3 +322,56 @@ def test_the_rule_sees_every_kind_of_write(tmp_path: Path) -> None:
 def test_no_writes_outside_the_actions_layer(path: Path) -> None:
     found = writes(path)
     assert not found, "write rows through an action instead:\n" + "\n".join(map(str, found))
+
+
+def _imports(package: str) -> dict[str, set[str]]:
+    """Each module of `package` and the modules of the package it imports (`from admin
+    import stats` imports `admin.stats`)."""
+    modules = {}
+    for path in (ROOT / package).rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    edges: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges[name] |= {a.name for a in node.names if a.name in modules}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    if sub in modules:
+                        edges[name].add(sub)
+                    elif node.module in modules:
+                        edges[name].add(node.module)
+    return edges
+
+
+def _cycle(edges: dict[str, set[str]]) -> list[str]:
+    """One import cycle, as the modules around it, or []."""
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str]:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in done:
+            return []
+        for imported in sorted(edges[name]):
+            found = visit(imported, [*path, name])
+            if found:
+                return found
+        done.add(name)
+        return []
+
+    for name in sorted(edges):
+        found = visit(name, [])
+        if found:
+            return found
+    return []
+
+
+def test_the_panels_modules_import_no_cycle() -> None:
+    """The pages import `admin._web`; only `admin.app` imports the pages."""
+    edges = _imports("admin")
+    edges["admin"] = set()  # the package's __init__ only names what admin.app makes
+    assert _cycle(edges) == []
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
