@@ -37,7 +37,7 @@ def _year(request: web.Request, today: date) -> int:
     return today.year
 
 
-async def build(request: web.Request) -> tuple[list[tuple[str, stats.Page]], stats.Context, int]:
+async def build(request: web.Request) -> tuple[list[tuple[str, stats.Page]], stats.StatsScope, int]:
     panel = request.app[DEPS]
     staff: Staff = request[STAFF]
     v = stats.viewer(staff)
@@ -53,7 +53,7 @@ async def build(request: web.Request) -> tuple[list[tuple[str, stats.Page]], sta
     filters = Filters(start, end, communes=communes, timezone=tz, granularity="m").within(
         v.communes
     )
-    c = stats.Context(
+    c = stats.StatsScope(
         filters=filters,
         viewer=v,
         lang=language_of(request),
@@ -64,12 +64,12 @@ async def build(request: web.Request) -> tuple[list[tuple[str, stats.Page]], sta
     )
     _ = c._
     wanted: list[tuple[str, stats.Builder]] = [
-        (_("I. Reaching residents"), stats.overview),
-        (_("II. Legal education and crime prevention content"), stats.content),
-        (_("III. Campaigns"), stats.campaigns),
+        (_("I. Reaching residents"), stats.engagement_page),
+        (_("II. Legal education and crime prevention content"), stats.content_page),
+        (_("III. Campaigns"), stats.campaign_reach_page),
     ]
     if v.tips:
-        wanted.append((_("IV. Tips from residents"), stats.tips))
+        wanted.append((_("IV. Tips from residents"), stats.tips_page))
     if len(c.filters.communes) != 1:
         wanted.append((_("Communes and wards"), _communes_by_name))
 
@@ -83,11 +83,11 @@ async def build(request: web.Request) -> tuple[list[tuple[str, stats.Page]], sta
     return sections, c, year
 
 
-async def _communes_by_name(session: AsyncSession, c: stats.Context) -> stats.Page:
-    return await stats.communes(session, c, "name")
+async def _communes_by_name(session: AsyncSession, c: stats.StatsScope) -> stats.Page:
+    return await stats.communes_page(session, c, "name")
 
 
-def _unit_name(c: stats.Context) -> str:
+def _unit_name(c: stats.StatsScope) -> str:
     if len(c.filters.communes) == 1 and c.filters.communes[0] > 0:
         return c.commune(c.filters.communes[0])
     if c.viewer.communes is not None:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import charts
 from admin._web import DEPS, STAFF, language_of, render, translator, whole
+from bot.core.platform import Platform
 from bot.i18n import N_, format_date, format_number
 from bot.staff import Staff
 from bot.stats import queries
@@ -34,15 +35,15 @@ from bot.tips.states import CATEGORIES, CATEGORY_LABELS, STATUS_LABELS, STATUSES
 from content.library import load_library
 from content.locality import units
 
-__all__ = ["PAGES", "Builder", "Context", "Page", "Table", "build_page", "setup", "viewer"]
+__all__ = ["PAGES", "Builder", "Page", "StatsScope", "Table", "build_page", "setup", "viewer"]
 
 MAX_RANGE_DAYS = 3 * 366
 
-CHANNEL_LABELS = {
-    "telegram": "Telegram",
-    "zalo_bot": "Zalo Bot",
-    "zalo_oa": "Zalo OA",
-    "webchat": N_("Web chat"),
+CHANNEL_LABELS: dict[str, str] = {
+    Platform.TELEGRAM: "Telegram",
+    Platform.ZALO_BOT: "Zalo Bot",
+    Platform.ZALO_OA: "Zalo OA",
+    Platform.WEB: N_("Web chat"),
 }
 TAP_LABELS = {
     "m": N_("Main menu"),
@@ -115,8 +116,9 @@ def viewer(staff: Staff) -> Viewer:
 
 
 @dataclass
-class Context:
-    """What a page builder needs: the filters, the viewer, a translator, formatting."""
+class StatsScope:
+    """What one statistics page covers and how it speaks: the filters, who is looking, the
+    language, the small-count threshold; and the helpers formatting its cells."""
 
     filters: Filters
     viewer: Viewer
@@ -187,7 +189,7 @@ def _mean(values: list[int]) -> int:
     return round(sum(values) / len(values)) if values else 0
 
 
-async def overview(session: AsyncSession, c: Context) -> Page:
+async def engagement_page(session: AsyncSession, c: StatsScope) -> Page:
     _ = c._
     e = await queries.engagement(session, c.filters)
     labels = [c.bucket_label(b) for b in e.subscribers.buckets]
@@ -268,7 +270,7 @@ async def overview(session: AsyncSession, c: Context) -> Page:
     return page
 
 
-def _content_label(c: Context, metric: str, ref: str) -> str:
+def _content_label(c: StatsScope, metric: str, ref: str) -> str:
     library = load_library()
     if metric == "content":
         try:
@@ -285,7 +287,7 @@ def _content_label(c: Context, metric: str, ref: str) -> str:
     return ref
 
 
-def _step_label(c: Context, step: str) -> str:
+def _step_label(c: StatsScope, step: str) -> str:
     kind, _sep, ref = step.partition(":")
     if kind in ("content", "topic", "tap"):
         return _content_label(c, kind, ref)
@@ -296,7 +298,7 @@ def _step_label(c: Context, step: str) -> str:
     }.get(kind, step)
 
 
-async def content(session: AsyncSession, c: Context) -> Page:
+async def content_page(session: AsyncSession, c: StatsScope) -> Page:
     _ = c._
     page = Page("content", _("Content and menus"))
     totals = await queries.metric_totals(
@@ -348,7 +350,7 @@ async def content(session: AsyncSession, c: Context) -> Page:
     return page
 
 
-async def campaigns(session: AsyncSession, c: Context) -> Page:
+async def campaign_reach_page(session: AsyncSession, c: StatsScope) -> Page:
     _ = c._
     reach = await queries.campaign_reach(session, c.filters)
     page = Page("campaigns", _("Campaign reach"))
@@ -405,7 +407,7 @@ def _hours(value: float | None) -> float | None:
     return round(value, 1) if value is not None else None
 
 
-async def tips(session: AsyncSession, c: Context) -> Page:
+async def tips_page(session: AsyncSession, c: StatsScope) -> Page:
     _ = c._
     t = await c.tip_figures(session)
     page = Page("tips", _("Tips"))
@@ -510,7 +512,7 @@ COMMUNE_SORTS = (
 )
 
 
-async def communes(session: AsyncSession, c: Context, sort: str = "subscribers") -> Page:
+async def communes_page(session: AsyncSession, c: StatsScope, sort: str = "subscribers") -> Page:
     _ = c._
     tip_data: TipFigures | None = None
     if c.viewer.tips:
@@ -576,14 +578,14 @@ async def communes(session: AsyncSession, c: Context, sort: str = "subscribers")
     return page
 
 
-Builder = Callable[[AsyncSession, Context], Awaitable[Page]]
+Builder = Callable[[AsyncSession, StatsScope], Awaitable[Page]]
 PAGES: dict[str, tuple[str, Builder, bool]] = {
     # name: (menu label, builder, needs tips)
-    "overview": (N_("Engagement"), overview, False),
-    "content": (N_("Content and menus"), content, False),
-    "campaigns": (N_("Campaigns"), campaigns, False),
-    "tips": (N_("Tips"), tips, True),
-    "communes": (N_("Communes"), communes, False),
+    "overview": (N_("Engagement"), engagement_page, False),
+    "content": (N_("Content and menus"), content_page, False),
+    "campaigns": (N_("Campaigns"), campaign_reach_page, False),
+    "tips": (N_("Tips"), tips_page, True),
+    "communes": (N_("Communes"), communes_page, False),
 }
 
 
@@ -631,14 +633,14 @@ def _allowed(staff: Staff, name: str) -> Viewer:
     return v
 
 
-async def build_page(request: web.Request, name: str, sort: str = "") -> tuple[Page, Context]:
+async def build_page(request: web.Request, name: str, sort: str = "") -> tuple[Page, StatsScope]:
     panel = request.app[DEPS]
     staff: Staff = request[STAFF]
     v = _allowed(staff, name)
     tz = panel.settings.timezone
     today = datetime.now(ZoneInfo(tz)).date()
     filters = parse_filters(request, today, tz).within(v.communes)
-    c = Context(
+    c = StatsScope(
         filters=filters,
         viewer=v,
         lang=language_of(request),
@@ -648,7 +650,7 @@ async def build_page(request: web.Request, name: str, sort: str = "") -> tuple[P
     )
     async with panel.db.reading() as session:
         if name == "communes":
-            page = await communes(session, c, sort)
+            page = await communes_page(session, c, sort)
         else:
             page = await PAGES[name][1](session, c)
     return page, c
@@ -789,7 +791,7 @@ def to_xlsx(tables: list[Table], heading: str) -> bytes:
     return out.getvalue()
 
 
-def _filename(c: Context, name: str, extension: str) -> str:
+def _filename(c: StatsScope, name: str, extension: str) -> str:
     return f"antq-{name}-{c.filters.start.isoformat()}-{c.filters.end.isoformat()}.{extension}"
 
 

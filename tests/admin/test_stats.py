@@ -83,6 +83,7 @@ async def test_admin_sees_every_page_with_figures_and_masked_small_counts(panel:
             assert "<table" in html, name
         overview = await admin.page("/admin/stats")
         assert "data:image/svg+xml;base64," in overview  # charts, inline, no script
+        assert '<option value="web">Web chat</option>' in overview  # the channel filter
         assert "<script" not in overview
         tips = await admin.page("/admin/stats/tips")
         assert "&lt;3" in tips  # the lone drug tip
