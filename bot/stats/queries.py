@@ -529,12 +529,18 @@ class TipFigures:
     response_by_commune: dict[int, float] = field(default_factory=dict)
 
 
+def _commune_where(f: Filters) -> list[ColumnElement[bool]]:
+    """The filters of `tip` other than the range."""
+    return [col(Tip.commune_code).in_(f.communes)] if f.communes else []
+
+
 def _tip_where(f: Filters) -> list[ColumnElement[bool]]:
     first, last = f.utc_range()
-    where: list[ColumnElement[bool]] = [col(Tip.created_at) >= first, col(Tip.created_at) < last]
-    if f.communes:
-        where.append(col(Tip.commune_code).in_(f.communes))
-    return where
+    return [col(Tip.created_at) >= first, col(Tip.created_at) < last, *_commune_where(f)]
+
+
+#: Tips of one commune in one status: (commune, status, *FIGURES).
+StatusRow = tuple[Any, ...]
 
 
 async def tip_figures(
@@ -542,64 +548,98 @@ async def tip_figures(
 ) -> TipFigures:
     """Tips created in the range: its whole months from the tip rollup (`stat_tip`), the days
     before and after them from `tip`, overdue ones (the clock decides) from the few
-    unanswered tips, and the months."""
-    now = now or datetime.now(UTC)
-    where = _tip_where(f)
-    communes = where[2:]  # the filters other than the range
-    # the whole months inside the range: [first_month, after_months)
+    unanswered tips, and (with `months`) the tips of each local month."""
+    rows, by_category = await _tips_by_status(session, f)
+    out = _tally(rows, by_category)
+    await _add_overdue(session, f, out, now or datetime.now(UTC))
+    if months:
+        out.by_month = await _tips_by_month(session, f)
+    return out
+
+
+async def _tips_by_status(
+    session: AsyncSession, f: Filters
+) -> tuple[list[StatusRow], Counter[str]]:
+    """The range's tips by commune and status, and by category: its whole months
+    [first_month, after_months) from the rollup, the days before and after them from `tip`."""
     first_month = f.start if f.start.day == 1 else next_month(f.start)
     after_months = month_start(f.end + timedelta(days=1))
-    status_rows: list[tuple[Any, ...]] = []  # (commune, status, *FIGURES)
+    rows: list[StatusRow] = []
     by_category: Counter[str] = Counter()
     if first_month < after_months:
-        months_in = (col(StatTip.month) >= first_month, col(StatTip.month) < after_months)
-        commune_rows = (
-            col(StatTip.commune_code).in_(f.communes)
-            if f.communes
-            else col(StatTip.commune_code) != ALL_COMMUNES
-        )
-        rolled = await session.execute(
-            select(
-                col(StatTip.commune_code),
-                col(StatTip.status),
-                *(func.sum(getattr(StatTip, name)) for name in FIGURES),
-            )
-            .where(col(StatTip.category) == "", *months_in, commune_rows)
-            .group_by(col(StatTip.commune_code), col(StatTip.status))
-        )
-        status_rows += [tuple(row) for row in rolled]
-        categories = await session.execute(
-            select(col(StatTip.category), func.sum(col(StatTip.tips)))
-            .where(
-                col(StatTip.status) == "",
-                col(StatTip.commune_code).in_(f.communes)
-                if f.communes
-                else col(StatTip.commune_code) == ALL_COMMUNES,
-                *months_in,
-            )
-            .group_by(col(StatTip.category))
-        )
-        for category, n in categories:
-            by_category[category] += int(n or 0)
+        rows, by_category = await _rolled_up_months(session, f, first_month, after_months)
         edges = [(f.start, first_month), (after_months, f.end + timedelta(days=1))]
     else:
         edges = [(f.start, f.end + timedelta(days=1))]
     for begin, end in edges:  # local days [begin, end)
         if begin < end:
-            span = [
-                col(Tip.created_at) >= day_bounds(begin, f.zone)[0],
-                col(Tip.created_at) < day_bounds(end, f.zone)[0],
-            ]
-            for commune, category, status, *figures in await grouped_tips(
-                session, [*span, *communes]
-            ):
-                status_rows.append((commune, status, *figures))
-                by_category[category] += int(figures[0] or 0)
+            day_rows, day_categories = await _tips_of_days(session, f, begin, end)
+            rows += day_rows
+            by_category.update(day_categories)
+    return rows, by_category
+
+
+async def _rolled_up_months(
+    session: AsyncSession, f: Filters, first_month: date, after_months: date
+) -> tuple[list[StatusRow], Counter[str]]:
+    """The rollup's figures of the months [first_month, after_months)."""
+    months_in = (col(StatTip.month) >= first_month, col(StatTip.month) < after_months)
+    commune_rows = (
+        col(StatTip.commune_code).in_(f.communes)
+        if f.communes
+        else col(StatTip.commune_code) != ALL_COMMUNES
+    )
+    rolled = await session.execute(
+        select(
+            col(StatTip.commune_code),
+            col(StatTip.status),
+            *(func.sum(getattr(StatTip, name)) for name in FIGURES),
+        )
+        .where(col(StatTip.category) == "", *months_in, commune_rows)
+        .group_by(col(StatTip.commune_code), col(StatTip.status))
+    )
+    categories = await session.execute(
+        select(col(StatTip.category), func.sum(col(StatTip.tips)))
+        .where(
+            col(StatTip.status) == "",
+            col(StatTip.commune_code).in_(f.communes)
+            if f.communes
+            else col(StatTip.commune_code) == ALL_COMMUNES,
+            *months_in,
+        )
+        .group_by(col(StatTip.category))
+    )
+    by_category: Counter[str] = Counter()
+    for category, n in categories:
+        by_category[category] += int(n or 0)
+    return [tuple(row) for row in rolled], by_category
+
+
+async def _tips_of_days(
+    session: AsyncSession, f: Filters, begin: date, end: date
+) -> tuple[list[StatusRow], Counter[str]]:
+    """The figures of the tips created on the local days [begin, end), from `tip`."""
+    span = [
+        col(Tip.created_at) >= day_bounds(begin, f.zone)[0],
+        col(Tip.created_at) < day_bounds(end, f.zone)[0],
+    ]
+    rows: list[StatusRow] = []
+    by_category: Counter[str] = Counter()
+    for commune, category, status, *figures in await grouped_tips(
+        session, [*span, *_commune_where(f)]
+    ):
+        rows.append((commune, status, *figures))
+        by_category[category] += int(figures[0] or 0)
+    return rows, by_category
+
+
+def _tally(rows: list[StatusRow], by_category: Counter[str]) -> TipFigures:
+    """The totals, the breakdowns by commune and status, and the mean times of `rows`."""
     out = TipFigures()
     out.by_category = {category: n for category, n in by_category.items() if n}
     response_sum = close_sum = 0.0
     commune_response: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for commune, status, *figures in status_rows:
+    for commune, status, *figures in rows:
         n, escalated, urgent, responded, ok, rsum, closed, csum = (int(v or 0) for v in figures)
         code = commune or 0
         if not n:
@@ -620,12 +660,24 @@ async def tip_figures(
         commune_response[code][1] += responded
         out.closed += closed
         close_sum += csum
-    # overdue: open, never answered, past the deadline (read from the unanswered tips' index)
+    if out.responded:
+        out.response_hours = response_sum / out.responded / 3600
+    if out.closed:
+        out.close_days = close_sum / out.closed / 86400
+    out.response_by_commune = {
+        code: total / n / 3600 for code, (total, n) in commune_response.items() if n
+    }
+    return out
+
+
+async def _add_overdue(session: AsyncSession, f: Filters, out: TipFigures, now: datetime) -> None:
+    """Open tips never answered and past their deadline at `now` (read from the unanswered
+    tips' index: the clock decides, no rollup can)."""
     late = await session.execute(
         select(col(Tip.commune_code), func.count())
         .where(
             col(Tip.first_response_at).is_(None),
-            *where,
+            *_tip_where(f),
             col(Tip.status).not_in(CLOSED),
             col(Tip.first_response_due) < now,
         )
@@ -634,16 +686,10 @@ async def tip_figures(
     for commune, n in late:
         out.overdue += int(n)
         out.overdue_by_commune[commune or 0] = int(n)
-    if out.responded:
-        out.response_hours = response_sum / out.responded / 3600
-    if out.closed:
-        out.close_days = close_sum / out.closed / 86400
-    out.response_by_commune = {
-        code: total / n / 3600 for code, (total, n) in commune_response.items() if n
-    }
-    if not months:
-        return out
-    # months, local
+
+
+async def _tips_by_month(session: AsyncSession, f: Filters) -> dict[date, int]:
+    """The tips of each local month of the range (its first day → count; none: left out)."""
     spans: list[tuple[date, datetime, datetime]] = []
     month = month_start(f.start)
     while month <= f.end:
@@ -658,6 +704,7 @@ async def tip_figures(
         month = following
     # one count per month, each an index range (one pass with a CASE per month, or the
     # month formatted from every row's date, cost more)
+    communes = _commune_where(f)
     counted = (
         await session.execute(
             select(
@@ -671,10 +718,7 @@ async def tip_figures(
             )
         )
     ).one()
-    for (first_day, _a, _b), n in zip(spans, counted, strict=True):
-        if n:
-            out.by_month[first_day] = int(n)
-    return out
+    return {first_day: int(n) for (first_day, _a, _b), n in zip(spans, counted, strict=True) if n}
 
 
 @dataclass
