@@ -8,6 +8,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -21,10 +22,11 @@ from bot.channels.registry import PLUGINS
 from bot.channels.telegram import WEBHOOK_PATH as TELEGRAM_WEBHOOK_PATH
 from bot.channels.zalo_bot import WEBHOOK_PATH as ZALO_BOT_WEBHOOK_PATH
 from bot.channels.zalo_oa import WEBHOOK_PATH as ZALO_OA_WEBHOOK_PATH
-from bot.core.channel import Channel
+from bot.core.channel import Channel, PhotoSource
 from bot.core.dispatch import Core
 from bot.core.limits import MAX_WEBHOOK_BODY_BYTES
 from bot.core.outbox import Outbox, insert_pending
+from bot.core.pacing import Pacer
 from bot.core.platform import Platform
 from bot.core.tasks import Job, wind_down
 from bot.db import Database
@@ -50,6 +52,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 C = TypeVar("C", bound=Channel)
+#: How often the scheduler wakes the campaign engine to look for runs that are due.
+CAMPAIGN_TICK = timedelta(seconds=10)
 
 
 @dataclass
@@ -75,56 +79,73 @@ class Runtime:
 
     async def start(self) -> str:
         """Start everything; returns the base URL the HTTP server listens on."""
+        content = await self._open_storage()
+        self.outbox = Outbox(self.db, pacers=self._pacers(), on_blocked=actions.mark_blocked)
+        await self._set_up_channels()
+        self.counter = MessageCounter(self.settings.timezone)
+        self.core = self._make_core(self.counter)
+        campaigns = self.campaigns = self._make_campaigns(self.counter)
+        self.app = self._make_app(campaigns)
+        await self.outbox.start()
+        await campaigns.start()
+        self._scheduler = self._start_jobs(campaigns, content)
+        self.url = await self._listen()
+        for active in self._active:
+            await active.connect(self.core)
+        log.info("ANTQ Connect listening on %s (channels: %s)", self.url, ", ".join(self.channels))
+        return self.url
+
+    async def _open_storage(self) -> LiveLibrary:
+        """The database (upgraded where the runtime may), the content residents are shown,
+        and the commune-name index, built before the first resident types a commune's name."""
         s = self.settings
         # what is recorded to the day is recorded to the local day the statistics count
         set_day_zone(s.timezone)
         self.db = Database(s.effective_database_url, pool_size=s.database_pool_size)
         if self.migrate and self.db.is_sqlite:
             await upgrade_async(self.db.url)
-        self.content = LiveLibrary(self.db)
-        await self.content.start()
-        # the commune-name index, built before the first resident types a commune's name
+        content = self.content = LiveLibrary(self.db)
+        await content.start()
         await asyncio.to_thread(locality.warm, s.province_code)
-        self.outbox = Outbox(
-            self.db,
-            pacers={
-                plugin.platform: pacer
-                for plugin in PLUGINS
-                if (pacer := plugin.pacer(s)) is not None
-            },
-            on_blocked=actions.mark_blocked,
-        )
-        wiring = Wiring(s, self.db, self.alert_staff)
+        return content
+
+    def _pacers(self) -> dict[str, Pacer]:
+        """Every platform's broadcast pace, configured here or not."""
+        paced = ((plugin.platform, plugin.pacer(self.settings)) for plugin in PLUGINS)
+        return {platform: pacer for platform, pacer in paced if pacer is not None}
+
+    async def _set_up_channels(self) -> None:
+        """The configured platforms, in the registry's order. Each is kept as soon as it is
+        set up, so that `stop` closes it even when a later one refuses its settings."""
+        wiring = Wiring(self.settings, self.db, self.alert_staff)
         for plugin in PLUGINS:
-            if plugin.configured(s):
+            if plugin.configured(self.settings):
                 active = await plugin.setup(wiring)
                 self._active.append(active)
                 self.channels[plugin.platform] = active.channel
         self.outbox.channels = self.channels
-        self.counter = counter = MessageCounter(s.timezone)
+
+    def _make_core(self, counter: MessageCounter) -> Core:
+        s = self.settings
         sealer = cipher_for(s.tip_relay_keys.get_secret_value())
-        self.core = Core(
+        photos: dict[str, PhotoSource] = {
+            a.channel.name: a.photos for a in self._active if a.photos is not None
+        }
+        return Core(
             self.db,
             s,
             handlers.handle,
             self.outbox,
             {name: ch.caps for name, ch in self.channels.items()},
             on_error=handlers.apologise,
-            prepare=PhotoPrefetch(
-                self.db,
-                {a.channel.name: a.photos for a in self._active if a.photos is not None},
-                handlers.TIP_PHOTO_STATE,
-                sealer=sealer,
-            ),
+            prepare=PhotoPrefetch(self.db, photos, handlers.TIP_PHOTO_STATE, sealer=sealer),
             counter=counter,
             sealer=sealer,
         )
-        self.app = web.Application(client_max_size=MAX_WEBHOOK_BODY_BYTES)
-        self.app.router.add_get("/healthz", self._health)
-        self.app.router.add_get("/", self._home)
-        for active in self._active:
-            self.app.add_routes(active.routes(self.core))
-        self.campaigns = CampaignSender(
+
+    def _make_campaigns(self, counter: MessageCounter) -> CampaignSender:
+        s = self.settings
+        return CampaignSender(
             self.db,
             self.channels,
             self.outbox.pacers,
@@ -132,85 +153,74 @@ class Runtime:
             QuietHours.parse(s.campaign_quiet_hours, s.timezone),
             counter=counter,
         )
-        if s.admin_enabled:
+
+    def _make_app(self, campaigns: CampaignSender) -> web.Application:
+        """Our HTTP routes, the channels' (webhooks, the web chat) and the staff panel."""
+        app = web.Application(client_max_size=MAX_WEBHOOK_BODY_BYTES)
+        app.router.add_get("/healthz", self._health)
+        app.router.add_get("/", self._home)
+        for active in self._active:
+            app.add_routes(active.routes(self.core))
+        if self.settings.admin_enabled:
             from admin import Panel, create_app
 
-            panel = Panel(self.db, s, self.outbox, campaigns=self.campaigns)
-            self.app.add_subapp("/admin", create_app(panel))
-        await self.outbox.start()
-        await self.campaigns.start()
-        self._scheduler = start_scheduler(self.db)
+            panel = Panel(self.db, self.settings, self.outbox, campaigns=campaigns)
+            app.add_subapp("/admin", create_app(panel))
+        return app
+
+    def _start_jobs(self, campaigns: CampaignSender, content: LiveLibrary) -> AsyncIOScheduler:
+        """The housekeeping scheduler, with the campaigns' wake-up, the channels' jobs and
+        the runtime's own (`_jobs`)."""
+        scheduler = start_scheduler(self.db)
         # APScheduler only wakes the engine; the work is claimed in the database
-        self._scheduler.add_job(
-            self.campaigns.scheduled,
+        scheduler.add_job(
+            campaigns.scheduled,
             "interval",
-            seconds=10,
+            seconds=CAMPAIGN_TICK.total_seconds(),
             id="campaigns",
             coalesce=True,
             max_instances=1,
             next_run_time=utcnow(),
         )
-        for active in self._active:
-            for job in active.jobs():
-                self._add_job(self._scheduler, job)
-        # content changed by another instance's panel reaches this one's residents
-        self._scheduler.add_job(
-            self._owned(self.content.refresh, "content"),
-            "interval",
-            seconds=REFRESH_SECONDS,
-            id="content",
-            coalesce=True,
-            max_instances=1,
-        )
-        self._scheduler.add_job(
-            self._owned(self._escalate, "tip-escalation"),
-            "interval",
-            minutes=5,
-            id="tip-escalation",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=utcnow(),
-        )
-        # statistics: counted messages written every minute, the day's figures every 5 minutes
-        self._scheduler.add_job(
-            self._owned(self._flush_counts, "stats-counts"),
-            "interval",
-            seconds=60,
-            id="stats-counts",
-            coalesce=True,
-            max_instances=1,
-        )
-        self._scheduler.add_job(
-            self._owned(lambda: refresh(self.db, s.timezone), "stats-rollup"),
-            "interval",
-            minutes=5,
-            id="stats-rollup",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=utcnow(),
-        )
+        channel_jobs = [job for active in self._active for job in active.jobs()]
+        for job in [*channel_jobs, *self._jobs(content)]:
+            scheduler.add_job(
+                self._owned(job.work, job.name),
+                "interval",
+                seconds=job.every.total_seconds(),
+                id=job.name,
+                coalesce=True,
+                max_instances=1,
+                # APScheduler takes an explicit None as "paused": the default is one interval on
+                **({"next_run_time": utcnow()} if job.at_start else {}),
+            )
+        return scheduler
+
+    def _jobs(self, content: LiveLibrary) -> list[Job]:
+        """The runtime's periodic work, each run as its own task (see `_owned`)."""
+        timezone = self.settings.timezone
+        return [
+            # content changed by another instance's panel reaches this one's residents
+            Job("content", content.refresh, timedelta(seconds=REFRESH_SECONDS)),
+            Job("tip-escalation", self._escalate, timedelta(minutes=5), at_start=True),
+            # statistics: counted messages written every minute, the day's figures every 5
+            Job("stats-counts", self._flush_counts, timedelta(minutes=1)),
+            Job(
+                "stats-rollup",
+                lambda: refresh(self.db, timezone),
+                timedelta(minutes=5),
+                at_start=True,
+            ),
+        ]
+
+    async def _listen(self) -> str:
+        """Start the HTTP server; its base URL (the port is the system's choice when 0)."""
+        s = self.settings
         self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, s.host, s.port)
-        await site.start()
+        await web.TCPSite(self._runner, s.host, s.port).start()
         port = self._runner.addresses[0][1]
-        self.url = f"http://{s.host}:{port}"
-        for active in self._active:
-            await active.connect(self.core)
-        log.info("ANTQ Connect listening on %s (channels: %s)", self.url, ", ".join(self.channels))
-        return self.url
-
-    def _add_job(self, scheduler: AsyncIOScheduler, job: Job) -> None:
-        scheduler.add_job(
-            self._owned(job.work, job.name),
-            "interval",
-            seconds=job.every.total_seconds(),
-            id=job.name,
-            coalesce=True,
-            max_instances=1,
-            # APScheduler takes an explicit None as "paused": the default is one interval on
-            **({"next_run_time": utcnow()} if job.at_start else {}),
-        )
+        return f"http://{s.host}:{port}"
 
     def _owned(
         self, work: Callable[[], Coroutine[Any, Any, Any]], name: str
@@ -230,6 +240,9 @@ class Runtime:
         return job
 
     async def stop(self) -> None:
+        """Stop in an order that loses nothing: scheduled work, then receiving (pollers, the
+        web chat's waiting polls, the HTTP server), then sending, then the channels' clients
+        and the database."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
         # scheduled work and alerts being written: a few seconds to finish, then cancelled

@@ -15,3 +15,20 @@ async def test_the_commune_index_is_built_before_residents_arrive(tmp_path: Path
     async with running_stack(f"sqlite+aiosqlite:///{tmp_path / 'antq.sqlite3'}"):
         assert _index.cache_info().currsize == 1
         assert _index.cache_info().hits == 0  # built by the start, not by a lookup
+
+
+async def test_the_scheduled_jobs(tmp_path: Path) -> None:
+    async with running_stack(
+        f"sqlite+aiosqlite:///{tmp_path / 'antq.sqlite3'}", zalo=True
+    ) as stack:
+        scheduler = stack.runtime._scheduler
+        assert scheduler is not None
+        assert {job.id for job in scheduler.get_jobs()} == {
+            "prune",
+            "campaigns",
+            "oa-token",  # the Zalo OA channel's
+            "content",
+            "tip-escalation",
+            "stats-counts",
+            "stats-rollup",
+        }
