@@ -9,7 +9,7 @@ else is 403, for the page and for every action. Every view and every change is a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
@@ -220,14 +220,14 @@ async def queue(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def _tip_by_code(session: AsyncSession, code: str) -> Tip | None:
+    return (await session.execute(select(Tip).where(col(Tip.code) == code))).scalar_one_or_none()
+
+
 async def _tip_for(session: AsyncSession, request: web.Request, staff: Staff, need: Access) -> Tip:
     _tips_only(staff)
     code = normalise_code(request.match_info["code"])
-    tip = (
-        (await session.execute(select(Tip).where(col(Tip.code) == code))).scalar_one_or_none()
-        if code
-        else None
-    )
+    tip = await _tip_by_code(session, code) if code else None
     if tip is None:
         raise web.HTTPNotFound()
     allowed = await access(session, staff, tip)
@@ -413,7 +413,7 @@ async def act(request: web.Request) -> web.StreamResponse:
         code = tip.code
         try:
             async with session.begin_nested():  # a refused action changes nothing
-                pending = await _apply(session, tip, action, data, staff, panel)
+                pending = await _ACTIONS[action](_Posted(session, tip, data, staff, panel))
         except WorkflowError as exc:
             error = str(exc)
             pending = []
@@ -426,83 +426,100 @@ async def act(request: web.Request) -> web.StreamResponse:
     raise redirect(f"/admin/tips/{code}")
 
 
-async def _apply(
-    session: AsyncSession,
-    tip: Tip,
-    action: str,
-    data: MultiDictProxy[str],
-    staff: Staff,
-    panel: Panel,
-) -> list[Pending]:
-    actor = Actor.of(staff.user)
-    pending: list[Pending] = []
-    if action == "status":
-        await workflow.set_status(
-            session,
-            tip,
-            data.get("status", ""),
-            data.get("outcome", ""),
-            actor,
-            panel.settings,
-        )
-    elif action == "assign":
-        officer = None
-        if whole(data.get("officer", "")):
-            candidates = await _officers_for(session, tip.commune_code)
-            officer = next((o for o in candidates if o.id == int(data["officer"])), None)
-            if officer is None:
-                raise WorkflowError(N_("That account cannot work this tip."))
-        await workflow.assign(session, tip, officer, actor)
-    elif action == "transfer":
-        # the new commune's alert is written already expired: the sweeper sends it
-        await workflow.transfer(
-            session,
-            tip,
-            _commune_arg(data.get("commune", "")),
-            data.get("reason", ""),
-            actor,
-            panel.settings,
-        )
-    elif action == "duplicate":
-        original = None
-        if data.get("original", "").strip():
-            code = normalise_code(data["original"])
-            original = (
-                (
-                    await session.execute(select(Tip).where(col(Tip.code) == code))
-                ).scalar_one_or_none()
-                if code
-                else None
-            )
-            if original is None or await access(session, staff, original) is None:
-                raise WorkflowError(N_("No such tip in your queues."))
-        await workflow.mark_duplicate(session, tip, original, actor)
-    elif action == "share":
-        commune = _commune_arg(data.get("commune", ""))
-        if commune is None:
-            raise WorkflowError(N_("Unknown commune."))
-        await workflow.share(session, tip, commune, data.get("note", ""), actor)
-    elif action == "note":
-        await workflow.add_note(session, tip, data.get("text", ""), actor)
-    elif action == "ask":
-        cipher = panel.cipher()
-        if cipher is None or panel.outbox is None:
-            raise WorkflowError(N_("Messages to tipsters are not configured."))
-        capabilities = {name: channel.caps for name, channel in panel.outbox.channels.items()}
-        pending = await workflow.ask_tipster(
-            session,
-            tip,
-            data.get("text", ""),
-            actor,
-            cipher,
-            panel.outbox.lease,
-            capabilities,
-            timezone=panel.settings.timezone,
-        )
-    return pending
+@dataclass(frozen=True)
+class _Posted:
+    """An action on a tip as posted: the tip, the form, who posts it, the process."""
+
+    session: AsyncSession
+    tip: Tip
+    data: MultiDictProxy[str]
+    staff: Staff
+    panel: Panel
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.of(self.staff.user)
 
 
-_ACTIONS = frozenset({"status", "assign", "transfer", "duplicate", "share", "note", "ask"})
+async def _set_status(p: _Posted) -> list[Pending]:
+    status, outcome = p.data.get("status", ""), p.data.get("outcome", "")
+    await workflow.set_status(p.session, p.tip, status, outcome, p.actor, p.panel.settings)
+    return []
+
+
+async def _assign(p: _Posted) -> list[Pending]:
+    """To one of the officers who may work the tip, or to no one (an empty choice)."""
+    officer = None
+    if whole(p.data.get("officer", "")):
+        candidates = await _officers_for(p.session, p.tip.commune_code)
+        officer = next((o for o in candidates if o.id == int(p.data["officer"])), None)
+        if officer is None:
+            raise WorkflowError(N_("That account cannot work this tip."))
+    await workflow.assign(p.session, p.tip, officer, p.actor)
+    return []
+
+
+async def _transfer(p: _Posted) -> list[Pending]:
+    # the new commune's alert is written already expired: the sweeper sends it
+    commune = _commune_arg(p.data.get("commune", ""))
+    reason = p.data.get("reason", "")
+    await workflow.transfer(p.session, p.tip, commune, reason, p.actor, p.panel.settings)
+    return []
+
+
+async def _mark_duplicate(p: _Posted) -> list[Pending]:
+    """Of the tip whose code is typed (one the officer may see), or of none (empty)."""
+    original = None
+    if p.data.get("original", "").strip():
+        code = normalise_code(p.data["original"])
+        original = await _tip_by_code(p.session, code) if code else None
+        if original is None or await access(p.session, p.staff, original) is None:
+            raise WorkflowError(N_("No such tip in your queues."))
+    await workflow.mark_duplicate(p.session, p.tip, original, p.actor)
+    return []
+
+
+async def _share(p: _Posted) -> list[Pending]:
+    commune = _commune_arg(p.data.get("commune", ""))
+    if commune is None:
+        raise WorkflowError(N_("Unknown commune."))
+    await workflow.share(p.session, p.tip, commune, p.data.get("note", ""), p.actor)
+    return []
+
+
+async def _add_note(p: _Posted) -> list[Pending]:
+    await workflow.add_note(p.session, p.tip, p.data.get("text", ""), p.actor)
+    return []
+
+
+async def _ask_tipster(p: _Posted) -> list[Pending]:
+    """A question relayed to the tipster: the messages to send once committed."""
+    cipher, outbox = p.panel.cipher(), p.panel.outbox
+    if cipher is None or outbox is None:
+        raise WorkflowError(N_("Messages to tipsters are not configured."))
+    capabilities = {name: channel.caps for name, channel in outbox.channels.items()}
+    return await workflow.ask_tipster(
+        p.session,
+        p.tip,
+        p.data.get("text", ""),
+        p.actor,
+        cipher,
+        outbox.lease,
+        capabilities,
+        timezone=p.panel.settings.timezone,
+    )
+
+
+#: Every action on a tip, by its name in the URL: each returns the messages it wrote.
+_ACTIONS: dict[str, Callable[[_Posted], Awaitable[list[Pending]]]] = {
+    "status": _set_status,
+    "assign": _assign,
+    "transfer": _transfer,
+    "duplicate": _mark_duplicate,
+    "share": _share,
+    "note": _add_note,
+    "ask": _ask_tipster,
+}
 
 
 async def audit_page(request: web.Request) -> web.StreamResponse:
