@@ -136,7 +136,10 @@ def masked(text: str) -> str:
 
 async def child_ours(args: argparse.Namespace) -> None:
     """The full ANTQ Connect process with all three platforms on their fakes."""
+    from bot.channels.telegram import TelegramChannel
+    from bot.channels.zalo_bot import ZaloBotChannel
     from bot.cli import settle_heap
+    from bot.core.platform import Platform
     from bot.logging_setup import configure_logging
     from bot.runtime import TELEGRAM_WEBHOOK_PATH, ZALO_BOT_WEBHOOK_PATH, Runtime
     from bot.settings import Settings
@@ -158,11 +161,12 @@ async def child_ours(args: argparse.Namespace) -> None:
     settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
     runtime = Runtime(settings)
     await runtime.start()
-    assert runtime.telegram is not None and runtime.zalo_bot is not None
-    await runtime.telegram.bot.set_webhook(
+    await runtime.channel(Platform.TELEGRAM, TelegramChannel).bot.set_webhook(
         runtime.url + TELEGRAM_WEBHOOK_PATH, secret_token=TELEGRAM_SECRET, max_connections=40
     )
-    await runtime.zalo_bot.client.set_webhook(runtime.url + ZALO_BOT_WEBHOOK_PATH, ZALO_BOT_SECRET)
+    await runtime.channel(Platform.ZALO_BOT, ZaloBotChannel).client.set_webhook(
+        runtime.url + ZALO_BOT_WEBHOOK_PATH, ZALO_BOT_SECRET
+    )
     settle_heap()  # as `antq run` does once started
     print(f"READY {runtime.url}", flush=True)
     try:

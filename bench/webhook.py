@@ -89,6 +89,8 @@ def _ready(url: str) -> None:
 
 async def child_ours(args: argparse.Namespace) -> None:
     """The full ANTQ Connect pipeline: `Runtime` with its aiohttp webhook and database."""
+    from bot.channels.telegram import TelegramChannel
+    from bot.core.platform import Platform
     from bot.logging_setup import configure_logging
     from bot.runtime import TELEGRAM_WEBHOOK_PATH, Runtime
     from bot.settings import Settings
@@ -108,9 +110,8 @@ async def child_ours(args: argparse.Namespace) -> None:
     settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
     runtime = Runtime(settings)
     await runtime.start()
-    assert runtime.telegram is not None
     url = runtime.url + TELEGRAM_WEBHOOK_PATH
-    await runtime.telegram.bot.set_webhook(
+    await runtime.channel(Platform.TELEGRAM, TelegramChannel).bot.set_webhook(
         url, secret_token=SECRET, max_connections=args.max_connections
     )
     _ready(url)
