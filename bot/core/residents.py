@@ -6,25 +6,30 @@ rows and flushing the changes (identity map, unit of work, ORM result rows) was 
 the CPU a lone update costs: one update at a time through the core and the handlers
 (bench/lone.py) took 3.3 ms of CPU on PostgreSQL that way and 2.4 ms this way. Here the rows
 are read with one statement, handed out as detached `Resident` objects, and those whose
-columns changed are written back with one statement: on PostgreSQL on the driver's
-connection (`bot.db.driver_connection`), on SQLite in one trip to the connection's thread
-(`bot.db.sqlite_run`). The objects are never in the session, so nothing else in the
-transaction may load a resident through the ORM and change it (nothing does: handlers change
-`ctx.resident`, and `bot.actions.mark_blocked` runs in a transaction of its own).
+columns changed are written back with one statement, on the driver's connection
+(`bot.db_fast`: one statement for the batch on PostgreSQL, one trip to the connection's
+thread on SQLite). Which columns are read, compared and written comes from the model, so a
+column added to `Resident` needs nothing here. The objects are never in the session, so
+nothing else in the transaction may load a resident through the ORM and change it (nothing
+does: handlers change `ctx.resident`, and `bot.actions.mark_blocked` runs in a transaction of
+its own).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import sqlite3
+import operator
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy import JSON
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import SqliteColumns, dialect_of, driver_connection, sqlite_run
+from bot import db_fast
+from bot.db_fast import InsertRows, SelectRows, UpdateRows
 from bot.models import Resident, random_id
 
 __all__ = [
@@ -56,69 +61,25 @@ class Sealer(Protocol):
 
 
 Key = tuple[str, str]
-#: The columns a handler may change, in the order `Snapshot` keeps them.
-MUTABLE = (
-    "language",
-    "commune_code",
-    "subscribed",
-    "onboarded",
-    "state",
-    "state_data",
-    "last_seen_at",
-    "unsubscribed_at",
-)
-COLUMNS = ("id", "channel", "chat_id", "created_at", *MUTABLE)
-#: A resident's changeable columns, `state_data` as its JSON text (so a dict changed in place
-#: is seen as changed too).
+_TABLE = Resident.__table__  # type: ignore[attr-defined]
+#: Every column of a resident, in the table's order (as read).
+COLUMNS = tuple(column.name for column in _TABLE.columns)
+#: The columns a handler may change (every one but the primary key), in the order `Snapshot`
+#: keeps them: a column added to `Resident` is read, compared and written back with no
+#: change here.
+MUTABLE = tuple(column.name for column in _TABLE.columns if not column.primary_key)
+_mutable = operator.attrgetter(*MUTABLE)
+#: Which of `MUTABLE` are JSON: kept in a snapshot as their JSON text, so a dict changed in
+#: place is seen as changed too.
+_JSON_AT = tuple(i for i, name in enumerate(MUTABLE) if isinstance(_TABLE.c[name].type, JSON))
+#: A resident's `MUTABLE` columns as loaded (JSON ones as their text).
 Snapshot = tuple[Any, ...]
 
-_TABLE = Resident.__table__  # type: ignore[attr-defined]
-_SELECT_LIST = ", ".join(f"r.{c}" for c in COLUMNS)
-_PG_LOAD = (
-    f"SELECT {_SELECT_LIST} FROM resident AS r "
-    "JOIN unnest($1::varchar[], $2::varchar[]) AS k(channel, chat_id) "
-    "ON r.channel = k.channel AND r.chat_id = k.chat_id "
-    # Serialises one chat's updates across processes: state is read-modify-write. Rows are
-    # locked in id order, so two processes cannot deadlock on them.
-    "ORDER BY r.id FOR UPDATE OF r"
-)
-_PG_CREATE = (
-    "INSERT INTO resident (id, channel, chat_id, language, subscribed, onboarded, state, "
-    "state_data, created_at, last_seen_at) "
-    "SELECT k.id, k.channel, k.chat_id, $3::varchar, true, false, '', CAST('{}' AS json), "
-    "$4::timestamptz, $4::timestamptz "
-    "FROM unnest($1::varchar[], $2::varchar[], $5::bigint[]) WITH ORDINALITY "
-    "AS k(channel, chat_id, id, n) "
-    "ORDER BY k.n ON CONFLICT (channel, chat_id) DO NOTHING "
-    f"RETURNING {', '.join(COLUMNS)}"
-)
-_PG_SAVE = (
-    "UPDATE resident AS r SET language = u.language, commune_code = u.commune_code, "
-    "subscribed = u.subscribed, onboarded = u.onboarded, state = u.state, "
-    "state_data = CAST(u.state_data AS json), last_seen_at = u.last_seen_at, "
-    "unsubscribed_at = u.unsubscribed_at "
-    "FROM unnest($1::bigint[], $2::varchar[], $3::int[], $4::bool[], $5::bool[], $6::varchar[], "
-    "$7::text[], $8::timestamptz[], $9::timestamptz[]) "
-    "AS u(id, language, commune_code, subscribed, onboarded, state, state_data, last_seen_at, "
-    "unsubscribed_at) "
-    "WHERE r.id = u.id"
-)
-
-
-_SQLITE_ROW = SqliteColumns(_TABLE, COLUMNS)
-_SQLITE_LOAD = f"SELECT {', '.join(COLUMNS)} FROM resident WHERE channel = ? AND chat_id = ?"
-_NEW = ("language", "subscribed", "onboarded", "state", "state_data", "created_at", "last_seen_at")
-_SQLITE_NEW = SqliteColumns(_TABLE, _NEW)
-_SQLITE_CREATE = (
-    f"INSERT INTO resident (id, channel, chat_id, {', '.join(_NEW)}) "
-    f"VALUES (?, ?, ?, {', '.join('?' for _ in _NEW)}) RETURNING {', '.join(COLUMNS)}"
-)
-_SQLITE_SAVE = SqliteColumns(_TABLE, MUTABLE)
-_SQLITE_UPDATE = f"UPDATE resident SET {', '.join(f'{c} = ?' for c in MUTABLE)} WHERE id = ?"
+_LOAD = SelectRows(_TABLE, ("channel", "chat_id"))
+_CREATE = InsertRows(_TABLE, COLUMNS, conflict=("channel", "chat_id"), returning=COLUMNS)
 
 
 def _resident(row: Iterable[Any], sealer: Sealer | None) -> Resident:
-    # JSON arrives decoded: SQLAlchemy gives asyncpg a codec for it on every connection
     resident = Resident(**dict(zip(COLUMNS, row, strict=True)))
     resident.state, resident.state_data = open_state(resident.state, resident.state_data, sealer)
     return resident
@@ -140,14 +101,6 @@ def open_state(
         return "", {}
 
 
-def _stored_state(state: str, data: str, sealer: Sealer | None) -> tuple[str, str]:
-    """`state` and `data` (JSON text) as stored: sealed together when there is a key."""
-    if sealer is None or (not state and data == "{}"):
-        return state, data
-    token = sealer.seal_text(f'{{"s": {json.dumps(state)}, "d": {data}}}')
-    return SEALED, json.dumps({SEALED: token})
-
-
 async def load(
     session: AsyncSession,
     keys: list[Key],
@@ -160,74 +113,46 @@ async def load(
     if not keys:
         return {}
     keys = sorted(set(keys))
-    if dialect_of(session) == "postgresql":
-        async with driver_connection(session) as driver:
-            columns = ([c for c, _ in keys], [c for _, c in keys])
-            found = {
-                (r.channel, r.chat_id): r
-                for r in map(
-                    lambda row: _resident(row, sealer), await driver.fetch(_PG_LOAD, *columns)
-                )
-            }
-            missing = [key for key in keys if key not in found]
-            if missing:
-                created = await driver.fetch(
-                    _PG_CREATE,
-                    [c for c, _ in missing],
-                    [c for _, c in missing],
-                    language,
-                    today,
-                    [random_id() for _ in missing],
-                )
-                found.update(
-                    {
-                        (r.channel, r.chat_id): r
-                        for r in map(lambda row: _resident(row, sealer), created)
-                    }
-                )
-                if len(found) < len(keys):  # another process created them meanwhile
-                    found.update(
-                        {
-                            (r.channel, r.chat_id): r
-                            for r in map(
-                                lambda row: _resident(row, sealer),
-                                await driver.fetch(_PG_LOAD, *columns),
-                            )
-                        }
-                    )
-        return found
+    found = {(r.channel, r.chat_id): r for r in await _read(session, keys, sealer)}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        new = [
+            Resident(
+                id=random_id(),
+                channel=channel,
+                chat_id=chat_id,
+                language=language,
+                created_at=today,
+                last_seen_at=today,
+            )
+            for channel, chat_id in missing
+        ]
+        rows = [[getattr(resident, name) for name in COLUMNS] for resident in new]
+        created = await db_fast.run(session, _CREATE, rows)
+        found.update({(r.channel, r.chat_id): r for r in (_resident(c, sealer) for c in created)})
+        if len(found) < len(keys):  # another process created them meanwhile (PostgreSQL)
+            found.update({(r.channel, r.chat_id): r for r in await _read(session, keys, sealer)})
+    return found
 
-    new = _SQLITE_NEW.bind((language, True, False, "", {}, today, today))
 
-    def load_rows(connection: sqlite3.Connection) -> list[Any]:
-        rows = []
-        for channel, chat_id in keys:
-            row = connection.execute(_SQLITE_LOAD, (channel, chat_id)).fetchone()
-            if row is None:  # one writer: nobody else creates it meanwhile
-                row = connection.execute(
-                    _SQLITE_CREATE, (random_id(), channel, chat_id, *new)
-                ).fetchone()
-            rows.append(row)
-        return rows
-
-    rows = await sqlite_run(session, load_rows)
-    return {
-        (r.channel, r.chat_id): r
-        for r in (_resident(_SQLITE_ROW.read(row), sealer) for row in rows)
-    }
+async def _read(session: AsyncSession, keys: list[Key], sealer: Sealer | None) -> list[Resident]:
+    return [_resident(row, sealer) for row in await db_fast.run(session, _LOAD, keys)]
 
 
 def snapshot(resident: Resident) -> Snapshot:
-    return tuple(
-        json.dumps(resident.state_data) if name == "state_data" else getattr(resident, name)
-        for name in MUTABLE
-    )
+    values = _mutable(resident)
+    if not _JSON_AT:
+        return values
+    listed = list(values)
+    for index in _JSON_AT:
+        listed[index] = json.dumps(listed[index])
+    return tuple(listed)
 
 
 def restore(resident: Resident, before: Snapshot) -> None:
     """Undo a handler's changes to `resident` (its savepoint undid the rest)."""
-    for name, value in zip(MUTABLE, before, strict=True):
-        setattr(resident, name, json.loads(value) if name == "state_data" else value)
+    for index, (name, value) in enumerate(zip(MUTABLE, before, strict=True)):
+        setattr(resident, name, json.loads(value) if index in _JSON_AT else value)
 
 
 async def save(
@@ -236,36 +161,43 @@ async def save(
     sealer: Sealer | None = None,
 ) -> None:
     """Write back the residents whose columns changed since their snapshot, their
-    conversation state sealed with `sealer` (when there is one)."""
-    changed = [(r, after) for r, before in residents if (after := snapshot(r)) != before]
+    conversation state sealed with `sealer` (when there is one).
+
+    Only the columns that changed in one of them are written (with the conversation state,
+    sealed again): under SQLite every indexed column in the `SET` list costs index work
+    even when its value is the same, and a lone update mostly changes its state alone."""
+    changed: list[tuple[Resident, Snapshot]] = []
+    written = {_STATE, _DATA}
+    for resident, before in residents:
+        after = snapshot(resident)
+        if after != before:
+            changed.append((resident, after))
+            written.update(i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b)
     if not changed:
         return
-    rows = [(r, _stored(after, sealer)) for r, after in changed]
-    if dialect_of(session) == "postgresql":
-        async with driver_connection(session) as driver:
-            columns = zip(*(values for _, values in rows), strict=True)
-            await driver.execute(_PG_SAVE, [r.id for r, _ in rows], *map(list, columns))
-        return
-    params = [
-        (
-            *_SQLITE_SAVE.bind([*values[:_DATA], json.loads(values[_DATA]), *values[_DATA + 1 :]]),
-            r.id,
-        )
-        for r, values in rows
-    ]
-
-    def write(connection: sqlite3.Connection) -> None:
-        connection.executemany(_SQLITE_UPDATE, params)
-
-    await sqlite_run(session, write)
+    picked = tuple(sorted(written))
+    rows = []
+    for resident, after in changed:
+        stored = _stored(resident, after, sealer)
+        rows.append([resident.id, *(stored[i] for i in picked)])
+    await db_fast.run(session, _update(tuple(MUTABLE[i] for i in picked)), rows)
 
 
 _STATE, _DATA = MUTABLE.index("state"), MUTABLE.index("state_data")
 
 
-def _stored(values: Snapshot, sealer: Sealer | None) -> Snapshot:
-    """A snapshot's values as stored: the state and its data sealed together."""
-    state, data = _stored_state(values[_STATE], values[_DATA], sealer)
-    stored = list(values)
-    stored[_STATE], stored[_DATA] = state, data
-    return tuple(stored)
+@functools.lru_cache(maxsize=64)
+def _update(names: tuple[str, ...]) -> UpdateRows:
+    """The write-back of `names` (a few sets in practice: what handlers change)."""
+    return UpdateRows(_TABLE, ("id", *names))
+
+
+def _stored(resident: Resident, after: Snapshot, sealer: Sealer | None) -> list[Any]:
+    """A resident's `MUTABLE` columns as stored: the conversation state and its data sealed
+    together when there is a key (`after`: its snapshot, the data as JSON text)."""
+    values = list(_mutable(resident))
+    state, data = after[_STATE], after[_DATA]
+    if sealer is not None and (state or data != "{}"):
+        token = sealer.seal_text(f'{{"s": {json.dumps(state)}, "d": {data}}}')
+        values[_STATE], values[_DATA] = SEALED, {SEALED: token}
+    return values
