@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import functools
-import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import asyncpg
-from sqlalchemy import Table, event, exc
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import (
@@ -23,20 +20,16 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-from bot import sqlite_driver
+from bot import db_fast, sqlite_driver
+from bot.db_fast import InsertRows
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "PENDING_EVENTS",
     "Database",
-    "SqliteColumns",
     "dialect_of",
-    "driver_connection",
     "normalise_url",
-    "sqlite_run",
 ]
-
-T = TypeVar("T")
 
 #: Key in `session.info` of engagement-event rows waiting to be written at commit.
 PENDING_EVENTS = "antq_pending_events"
@@ -60,121 +53,14 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-@asynccontextmanager
-async def driver_connection(session: AsyncSession) -> AsyncIterator[Any]:
-    """asyncpg's own connection under `session`'s transaction, for the few statements the
-    core runs for every update on PostgreSQL.
-
-    Each costs about 260 µs of CPU more through SQLAlchemy (execution context, result,
-    greenlet switches) than through asyncpg itself, and a lone update's transaction had
-    five. They run inside the session's transaction and commit or roll back with it: the
-    transaction is begun here if SQLAlchemy has not yet (it begins at its first statement),
-    and a statement never runs outside one (checked). A connection that died under them is
-    invalidated, as SQLAlchemy does for its own statements, so the pool does not hand it
-    out again. A value PostgreSQL or asyncpg refuses is named in their message (a chat id,
-    say), so that error is replaced by one without it before anyone logs it."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    try:
-        adapter: Any = raw.dbapi_connection
-        if getattr(adapter, "_transaction", False) is None:  # SQLAlchemy's asyncpg adapter
-            await adapter._start_transaction()  # as its first statement would
-        if driver is None or not driver.is_in_transaction():
-            raise RuntimeError("no transaction on the driver's connection")
-        yield driver
-    except asyncpg.DataError as error:  # "invalid input …: <the value>"
-        raise ValueError(f"PostgreSQL refused a value ({error.__class__.__name__})") from None
-    except BaseException:
-        if driver is not None and driver.is_closed():
-            await connection.invalidate()
-        raise
-
-
-async def sqlite_run(session: AsyncSession, work: Callable[[sqlite3.Connection], T]) -> T:
-    """`work(connection)` on the session's SQLite connection, in its thread, in one trip: the
-    SQLite counterpart of `driver_connection`, for the statements the core runs for every
-    update.
-
-    Through SQLAlchemy each statement cost about 270 µs of CPU, a trip to the connection's
-    thread (which SQLAlchemy's statements also need) about 110 µs, and sqlite3 itself a few
-    µs: a function running a batch's statements in one trip costs about one trip. `work`
-    runs inside the session's transaction: sqlite3 begins one before the first write, as it
-    does for SQLAlchemy's own statements (checked: not in autocommit mode), and the session
-    commits or rolls it back. Values go in and come out as SQLAlchemy stores them
-    (`SqliteColumns`), so its own statements read them back the same."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    if not isinstance(driver, sqlite_driver.OneTripConnection):
-        raise RuntimeError("not a SQLite connection of bot.sqlite_driver")
-
-    def go() -> T:
-        if driver.sqlite.isolation_level is None:  # each statement would commit on its own
-            raise RuntimeError("the SQLite connection is in autocommit mode")
-        return work(driver.sqlite)
-
-    result: T = await driver.run(go)
-    return result
-
-
-class SqliteColumns:
-    """Some of a table's columns as SQLAlchemy writes and reads them on SQLite (datetimes as
-    text, JSON as text, booleans as 0 and 1), for statements run on sqlite3 (`sqlite_run`)."""
-
-    _dialect = sqlite.dialect()
-
-    def __init__(self, table: Table, names: Sequence[str]) -> None:
-        self.names = tuple(names)
-        types = [table.c[name].type.dialect_impl(self._dialect) for name in self.names]
-        self._binds = [t.bind_processor(self._dialect) for t in types]
-        self._results = [t.result_processor(self._dialect, None) for t in types]
-
-    def bind(self, values: Sequence[Any]) -> tuple[Any, ...]:
-        """Python values, in `names` order, as sqlite3 parameters."""
-        return tuple(
-            value if process is None else process(value)
-            for process, value in zip(self._binds, values, strict=True)
-        )
-
-    def read(self, row: Sequence[Any]) -> tuple[Any, ...]:
-        """A row of sqlite3's, in `names` order, as Python values."""
-        return tuple(
-            value if process is None else process(value)
-            for process, value in zip(self._results, row, strict=True)
-        )
-
-
-#: Engagement events on PostgreSQL: one statement of one text whatever their number. Ids are
-#: random (`bot.actions.record_event`): a clash, once in billions, drops that one event.
-_PG_EVENTS = (
-    "INSERT INTO event (id, seq, kind, ref, channel, commune_code, resident_id, created_at) "
-    "SELECT * FROM unnest($1::bigint[], $2::int[], $3::varchar[], $4::varchar[], "
-    "$5::varchar[], $6::int[], $7::bigint[], $8::timestamptz[]) ON CONFLICT (id) DO NOTHING"
-)
-
-
-_EVENT_COLUMNS = (
-    "id",
-    "seq",
-    "kind",
-    "ref",
-    "channel",
-    "commune_code",
-    "resident_id",
-    "created_at",
-)
-_SQLITE_EVENTS = (
-    f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)}) ON CONFLICT (id) DO NOTHING"
-)
-
-
 @functools.cache
-def _sqlite_event_columns() -> SqliteColumns:
+def _events() -> InsertRows:
+    """Engagement events, all of a transaction's in one statement. Ids are random
+    (`bot.actions.record_event`): a clash, once in billions, drops that one event."""
     from bot.models import Event
 
-    return SqliteColumns(Event.__table__, _EVENT_COLUMNS)  # type: ignore[attr-defined]
+    table = Event.__table__  # type: ignore[attr-defined]
+    return InsertRows(table, [column.name for column in table.columns], conflict=("id",))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -291,19 +177,10 @@ class Database:
         async with self.sessionmaker() as session, session.begin():
             yield session
             events = session.info.pop(PENDING_EVENTS, None)
-            if events and self.is_sqlite:
-                columns = _sqlite_event_columns()
-                params = [columns.bind([e[c] for c in _EVENT_COLUMNS]) for e in events]
-
-                def write(connection: sqlite3.Connection) -> None:
-                    connection.executemany(_SQLITE_EVENTS, params)
-
-                await sqlite_run(session, write)
-            elif events:
-                async with driver_connection(session) as driver:
-                    await driver.execute(
-                        _PG_EVENTS, *([e[c] for e in events] for c in _EVENT_COLUMNS)
-                    )
+            if events:
+                statement = _events()
+                rows = [[event[name] for name in statement.columns] for event in events]
+                await db_fast.run(session, statement, rows)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

@@ -10,20 +10,21 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import db_fast
 from bot.core import residents as stored
 from bot.core.context import Context
 from bot.core.outbox import Outbox, Pending, insert_pending
 from bot.core.render import choices_of, render, resolve_choice
 from bot.core.text import normalise
 from bot.core.types import Capabilities, Inbound
-from bot.db import Database, SqliteColumns, dialect_of, driver_connection, sqlite_run
+from bot.db import Database
+from bot.db_fast import InsertRows
 from bot.models import InboundUpdate, Resident, day_start
 from bot.settings import Settings
 from bot.stats.counters import MESSAGES_IN, MESSAGES_OUT, MessageCounter
@@ -50,22 +51,14 @@ MAX_BATCH = 100
 POSTGRES_LANES = 2
 
 
-#: Deduplication records on PostgreSQL, in the order given (see `Core._record_once`).
-_PG_RECORD = (
-    "INSERT INTO inbound_update (channel, update_id, received_at) "
-    "SELECT k.channel, k.update_id, $3::timestamptz "
-    "FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS k(channel, update_id, n) "
-    "ORDER BY k.n ON CONFLICT (channel, update_id) DO NOTHING RETURNING channel, update_id"
-)
-
-
-_SQLITE_RECORD = (
-    "INSERT INTO inbound_update (channel, update_id, received_at) VALUES (?, ?, ?) "
-    "ON CONFLICT (channel, update_id) DO NOTHING RETURNING 1"
-)
-_SQLITE_RECORD_COLUMNS = SqliteColumns(
+#: Deduplication records, one per update, in the order given (see `Core._record_once`);
+#: returns those that were not there yet.
+_RECORD = InsertRows(
     InboundUpdate.__table__,  # type: ignore[attr-defined]
-    ("channel", "update_id", "received_at"),
+    ("channel", "update_id"),
+    shared=("received_at",),
+    conflict=("channel", "update_id"),
+    returning=("channel", "update_id"),
 )
 
 
@@ -260,24 +253,8 @@ class Core:
         # Sorted: two processes inserting overlapping batches take the index locks in the same
         # order, so they wait for each other instead of deadlocking.
         keys = sorted({(i.channel, i.update_id) for i in inbounds})
-        if dialect_of(session) == "postgresql":
-            # on the driver's connection, one statement text whatever the batch size
-            async with driver_connection(session) as driver:
-                records = await driver.fetch(
-                    _PG_RECORD, [c for c, _ in keys], [u for _, u in keys], now
-                )
-            inserted = {(r[0], r[1]) for r in records}
-        else:
-            params = [_SQLITE_RECORD_COLUMNS.bind((c, u, now)) for c, u in keys]
-
-            def record(connection: sqlite3.Connection) -> set[tuple[str, str]]:
-                return {
-                    (c, u)
-                    for c, u, received in params
-                    if connection.execute(_SQLITE_RECORD, (c, u, received)).fetchall()
-                }
-
-            inserted = await sqlite_run(session, record)
+        records = await db_fast.run(session, _RECORD, keys, received_at=now)
+        inserted = {(channel, update_id) for channel, update_id in records}
         fresh = []
         for inbound in inbounds:
             key = (inbound.channel, inbound.update_id)

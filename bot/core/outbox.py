@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import sqlite3
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot import db_fast
 from bot.core.channel import (
     Channel,
 )
@@ -35,7 +34,8 @@ from bot.core.pacing import Pacer
 from bot.core.sending import Outcome, send_messages
 from bot.core.tasks import wind_down
 from bot.core.types import Reply
-from bot.db import Database, SqliteColumns, dialect_of, driver_connection, sqlite_run
+from bot.db import Database, dialect_of
+from bot.db_fast import InsertRows
 from bot.models import OutboxMessage, utcnow
 
 __all__ = ["OnBlocked", "Outbox", "Pending", "insert_pending"]
@@ -66,24 +66,12 @@ class Pending:
     kind: str = "reply"
 
 
-#: Outbox rows on PostgreSQL, run on the driver's connection (`bot.db.driver_connection`).
-_PG_INSERT = (
-    "INSERT INTO outbox (channel, chat_id, kind, payload, status, attempts, lease_until, "
-    "created_at) "
-    "SELECT m.channel, m.chat_id, $4::varchar, CAST(m.payload AS json), 'pending', 0, "
-    "$5::timestamptz, $6::timestamptz "
-    "FROM unnest($1::varchar[], $2::varchar[], $3::text[]) "
-    "WITH ORDINALITY AS m(channel, chat_id, payload, n) ORDER BY m.n RETURNING id"
-)
-
-
-_SQLITE_INSERT_COLUMNS = SqliteColumns(
+#: Outbox rows, leased to the process writing them; returns their ids.
+_INSERT = InsertRows(
     OutboxMessage.__table__,  # type: ignore[attr-defined]
-    ("channel", "chat_id", "kind", "payload", "status", "attempts", "lease_until", "created_at"),
-)
-_SQLITE_INSERT = (
-    f"INSERT INTO outbox ({', '.join(_SQLITE_INSERT_COLUMNS.names)}) "
-    f"VALUES ({', '.join('?' for _ in _SQLITE_INSERT_COLUMNS.names)}) RETURNING id"
+    ("channel", "chat_id", "payload"),
+    shared=("kind", "status", "attempts", "lease_until", "created_at"),
+    returning=("id",),
 )
 
 
@@ -94,40 +82,23 @@ async def insert_pending(
     kind: str = "reply",
 ) -> list[Pending]:
     """Write (channel, chat_id, payload) rows, leased to this process: one statement on
-    PostgreSQL, one trip to the connection's thread on SQLite."""
+    PostgreSQL, one trip to the connection's thread on SQLite (`bot.db_fast`)."""
     if not messages:
         return []
     now = utcnow()
-    if dialect_of(session) == "sqlite":
-        params = [
-            _SQLITE_INSERT_COLUMNS.bind(
-                (channel, chat_id, kind, payload, "pending", 0, now + lease, now)
-            )
-            for channel, chat_id, payload in messages
-        ]
-
-        # a row at a time in the connection's thread, in order: ids in the messages' order
-        def write(connection: sqlite3.Connection) -> list[int]:
-            return [connection.execute(_SQLITE_INSERT, row).fetchone()[0] for row in params]
-
-        ids = await sqlite_run(session, write)
-    else:
-        # One statement of one text whatever the number of rows, the columns as arrays, on
-        # the driver's connection: SQLAlchemy's multi-row INSERT had a text per row count
-        # (asyncpg prepared each per connection) and bound eight parameters a row. The ids
-        # come from the sequence as the ORDER BY hands the rows to the INSERT, so the ids
-        # sorted are the rows' order (tested).
-        async with driver_connection(session) as driver:
-            records = await driver.fetch(
-                _PG_INSERT,
-                [channel for channel, _, _ in messages],
-                [chat_id for _, chat_id, _ in messages],
-                [json.dumps(payload) for _, _, payload in messages],
-                kind,
-                now + lease,
-                now,
-            )
-        ids = sorted(record[0] for record in records)
+    records = await db_fast.run(
+        session,
+        _INSERT,
+        messages,
+        kind=kind,
+        status="pending",
+        attempts=0,
+        lease_until=now + lease,
+        created_at=now,
+    )
+    # On PostgreSQL the ids come from the sequence as the rows' order hands them to the
+    # INSERT, on SQLite row after row: either way the ids sorted are the rows' order (tested).
+    ids = sorted(id for (id,) in records)
     return [
         Pending(id, channel, chat_id, payload, kind=kind)
         for id, (channel, chat_id, payload) in zip(ids, messages, strict=True)
