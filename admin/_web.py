@@ -19,8 +19,9 @@ from multidict import MultiDict, MultiDictProxy
 
 from admin.throttle import AddressThrottle
 from bot.core.outbox import Outbox
+from bot.core.platform import Platform
 from bot.db import Database
-from bot.i18n import LANGUAGES, STAFF_LANGUAGE, format_datetime, format_number, gettext
+from bot.i18n import LANGUAGES, N_, STAFF_LANGUAGE, format_datetime, format_number, gettext
 from bot.settings import Settings
 from bot.staff import Staff
 from bot.staff.security_log import AuditBudget
@@ -29,6 +30,7 @@ from bot.tips.relay import RelayCipher, cipher_for
 __all__ = [
     "DEPS",
     "LOGIN_CSRF_COOKIE",
+    "PLATFORM_LABELS",
     "STAFF",
     "STATIC",
     "Panel",
@@ -36,6 +38,7 @@ __all__ = [
     "known_message",
     "language_of",
     "login_csrf",
+    "platform_label",
     "redirect",
     "render",
     "require_staff",
@@ -47,6 +50,13 @@ TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 LOGIN_CSRF_COOKIE = "antq_login"
 MAX_FORM_FIELD = 8000
+#: How the panel names each platform (`_()` them: the web chat's name is translated).
+PLATFORM_LABELS: dict[str, str] = {
+    Platform.TELEGRAM: "Telegram",
+    Platform.ZALO_BOT: "Zalo Bot",
+    Platform.ZALO_OA: "Zalo OA",
+    Platform.WEB: N_("Web chat"),
+}
 
 
 @dataclass
@@ -141,11 +151,17 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
             csrf=staff.csrf if staff is not None else "",
             when=when,
             number=lambda v: format_number(v, lang),
+            platform_name=lambda name: gettext(lang, platform_label(name)),
             path=request.path,
             **context,
         )
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
+
+
+def platform_label(name: str) -> str:
+    """How the panel names a platform stored as `name`, as an English message id."""
+    return PLATFORM_LABELS.get(name) or name
 
 
 def whole(value: str) -> bool:

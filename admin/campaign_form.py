@@ -13,20 +13,20 @@ from typing import Any
 
 from multidict import MultiDictProxy
 
-from admin._web import whole
+from admin._web import PLATFORM_LABELS, whole
 from bot.campaigns.actions import CHANNELS, CampaignError
 from bot.campaigns.engine import campaign_replies
 from bot.campaigns.schedule import WEEKDAYS, Schedule, ScheduleError, ScheduleKind
 from bot.channels.telegram import CAPABILITIES as TELEGRAM
 from bot.channels.zalo_bot import CAPABILITIES as ZALO_BOT
 from bot.channels.zalo_oa import zalo_oa_capabilities
+from bot.core.platform import Platform
 from bot.core.render import render, utf16_len
 from bot.core.types import Capabilities
 from bot.i18n import N_
 from bot.models import Campaign, utcnow
 
 __all__ = [
-    "CHANNEL_NAMES",
     "MAX_ITEMS",
     "NEXT_SENDS",
     "Bubble",
@@ -42,7 +42,6 @@ MAX_ITEMS = 5
 NEXT_SENDS = 5
 #: How far ahead the page looks for them (a rule may fire one day a year).
 LOOK_AHEAD = timedelta(days=366 * 6)
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo_bot": "Zalo Bot", "zalo_oa": "Zalo OA", "web": "Web"}
 
 _SCHEDULE_ERRORS = {
     "kind": N_("Choose when to send."),
@@ -197,8 +196,7 @@ class Bubble:
 
 @dataclass
 class PlatformPreview:
-    channel: str
-    name: str
+    channel: Platform
     bubbles: list[Bubble]
     #: Length of the text as the platform counts it, and its limit.
     length: int
@@ -206,12 +204,18 @@ class PlatformPreview:
     #: English message ids to show under the preview.
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def name(self) -> str:
+        """The platform's name as an English message id."""
+        return PLATFORM_LABELS[self.channel]
 
-def _platforms(zalo_oa_max_buttons: int) -> list[tuple[str, Capabilities]]:
+
+def preview_platforms(zalo_oa_max_buttons: int) -> list[tuple[Platform, Capabilities]]:
+    """The platforms a preview shows, with what each can show (the web chat shows all)."""
     return [
-        ("telegram", TELEGRAM),
-        ("zalo_bot", ZALO_BOT),
-        ("zalo_oa", zalo_oa_capabilities(zalo_oa_max_buttons)),
+        (Platform.TELEGRAM, TELEGRAM),
+        (Platform.ZALO_BOT, ZALO_BOT),
+        (Platform.ZALO_OA, zalo_oa_capabilities(zalo_oa_max_buttons)),
     ]
 
 
@@ -220,7 +224,7 @@ def preview(campaign: Campaign, language: str, zalo_oa_max_buttons: int) -> list
     the campaign sender builds it: the same neutral reply, the same rendering, and no buttons
     where the platform has none (numbered choices would need per-resident state)."""
     out = []
-    for channel, caps in _platforms(zalo_oa_max_buttons):
+    for channel, caps in preview_platforms(zalo_oa_max_buttons):
         reply = campaign_replies(campaign, language)
         notes = []
         if reply.buttons and not caps.buttons:
@@ -236,9 +240,7 @@ def preview(campaign: Campaign, language: str, zalo_oa_max_buttons: int) -> list
         if len(texts) > 1:
             notes.append(N_("The text is too long for one message here: it is split."))
         length = utf16_len(reply.text) if caps.utf16 else len(reply.text)
-        out.append(
-            PlatformPreview(channel, CHANNEL_NAMES[channel], bubbles, length, caps.max_text, notes)
-        )
+        out.append(PlatformPreview(channel, bubbles, length, caps.max_text, notes))
     return out
 
 

@@ -31,7 +31,6 @@ from admin._web import (
     whole,
 )
 from admin.campaign_form import (
-    CHANNEL_NAMES,
     MAX_ITEMS,
     CampaignForm,
     next_sends,
@@ -286,7 +285,6 @@ async def _page(
         weekday_labels=WEEKDAY_LABELS,
         library=_library_choices(lang),
         communes=[(c.code, c.name) for c in units(panel.settings.province_code)],
-        channel_names=CHANNEL_NAMES,
         all_channels=CHANNELS,
         max_items=MAX_ITEMS,
         approval_required=panel.settings.campaign_approval_required,

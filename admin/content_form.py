@@ -17,14 +17,11 @@ from typing import Any
 
 from multidict import MultiDictProxy
 
-from admin._web import whole
-from admin.campaign_form import CHANNEL_NAMES, Bubble, PlatformPreview
-from bot.channels.telegram import CAPABILITIES as TELEGRAM
-from bot.channels.zalo_bot import CAPABILITIES as ZALO_BOT
-from bot.channels.zalo_oa import zalo_oa_capabilities
+from admin._web import platform_label, translator, whole
+from admin.campaign_form import Bubble, PlatformPreview, preview_platforms
 from bot.core.render import render, utf16_len
-from bot.core.types import Button, Capabilities, Reply
-from bot.i18n import N_, gettext
+from bot.core.types import Button, Reply
+from bot.i18n import N_
 from content.library import (
     LANGUAGES,
     Hotline,
@@ -104,7 +101,7 @@ def message_of(problem: Problem, kind: str = "item") -> Message:
     params = dict(problem.params)
     if code == "too_long" and "channel" in params:
         code = "too_long_channel"
-        params["channel"] = CHANNEL_NAMES.get(str(params["channel"]), params["channel"])
+        params["channel"] = platform_label(str(params["channel"]))
     elif code == "exists":
         code = f"exists_{kind}"
     elif problem.field == "topic":
@@ -286,25 +283,9 @@ class HotlineForm:
 # --- preview -------------------------------------------------------------------------------
 
 
-def _platforms(zalo_oa_max_buttons: int) -> list[tuple[str, Capabilities]]:
-    return [
-        ("telegram", TELEGRAM),
-        ("zalo_bot", ZALO_BOT),
-        ("zalo_oa", zalo_oa_capabilities(zalo_oa_max_buttons)),
-    ]
-
-
-def _translator(language: str) -> Callable[..., str]:
-    def _(message: str, **params: Any) -> str:
-        text = gettext(language, message)
-        return text.format(**params) if params else text
-
-    return _
-
-
 def _on_platforms(reply: Reply, zalo_oa_max_buttons: int) -> list[PlatformPreview]:
     out = []
-    for channel, caps in _platforms(zalo_oa_max_buttons):
+    for channel, caps in preview_platforms(zalo_oa_max_buttons):
         messages = render(reply, caps)
         bubbles = [
             Bubble(m.text, None, [b.label for row in m.buttons for b in row]) for m in messages
@@ -313,9 +294,7 @@ def _on_platforms(reply: Reply, zalo_oa_max_buttons: int) -> list[PlatformPrevie
         if len(messages) > 1:
             notes.append(N_("The text is too long for one message here: it is split."))
         length = utf16_len(reply.text) if caps.utf16 else len(reply.text)
-        out.append(
-            PlatformPreview(channel, CHANNEL_NAMES[channel], bubbles, length, caps.max_text, notes)
-        )
+        out.append(PlatformPreview(channel, bubbles, length, caps.max_text, notes))
     return out
 
 
@@ -324,7 +303,7 @@ def item_preview(item: Item, zalo_oa_max_buttons: int) -> list[tuple[str, list[P
     bot's own code and rendered as each platform shows it."""
     previews: list[tuple[str, list[PlatformPreview]]] = []
     for language in LANGUAGES:
-        _ = _translator(language)
+        _ = translator(language)
         reply = Reply(
             text=item_text(item, language, _),
             buttons=[[Button(_("⬅️ Back to the list"), f"lib:t:{item.topic}:0")]],
@@ -339,7 +318,7 @@ def hotline_preview(
     """(language, platforms): the national numbers of the hotlines message, in list order."""
     previews: list[tuple[str, list[PlatformPreview]]] = []
     for language in LANGUAGES:
-        _ = _translator(language)
+        _ = translator(language)
         lines = [hotline_line(hotline, language) for hotline in hotlines]
         text = _("Hotlines (113, 114, 115 and 111 are free of charge):") + "\n\n" + "\n".join(lines)
         previews.append((language, _on_platforms(Reply(text=text), zalo_oa_max_buttons)))

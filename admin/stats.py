@@ -24,8 +24,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import charts
-from admin._web import DEPS, STAFF, language_of, render, translator, whole
-from bot.core.platform import Platform
+from admin._web import DEPS, STAFF, language_of, platform_label, render, translator, whole
 from bot.i18n import N_, format_date, format_number
 from bot.staff import Staff
 from bot.stats import queries
@@ -39,12 +38,6 @@ __all__ = ["PAGES", "Builder", "Page", "StatsScope", "Table", "build_page", "set
 
 MAX_RANGE_DAYS = 3 * 366
 
-CHANNEL_LABELS: dict[str, str] = {
-    Platform.TELEGRAM: "Telegram",
-    Platform.ZALO_BOT: "Zalo Bot",
-    Platform.ZALO_OA: "Zalo OA",
-    Platform.WEB: N_("Web chat"),
-}
 TAP_LABELS = {
     "m": N_("Main menu"),
     "lib": N_("Legal education"),
@@ -169,7 +162,7 @@ class StatsScope:
         return day.strftime("%d/%m") if self.lang == "vi" else day.strftime("%d %b")
 
     def channel(self, name: str) -> str:
-        return self._(CHANNEL_LABELS.get(name, name))
+        return self._(platform_label(name))
 
     def count(self, value: int) -> Count:
         return mask(value, self.threshold)

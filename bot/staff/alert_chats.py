@@ -8,6 +8,7 @@ import re
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import ActionError, Actor, AuditAction, audit
+from bot.core.platform import Platform
 from bot.i18n import N_
 from bot.models import CommuneChat, StaffUser, utcnow
 from content.locality import get_unit
@@ -15,7 +16,7 @@ from content.locality import get_unit
 __all__ = ["ALERT_CHANNELS", "AlertChatError", "set_alert_chat"]
 
 #: The platforms an officer chat can be on (the web chat has no group chats).
-ALERT_CHANNELS = ("telegram", "zalo_bot", "zalo_oa")
+ALERT_CHANNELS = (Platform.TELEGRAM, Platform.ZALO_BOT, Platform.ZALO_OA)
 #: A Telegram group's id is negative; Zalo's ids are letters, digits and a few signs.
 CHAT_ID = re.compile(r"-?[\w.:-]{1,64}")
 
