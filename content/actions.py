@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.audit import AuditAction, audit
+from bot.audit import ActionError, AuditAction, audit
 from bot.models import ContentHotline, ContentItem, ContentVersion, StaffUser, utcnow
 from content.library import (
     Hotline,
@@ -49,7 +49,7 @@ MAX_NOTE = 500
 Row = ContentItem | ContentHotline
 
 
-class ContentError(ValueError):
+class ContentError(ActionError):
     """A change refused; `problems` say why (field, code, figures)."""
 
     def __init__(self, problems: list[Problem]) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.audit import AuditAction, audit
+from bot.audit import ActionError, AuditAction, audit
 from bot.db import Database
 from bot.i18n import N_
 from bot.models import StaffCommune, StaffSession, StaffUser
@@ -34,7 +34,7 @@ __all__ = [
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
-class AccountError(ValueError):
+class AccountError(ActionError):
     """Why an account cannot be saved (an English message id)."""
 
 
