@@ -29,6 +29,7 @@ from sqlalchemy import JSON
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import db_fast
+from bot.db import dialect_of
 from bot.db_fast import InsertRows, SelectRows, UpdateRows
 from bot.models import Resident, random_id
 
@@ -163,16 +164,22 @@ async def save(
     """Write back the residents whose columns changed since their snapshot, their
     conversation state sealed with `sealer` (when there is one).
 
-    Only the columns that changed in one of them are written (with the conversation state,
-    sealed again): under SQLite every indexed column in the `SET` list costs index work
-    even when its value is the same, and a lone update mostly changes its state alone."""
+    On SQLite only the columns that changed in one of them are written (with the state,
+    sealed again): each indexed column in the `SET` list costs SQLite index work even when
+    its value is the same, and a lone update mostly changes its state alone. On PostgreSQL
+    every column is written: one statement text, which each connection prepares once (a
+    round trip), and PostgreSQL compares the values, not the `SET` list, when it decides
+    whether an index needs a new entry."""
     changed: list[tuple[Resident, Snapshot]] = []
-    written = {_STATE, _DATA}
+    everything = dialect_of(session) == "postgresql"
+    written = set(range(len(MUTABLE))) if everything else {_STATE, _DATA}
     for resident, before in residents:
         after = snapshot(resident)
         if after != before:
             changed.append((resident, after))
-            written.update(i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b)
+            if not everything:
+                pairs = enumerate(zip(before, after, strict=True))
+                written.update(i for i, (was, now) in pairs if was != now)
     if not changed:
         return
     picked = tuple(sorted(written))
