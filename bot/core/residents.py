@@ -76,6 +76,8 @@ _JSON_AT = tuple(i for i, name in enumerate(MUTABLE) if isinstance(_TABLE.c[name
 #: A resident's `MUTABLE` columns as loaded (JSON ones as their text).
 Snapshot = tuple[Any, ...]
 
+#: Locked on PostgreSQL until the batch's transaction ends: that serialises one chat's
+#: updates across processes (its state is read-modify-write).
 _LOAD = SelectRows(_TABLE, ("channel", "chat_id"))
 _CREATE = InsertRows(_TABLE, COLUMNS, conflict=("channel", "chat_id"), returning=COLUMNS)
 
