@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from bot.db import Database
 from bot.models import Resident
+from tests.postgres import backend_pid, terminate
 
 
 async def test_reading_sees_what_was_committed_and_cannot_write(db: Database) -> None:
@@ -85,20 +86,6 @@ async def test_pool_size_is_the_setting(database_url: str) -> None:
         await db.dispose()
 
 
-async def _backend_pid(db: Database) -> int:
-    async with db.session() as session:
-        return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
-
-
-async def _terminate(database_url: str, pid: int) -> None:
-    killer = Database(database_url)
-    try:
-        async with killer.session() as session:
-            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    finally:
-        await killer.dispose()
-
-
 async def test_an_idle_connection_whose_server_went_away_is_replaced_unseen(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,9 +95,9 @@ async def test_an_idle_connection_whose_server_went_away_is_replaced_unseen(
         pytest.skip("PostgreSQL's pool")
     monkeypatch.setattr("bot.db.PING_AFTER_IDLE", 0.0)  # every checkout counts as idle
     try:
-        first = await _backend_pid(db)
-        await _terminate(database_url, first)
-        assert await _backend_pid(db) != first  # checked, found dead, replaced: no error
+        first = await backend_pid(db)
+        await terminate(database_url, first)
+        assert await backend_pid(db) != first  # checked, found dead, replaced: no error
     finally:
         await db.dispose()
 
@@ -126,12 +113,12 @@ async def test_a_busy_connection_whose_server_went_away_fails_once(
         pytest.skip("PostgreSQL's pool")
     monkeypatch.setattr("bot.db.PING_AFTER_IDLE", 3600.0)
     try:
-        first = await _backend_pid(db)
-        await _terminate(database_url, first)
+        first = await backend_pid(db)
+        await terminate(database_url, first)
         with pytest.raises(DBAPIError) as failed:
-            await _backend_pid(db)
+            await backend_pid(db)
         assert failed.value.connection_invalidated
-        assert await _backend_pid(db) != first
+        assert await backend_pid(db) != first
     finally:
         await db.dispose()
 

@@ -19,6 +19,7 @@ from bot import db_fast
 from bot.db import Database
 from bot.db_fast import HotStatement, InsertRows, SelectRows, UpdateRows
 from bot.models import InboundUpdate, Resident, day_start, random_id, utcnow
+from tests.postgres import backend_pid, terminate
 
 _UPDATES = InboundUpdate.__table__  # type: ignore[attr-defined]
 _RESIDENTS = Resident.__table__  # type: ignore[attr-defined]
@@ -145,20 +146,6 @@ async def _pg_or_skip(database_url: str) -> Database:
     return db
 
 
-async def _backend_pid(db: Database) -> int:
-    async with db.session() as session:
-        return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
-
-
-async def _terminate(database_url: str, pid: int) -> None:
-    killer = Database(database_url)
-    try:
-        async with killer.session() as session:
-            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    finally:
-        await killer.dispose()
-
-
 @pytest.mark.parametrize("first", [True, False], ids=["first-statement", "later-statement"])
 async def test_a_connection_whose_server_went_away_is_not_reused(
     database_url: str, monkeypatch: pytest.MonkeyPatch, first: bool
@@ -166,16 +153,16 @@ async def test_a_connection_whose_server_went_away_is_not_reused(
     db = await _pg_or_skip(database_url)
     monkeypatch.setattr("bot.db.PING_AFTER_IDLE", 3600.0)  # never checked on checkout
     try:
-        pid = await _backend_pid(db)
+        pid = await backend_pid(db)
         with pytest.raises(Exception):  # noqa: B017 - asyncpg's or the adapter's, either way
             async with db.session() as session:
                 if not first:  # the transaction is begun, then the server goes away
                     await session.execute(text("SELECT 1"))
-                    await _terminate(database_url, pid)
+                    await terminate(database_url, pid)
                 else:
-                    await _terminate(database_url, pid)
+                    await terminate(database_url, pid)
                 await db_fast.run(session, _RECORD, [("telegram", "1")], received_at=utcnow())
-        assert await _backend_pid(db) != pid
+        assert await backend_pid(db) != pid
     finally:
         await db.dispose()
 
