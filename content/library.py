@@ -3,7 +3,8 @@
 Layout of the library directory (by default the directory of this package)::
 
     topics.yaml          list of topics: {id, order, title: {vi, en}}
-    items/<id>.yaml      one item per file: id, topic, order, title, summary, body, source?, tags?
+    items/<id>.yaml      one item per file: id, topic, order, title, summary, body, source?, tags?,
+                         questions? ({vi: [...], en: [...]}: what residents ask that it answers)
     hotlines.yaml        list of national emergency numbers: {number, title, note}
     festival.yaml        the yearly "Ngày hội toàn dân bảo vệ an ninh Tổ quốc":
                          about, years, fallback
@@ -61,6 +62,7 @@ __all__ = [
     "LibraryError",
     "LocalizedText",
     "Problem",
+    "Questions",
     "TextProblem",
     "Topic",
     "check_library",
@@ -202,6 +204,18 @@ class Topic(_Strict):
     title: LocalizedText
 
 
+class Questions(_Strict):
+    """Questions residents ask that an item answers, in each language: they lead a resident's
+    question to the item (``content/answers.py``)."""
+
+    vi: list[CleanText] = Field(default_factory=list)
+    en: list[CleanText] = Field(default_factory=list)
+
+    def all(self) -> list[str]:
+        """Every question, Vietnamese first."""
+        return [*self.vi, *self.en]
+
+
 class Item(_Strict):
     """One library entry: a legal document explained, or practical crime-prevention advice."""
 
@@ -213,6 +227,7 @@ class Item(_Strict):
     body: LocalizedText
     source: LocalizedText | None = None
     tags: list[Slug] = Field(default_factory=list)
+    questions: Questions | None = None
 
     @field_validator("tags")
     @classmethod

@@ -1,0 +1,286 @@
+"""Residents' questions answered from the content library, its topics and the bot's intents.
+
+:func:`answer` takes what a resident typed and returns at most ``MAX_ANSWERS`` :class:`Answer`
+s, best first, or none when the bot should say it has no answer. What is searched, one target
+each: the published items (title, summary, body, tags, example ``questions``), the topics
+(title and their items' titles) and the intents of ``intents.yaml`` (``INTENTS``).
+
+Ranking is bm25s's (BM25, Lucene's variant), over two indexes: the *names* (titles, example
+questions, tags, intent phrases) and the *texts* (everything). Terms come from
+:mod:`content.question_terms` (diacritics folded and kept, syllable pairs, teen code, English);
+a query word the index does not know is corrected to a known one when it is a small typo
+(rapidfuzz), else it counts against every answer. An answer's ``score`` (0..1) is how much of
+the query's evidence the target holds: per index, the target's BM25 score over the sum of the
+best score each query term reaches in that index (plus, for each unknown word, the mean of
+those bests, weighted ``UNKNOWN_WEIGHT``); the two indexes are averaged (``NAME_WEIGHT``).
+
+How the bot uses the scores:
+
+* ``answers[0].score >= CONFIDENT``: show that answer (the article, the topic, the feature);
+* otherwise (``ANSWERED <= score < CONFIDENT``): "Có phải bạn muốn hỏi…?" with up to three
+  of the answers as choices;
+* no answers (best below ``ANSWERED``): "mình chưa có câu trả lời", the menu and 113.
+
+A tip code ("TG-7K3M9Q") anywhere in the text answers the ``follow`` intent, sure.
+
+The index is built from a :class:`~content.library.Library` (a few tens of milliseconds for
+the shipped library, see bench/ask.py): :func:`answer` builds it for the library
+``load_library()`` serves and builds it again when that library is replaced (the live copy
+refreshed after staff changed content); :func:`prepare` builds it ahead, at start or right
+after a refresh, so no resident waits for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+import bm25s
+import numpy as np
+import yaml
+from rapidfuzz import fuzz, process
+
+from bot.tips.codes import normalise_code
+from content.library import Library, load_library
+from content.question_terms import PAIR, Terms, fold, terms
+
+__all__ = [
+    "ANSWERED",
+    "CONFIDENT",
+    "INTENTS",
+    "INTENTS_FILE",
+    "LISTED",
+    "MAX_ANSWERS",
+    "Answer",
+    "Answerer",
+    "Kind",
+    "answer",
+    "load_intents",
+    "prepare",
+]
+
+Kind = Literal["item", "topic", "intent"]
+
+#: The intents the handlers act on, in the order of ``intents.yaml``.
+INTENTS: Final[tuple[str, ...]] = (
+    "hotline",
+    "tip",
+    "follow",
+    "festival",
+    "feedback",
+    "settings",
+    "unsubscribe",
+    "library",
+    "help",
+    "menu",
+    "greeting",
+    "thanks",
+)
+INTENTS_FILE: Final[Path] = Path(__file__).resolve().parent / "intents.yaml"
+
+#: From this score on, the best answer is shown as it is.
+CONFIDENT: Final[float] = 0.6
+#: Below this score for the best answer, the bot has no answer (an empty list).
+ANSWERED: Final[float] = 0.35
+#: The answers after the first are listed from this score on.
+LISTED: Final[float] = 0.2
+#: At most this many answers.
+MAX_ANSWERS: Final[int] = 5
+#: The share of the names' index in a score (the texts' index has the rest).
+NAME_WEIGHT: Final[float] = 0.5
+#: BM25's length normalisation (0: none, 1: full) in the names' and the texts' index: a
+#: long title that holds more of the question should not lose to a short one that holds less.
+NAMES_B: Final[float] = 0.3
+TEXTS_B: Final[float] = 0.75
+#: What a query word the index does not know weighs, against the known words' mean.
+UNKNOWN_WEIGHT: Final[float] = 3.0
+#: A typo is corrected to a known word from this rapidfuzz ratio (0..100) on, for words of
+#: at least ``FUZZY_MIN_LENGTH`` letters (shorter ones have too many neighbours).
+FUZZY_CUTOFF: Final[float] = 85.0
+FUZZY_MIN_LENGTH: Final[int] = 5
+#: How unknown a word typed with diacritics is that the index knows only without them
+#: ("bóng" where the library has only "bông"/"bong"...): a hint, not proof (a misplaced
+#: diacritic is a common typo).
+HALF_KNOWN: Final[float] = 0.5
+#: How unknown a pair of two non-stopwords is that the index has never seen ("giá vàng").
+PAIR_UNKNOWN: Final[float] = 0.5
+
+_TIP_CODE: Final[re.Pattern[str]] = re.compile(r"\bTG[\s\-_.]?[0-9A-Z]{6}\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer: an item id, a topic id or an intent id (``INTENTS``); ``score`` in 0..1."""
+
+    kind: Kind
+    id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class _Target:
+    kind: Kind
+    id: str
+    #: one document each in the names' index (a target scores its best one)
+    names: tuple[tuple[str, ...], ...]
+    texts: tuple[str, ...]
+
+
+def load_intents(path: Path = INTENTS_FILE) -> dict[str, list[str]]:
+    """The intents' phrases (both languages together), checked against ``INTENTS``."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or sorted(data) != sorted(INTENTS):
+        raise ValueError(f"{path.name}: the intents must be exactly {', '.join(INTENTS)}")
+    phrases: dict[str, list[str]] = {}
+    for intent in INTENTS:
+        entry = data[intent]
+        phrases[intent] = [str(p) for language in ("vi", "en") for p in entry.get(language, [])]
+        if not phrases[intent]:
+            raise ValueError(f"{path.name}: intent {intent!r} has no phrases")
+    return phrases
+
+
+def _targets(library: Library, intents: Mapping[str, Sequence[str]]) -> list[_Target]:
+    targets: list[_Target] = []
+    for item in library.items.values():
+        title = (item.title.vi, item.title.en, *(tag.replace("-", " ") for tag in item.tags))
+        asked = tuple(item.questions.all()) if item.questions is not None else ()
+        texts = (*title, *asked, item.summary.vi, item.summary.en, item.body.vi, item.body.en)
+        names = (title, *((q,) for q in asked))
+        targets.append(_Target("item", item.id, names, texts))
+    for topic in library.topics:
+        title = (topic.title.vi, topic.title.en)
+        members = [t for i in library.items_by_topic(topic.id) for _, t in i.title.items()]
+        targets.append(_Target("topic", topic.id, (title,), (*title, *members)))
+    hotlines = [text for h in library.hotlines for text in (h.number, h.title.vi, h.title.en)]
+    for intent, phrases in intents.items():
+        texts = (*phrases, *hotlines) if intent == "hotline" else tuple(phrases)
+        targets.append(_Target("intent", intent, tuple((p,) for p in phrases), texts))
+    return targets
+
+
+def _index(documents: list[list[str]], b: float) -> bm25s.BM25:
+    index = bm25s.BM25(b=b)
+    index.index(documents, show_progress=False)
+    return index
+
+
+class Answerer:
+    """The index of one library: :meth:`answer` answers questions from it."""
+
+    def __init__(self, library: Library, intents: Mapping[str, Sequence[str]] | None = None):
+        self.library = library
+        self._targets = _targets(library, load_intents() if intents is None else intents)
+        self._names = _index([self._document(n) for t in self._targets for n in t.names], NAMES_B)
+        # where each target's name documents start (they are contiguous)
+        sizes = [len(t.names) for t in self._targets]
+        self._name_starts = np.cumsum([0, *sizes[:-1]])
+        self._texts = _index([self._document(t.texts) for t in self._targets], TEXTS_B)
+        known = set(self._names.vocab_dict) | set(self._texts.vocab_dict)
+        self._typed = frozenset(w for w in known if w and PAIR not in w)
+        self._words = sorted(w for w in self._typed if fold(w) == w)
+        self._known = frozenset(self._words)
+        self._pairs = frozenset(w for w in known if PAIR in w)
+
+    @staticmethod
+    def _document(texts: Sequence[str]) -> list[str]:
+        return [term for text in texts for term in terms(text).all()]
+
+    def _corrected(self, query: Terms) -> tuple[list[str], float]:
+        """The query's terms with typos corrected, and how many words stay unknown (a word
+        typed with diacritics known only without them counts ``HALF_KNOWN``)."""
+        found: list[str] = []
+        unknown = 0.0
+        for folded, typed in query.words:
+            if folded in self._known:
+                found.append(folded)
+                if typed != folded:
+                    if typed in self._typed:
+                        found.append(typed)
+                    else:
+                        unknown += HALF_KNOWN
+                continue
+            if len(folded) >= FUZZY_MIN_LENGTH:
+                match = process.extractOne(
+                    folded, self._words, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+                )
+                if match is not None:
+                    found.append(match[0])
+                    continue
+            unknown += 1
+        unknown += PAIR_UNKNOWN * sum(p not in self._pairs for p in query.content_pairs)
+        return [*found, *query.pairs], unknown
+
+    @staticmethod
+    def _share(index: bm25s.BM25, query: list[str], unknown: float) -> np.ndarray:
+        """Per target: its BM25 score over the most the query's terms can reach here."""
+        ids = index.get_tokens_ids(query)
+        count = int(index.scores["num_docs"])
+        if not ids:
+            return np.zeros(count)
+        per_term = np.vstack([index.get_scores_from_ids([i]) for i in ids])
+        best = per_term.max(axis=1)
+        reachable = float(best.sum()) + unknown * UNKNOWN_WEIGHT * float(best.mean())
+        if reachable <= 0:
+            return np.zeros(count)
+        return np.asarray(per_term.sum(axis=0) / reachable)
+
+    def scores(self, question: str) -> list[Answer]:
+        """Every target with its score, best first (what :meth:`answer` chooses from)."""
+        query, unknown = self._corrected(terms(question))
+        if not query:
+            return []
+        names = np.maximum.reduceat(self._share(self._names, query, unknown), self._name_starts)
+        texts = self._share(self._texts, query, unknown)
+        score = NAME_WEIGHT * names + (1 - NAME_WEIGHT) * texts
+        order = np.argsort(-score, kind="stable")
+        return [
+            Answer(self._targets[i].kind, self._targets[i].id, round(float(score[i]), 4))
+            for i in order
+        ]
+
+    def answer(self, question: str) -> list[Answer]:
+        """At most ``MAX_ANSWERS`` answers, best first; empty when there is no answer."""
+        if _TIP_CODE.search(question) and any(
+            normalise_code(m.group()) for m in _TIP_CODE.finditer(question)
+        ):
+            return [Answer("intent", "follow", 1.0)]
+        ranked = self.scores(question)
+        if not ranked or ranked[0].score < ANSWERED:
+            return []
+        return [ranked[0], *(a for a in ranked[1:MAX_ANSWERS] if a.score >= LISTED)]
+
+
+class _Current:
+    answerer: Answerer | None = None
+    lock = threading.Lock()
+
+
+_current = _Current()
+
+
+def prepare(library: Library | None = None) -> Answerer:
+    """The index of ``library`` (default: what ``load_library()`` serves), built now unless
+    it is already built; :func:`answer` uses it from then on."""
+    library = load_library() if library is None else library
+    with _current.lock:
+        answerer = _current.answerer
+        if answerer is None or answerer.library is not library:
+            answerer = _current.answerer = Answerer(library, _intents())
+        return answerer
+
+
+@functools.cache
+def _intents() -> dict[str, list[str]]:
+    return load_intents()
+
+
+def answer(question: str) -> list[Answer]:
+    """The answers to a resident's question from the library residents see (see the module's
+    docstring for what the scores mean); the index is rebuilt when that library changed."""
+    return prepare().answer(question)

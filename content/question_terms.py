@@ -1,0 +1,116 @@
+"""Residents' questions (and the texts they are matched against) as search terms.
+
+Vietnamese as residents type it: with or without diacritics, in teen code, with old or new
+tone placement, in full sentences or a keyword. A text becomes a list of terms:
+
+* words are lower-cased, NFC, split on anything that is not a letter or digit (an emoji is a
+  word of its own); abbreviations and teen code are expanded (``question_words.yaml``);
+* each word that is not a stopword gives its folded form (diacritics removed, đ → d) and,
+  when it has diacritics, also its own form, so ``lua dao`` and ``lừa đảo`` both match;
+* each pair of neighbouring words gives a two-syllable term ("lua_dao"): most Vietnamese
+  words are two syllables, so the pair is what carries the meaning (unless both are stopwords);
+* a trailing English plural "s" is dropped (no Vietnamese syllable ends in "s");
+* a text made of stopwords only ("giúp tôi với", "what can you do") keeps them all.
+
+The same function makes the index's terms and the query's, so both sides agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import yaml
+
+__all__ = ["WORDS_FILE", "Terms", "fold", "terms", "words"]
+
+#: Abbreviations and stopwords.
+WORDS_FILE: Final[Path] = Path(__file__).resolve().parent / "question_words.yaml"
+#: Marks the two-syllable terms ("lua_dao"); never inside a word (\w excludes nothing else).
+PAIR: Final[str] = "_"
+
+_WORD: Final[re.Pattern[str]] = re.compile(
+    r"[^\W_]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]", re.UNICODE
+)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A text's terms: its single ``words`` as (folded, as typed) pairs, and its two-syllable
+    ``pairs`` (folded, and as typed when that differs). The single words are what a question is
+    judged by: one the index does not know makes an answer less sure."""
+
+    words: tuple[tuple[str, str], ...]
+    pairs: tuple[str, ...]
+    #: the folded pairs of two words that are not stopwords ("gia_vang" of "giá vàng"): what
+    #: a question is about, when the index has never seen it
+    content_pairs: tuple[str, ...] = ()
+
+    def all(self) -> list[str]:
+        """Every term, as the index takes them."""
+        typed = [t for f, t in self.words if t != f]
+        return [*(f for f, _ in self.words), *typed, *self.pairs]
+
+
+def fold(text: str) -> str:
+    """``text`` without Vietnamese diacritics (đ → d), NFC."""
+    stripped = "".join(
+        c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn"
+    )
+    return unicodedata.normalize("NFC", stripped.replace("đ", "d").replace("Đ", "D"))
+
+
+@functools.cache
+def _word_lists() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    data = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+    abbreviations = {
+        unicodedata.normalize("NFC", str(k)).lower(): tuple(_WORD.findall(str(v).lower()))
+        for k, v in data["abbreviations"].items()
+    }
+    stopwords = frozenset(unicodedata.normalize("NFC", str(w)).lower() for w in data["stopwords"])
+    return abbreviations, stopwords
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text``: lower case, NFC, abbreviations expanded."""
+    abbreviations, _ = _word_lists()
+    found: list[str] = []
+    for word in _WORD.findall(unicodedata.normalize("NFC", text).lower()):
+        found.extend(abbreviations.get(word, (word,)))
+    return found
+
+
+def _plain(word: str) -> str:
+    folded = fold(word)
+    if len(folded) > 3 and folded.endswith("s") and not folded.endswith("ss"):
+        return folded[:-1]
+    return folded
+
+
+def terms(text: str) -> Terms:
+    """The search terms of ``text`` (see the module's docstring)."""
+    _, stopwords = _word_lists()
+    found = words(text)
+    stop = [w in stopwords for w in found]
+    if all(stop):  # "giúp tôi với", "what can you do": then every word counts
+        stop = [False] * len(found)
+    single: list[tuple[str, str]] = []
+    pairs: list[str] = []
+    content_pairs: list[str] = []
+    for word, is_stop in zip(found, stop, strict=True):
+        if not is_stop:
+            single.append((_plain(word), word if fold(word) != word else _plain(word)))
+    for index in range(len(found) - 1):
+        if stop[index] and stop[index + 1]:
+            continue
+        first, second = found[index], found[index + 1]
+        pairs.append(f"{_plain(first)}{PAIR}{_plain(second)}")
+        if not stop[index] and not stop[index + 1]:
+            content_pairs.append(pairs[-1])
+        if fold(first) != first or fold(second) != second:
+            pairs.append(f"{first}{PAIR}{second}")
+    return Terms(tuple(single), tuple(pairs), tuple(content_pairs))
