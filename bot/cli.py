@@ -1,4 +1,4 @@
-"""The `antq` command: run, demo, db upgrade, content check, locate."""
+"""The `antq` command: run, demo, db upgrade, content check, locate, ask."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ import os
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.core.platform import Platform
 from bot.core.tasks import wait_for_stop_signal
 from bot.logging_setup import configure_logging
 from bot.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from content.answers import Answerer
+    from content.library import Library
 
 __all__ = ["main", "run_loop", "settle_heap"]
 
@@ -128,6 +132,64 @@ def cmd_locate(args: argparse.Namespace) -> int:
             print(_locate_json(line.rstrip("\n"), province, args.limit), flush=True)
     else:
         print(_locate_json(args.text, province, args.limit))
+    return 0
+
+
+async def _read_live_library(settings: Settings) -> Library | None:
+    """The library the bot serves, read from the database without writing anything; None
+    when the database has none (never started, not migrated, or no SQLite file)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import Database
+    from content.library import load_files
+    from content.store import read
+
+    db = Database(settings.effective_database_url)
+    try:
+        async with db.reading() as session:
+            library = await read(session, load_files())
+    except (SQLAlchemyError, OSError):
+        return None
+    finally:
+        await db.dispose()
+    return library if library.items else None
+
+
+def _database_exists(settings: Settings) -> bool:
+    """False for an SQLite file that is not there (connecting would create it)."""
+    from sqlalchemy.engine import make_url
+
+    if not settings.is_sqlite:
+        return True
+    path = make_url(settings.effective_database_url).database
+    return bool(path) and path != ":memory:" and Path(str(path)).exists()
+
+
+def _ask_json(answerer: Answerer, text: str) -> str:
+    answers = answerer.answer(text)
+    return json.dumps(
+        {"answers": [{"kind": a.kind, "id": a.id, "score": a.score} for a in answers]},
+        ensure_ascii=False,
+    )
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from content.answers import prepare
+    from content.library import load_files
+
+    settings = get_settings()
+    library = None
+    if not args.files and _database_exists(settings):
+        library = asyncio.run(_read_live_library(settings))
+    source = "the database" if library is not None else "the content files"
+    library = library or load_files()
+    print(f"library: {source} ({len(library.items)} items)", file=sys.stderr)
+    answerer = prepare(library)  # what the bot's answer() uses
+    if args.text == "-":
+        for line in sys.stdin:
+            print(_ask_json(answerer, line.rstrip("\n")), flush=True)
+    else:
+        print(_ask_json(answerer, args.text))
     return 0
 
 
@@ -333,6 +395,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--province", type=int, default=None, help="province code (default: setting)")
     p.add_argument("--limit", type=int, default=5)
     p.set_defaults(func=cmd_locate)
+
+    p = sub.add_parser(
+        "ask",
+        help='answer a resident\'s question as the bot would: antq ask "TEXT" | -',
+        description=(
+            'Prints {"answers": [{"kind", "id", "score"}, ...]} (best first, at most 5; '
+            "empty when the bot has no answer), one JSON line per question. The library is "
+            "the one the bot serves: read from the database (DATABASE_URL, else the SQLite "
+            "file in DATA_DIR; nothing is written), or the content files when the database "
+            "has none or with --files."
+        ),
+    )
+    p.add_argument("text", help='the question, or "-" for one question per line on stdin')
+    p.add_argument(
+        "--files", action="store_true", help="answer from the content files, not the database"
+    )
+    p.set_defaults(func=cmd_ask)
     return parser
 
 

@@ -290,3 +290,84 @@ def test_settle_heap_freezes_startup_and_raises_the_young_threshold() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_ask_answers_from_the_files_without_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("lừa đảo\nthời tiết hôm nay thế nào\n113\n"))
+    assert main(["ask", "--files", "-"]) == 0
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    first = lines[0]["answers"][0]
+    assert (first["kind"], first["id"]) == ("topic", "fraud")
+    assert 0 < lines[0]["answers"][0]["score"] <= 1
+    assert len(lines[0]["answers"]) <= 5
+    assert lines[1] == {"answers": []}
+    assert lines[2]["answers"][0]["kind"] == "intent"
+    assert lines[2]["answers"][0]["id"] == "hotline"
+    assert "the content files" in captured.err
+
+
+def test_ask_reads_the_live_library_from_the_database_and_writes_nothing(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A database that has the content serves it (an item staff unpublished is not an
+    answer); the CLI changes no row and creates no SQLite file."""
+    import asyncio
+
+    from sqlalchemy import func, select, update
+
+    from bot.db import Database
+    from bot.models import ContentItem, ContentRevision
+    from content.library import load_files
+    from content.store import seed
+
+    async def prepare() -> None:
+        db = Database(database_url)
+        async with db.session() as session:
+            await seed(session, load_files())
+            await session.execute(
+                update(ContentItem)
+                .where(ContentItem.id == "khi-bi-lua-dao")
+                .values(published=False)
+            )
+        await db.dispose()
+
+    async def state() -> tuple[int, int]:
+        db = Database(database_url)
+        async with db.session() as session:
+            items = (await session.execute(select(func.count()).select_from(ContentItem))).scalar()
+            revision = (await session.execute(select(ContentRevision.revision))).scalar()
+        await db.dispose()
+        return int(items or 0), int(revision or 0)
+
+    asyncio.run(prepare())
+    before = asyncio.run(state())
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": database_url}
+    done = subprocess.run(
+        [*ANTQ, "ask", "bị lừa chuyển tiền rồi phải làm gì"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    answers = json.loads(done.stdout)["answers"]
+    assert answers, done.stderr
+    assert "khi-bi-lua-dao" not in [a["id"] for a in answers]
+    assert "the database (22 items)" in done.stderr
+    assert asyncio.run(state()) == before
+
+    without = {**env, "DATABASE_URL": ""}
+    done = subprocess.run(
+        [*ANTQ, "ask", "bị lừa chuyển tiền rồi phải làm gì"],
+        env=without,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout)["answers"][0]["id"] == "khi-bi-lua-dao"
+    assert "the content files" in done.stderr
+    assert not (tmp_path / "data" / "antq.sqlite3").exists()
