@@ -9,7 +9,7 @@ tone placement, in full sentences or a keyword. A text becomes a list of terms:
   when it has diacritics, also its own form, so ``lua dao`` and ``lừa đảo`` both match;
 * each pair of neighbouring words gives a two-syllable term ("lua_dao"): most Vietnamese
   words are two syllables, so the pair is what carries the meaning (unless both are stopwords);
-* a trailing English plural "s" is dropped (no Vietnamese syllable ends in "s");
+* English endings ("s", "ed", "ing") are dropped (no Vietnamese syllable has them);
 * a text made of stopwords only ("giúp tôi với", "what can you do") keeps them all.
 
 The same function makes the index's terms and the query's, so both sides agree.
@@ -84,10 +84,27 @@ def words(text: str) -> list[str]:
     return found
 
 
+_ENGLISH_ENDINGS: Final[tuple[tuple[str, str, int], ...]] = (
+    # (ending, replacement, shortest word it is taken from)
+    ("ies", "y", 5),
+    ("ing", "", 6),
+    ("ed", "", 5),
+    ("s", "", 4),
+)
+
+
 def _plain(word: str) -> str:
+    """The folded word, an English ending taken off: no Vietnamese syllable ends in "s",
+    "ed" or "ing" (Vietnamese writes "inh"), so Vietnamese words are never cut."""
     folded = fold(word)
-    if len(folded) > 3 and folded.endswith("s") and not folded.endswith("ss"):
-        return folded[:-1]
+    if folded.endswith("ss"):
+        return folded
+    for ending, replacement, shortest in _ENGLISH_ENDINGS:
+        if len(folded) >= shortest and folded.endswith(ending):
+            stem = folded[: -len(ending)] + replacement
+            if ending != "s" and len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] in "bdgmnpt":
+                stem = stem[:-1]  # "scammed" -> "scam"
+            return stem
     return folded
 
 

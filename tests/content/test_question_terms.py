@@ -1,0 +1,53 @@
+"""content/question_terms.py: residents' words as search terms."""
+
+from __future__ import annotations
+
+from content.question_terms import fold, terms, words
+
+
+def _folded(text: str) -> list[str]:
+    return [f for f, _ in terms(text).words]
+
+
+def test_fold_removes_vietnamese_diacritics() -> None:
+    assert fold("Lừa đảo ĐÃ xảy ra") == "Lua dao DA xay ra"
+    assert fold("ma tuý") == fold("ma túy") == "ma tuy"
+
+
+def test_teen_code_and_abbreviations_are_expanded() -> None:
+    assert words("bj lừa ko bik fai lm j") == ["bị", "lừa", "không", "biết", "phải", "làm", "gì"]
+    assert words("sdt CA xã") == ["số", "điện", "thoại", "công", "an", "xã"]
+
+
+def test_words_with_and_without_diacritics_give_the_same_folded_terms() -> None:
+    assert (
+        _folded("lừa đảo qua mạng")
+        == _folded("lua dao qua mang")
+        == [
+            "lua",
+            "dao",
+            "qua",
+            "mang",
+        ]
+    )
+    assert "lừa" in terms("lừa đảo").all()
+    assert "lua_dao" in terms("lừa đảo").pairs
+    assert "lừa_đảo" in terms("lừa đảo").pairs
+
+
+def test_stopwords_are_left_out_but_pair_with_their_neighbours() -> None:
+    found = terms("cho mình hỏi bị lừa thì làm sao ạ")
+    assert _folded("cho mình hỏi bị lừa thì làm sao ạ") == ["lua"]
+    assert "bi_lua" in found.pairs
+    assert "lam_sao" not in found.pairs
+    assert found.content_pairs == ()
+
+
+def test_a_question_of_stopwords_only_keeps_them() -> None:
+    assert _folded("what can you do") == ["what", "can", "you", "do"]
+
+
+def test_english_endings_and_emoji() -> None:
+    assert _folded("scammed calls claiming policies") == ["scam", "call", "claim", "policy"]
+    assert _folded("👍") == ["👍"]
+    assert _folded("tiếng Việt, thông tin") == ["tieng", "viet", "thong", "tin"]
