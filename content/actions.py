@@ -22,6 +22,7 @@ from content.library import (
     Hotline,
     Item,
     Problem,
+    Questions,
     hotline_problems,
     item_problems,
     load_files,
@@ -198,10 +199,13 @@ async def edit_item(
     base_version: int | None = None,
 ) -> ContentItem:
     """Save `item` (its id names the item) as a new version; `base_version` is the version
-    the editor started from."""
+    the editor started from. An item without example questions keeps the ones saved (the
+    panel's form does not edit them yet)."""
     _check(item)
     row = await _locked(session, ITEM, item.id, base_version)
     assert isinstance(row, ContentItem)
+    if item.questions is None and row.data.get("questions"):
+        item = item.model_copy(update={"questions": Questions(**row.data["questions"])})
     await _new_version(session, actor, row, dump(item), note, AuditAction.CONTENT_EDIT)
     return row
 

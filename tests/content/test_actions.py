@@ -176,3 +176,20 @@ async def test_restoring_an_unknown_version_is_refused(db: Database, user: Staff
         async with db.session() as session:
             await actions.restore(session, user, ITEM, ITEM_ID, 7)
     assert refused.value.problems[0].code == "unknown_version"
+
+
+async def test_an_edit_without_example_questions_keeps_the_saved_ones(
+    db: Database, user: StaffUser
+) -> None:
+    """The panel's form does not show the example questions yet: saving it loses none."""
+    async with db.session() as session:
+        row = await actions.get_row(session, ITEM, ITEM_ID)
+        assert isinstance(row, ContentItem)
+        saved = row.data["questions"]
+        assert saved["vi"]
+        edited = Item.model_validate({**row.data, "order": 61, "questions": None})
+        await actions.edit_item(session, user, edited, "", base_version=row.version)
+    async with db.session() as session:
+        row = await actions.get_row(session, ITEM, ITEM_ID)
+        assert isinstance(row, ContentItem)
+        assert (row.data["order"], row.data["questions"]) == (61, saved)
