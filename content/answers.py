@@ -154,6 +154,8 @@ def _targets(library: Library, intents: Mapping[str, Sequence[str]]) -> list[_Ta
         names = (title, *((q,) for q in asked))
         targets.append(_Target("item", item.id, names, texts))
     for topic in library.topics:
+        if len(library.items_by_topic(topic.id)) < 2:
+            continue  # a topic of one item is that item: the item answers
         title = (topic.title.vi, topic.title.en)
         members = [t for i in library.items_by_topic(topic.id) for _, t in i.title.items()]
         targets.append(_Target("topic", topic.id, (title,), (*title, *members)))
