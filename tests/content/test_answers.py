@@ -10,6 +10,7 @@ from content.answers import (
     ANSWERED,
     INTENTS,
     MAX_ANSWERS,
+    MAX_CHARS,
     Answer,
     Answerer,
     answer,
@@ -80,6 +81,12 @@ def test_answers_are_best_first_at_most_five_and_scored_in_0_1(answerer: Answere
     assert all(0 <= s <= 1 for s in scores)
     assert scores[0] >= ANSWERED
     assert {a.kind for a in answerer.scores("lừa đảo")} == {"item", "topic", "intent"}
+
+
+def test_only_the_start_of_a_long_text_is_read(answerer: Answerer) -> None:
+    question = "bị lừa đảo qua mạng thì làm sao"
+    long = question.ljust(MAX_CHARS) + "giá vàng xổ số bóng đá " * 200
+    assert answerer.answer(long) == answerer.answer(question)
 
 
 def test_diacritics_case_and_typos_find_the_same_article(answerer: Answerer) -> None:
