@@ -23,11 +23,11 @@ How the bot uses the scores:
 
 A tip code ("TG-7K3M9Q") anywhere in the text answers the ``follow`` intent, sure.
 
-The index is built from a :class:`~content.library.Library` (a few tens of milliseconds for
-the shipped library, see bench/ask.py): :func:`answer` builds it for the library
-``load_library()`` serves and builds it again when that library is replaced (the live copy
-refreshed after staff changed content); :func:`prepare` builds it ahead, at start or right
-after a refresh, so no resident waits for it.
+The index is built from a :class:`~content.library.Library` (about 0.1 s of CPU for the
+shipped library, see bench/ask.py; an answer then costs about 0.2 ms): :func:`answer` builds
+it for the library ``load_library()`` serves and builds it again when that library is replaced
+(the live copy refreshed after staff changed content); :func:`prepare` builds it ahead, at
+start or right after a refresh, so that no resident's update waits for it.
 """
 
 from __future__ import annotations
@@ -252,9 +252,7 @@ class Answerer:
 
     def answer(self, question: str) -> list[Answer]:
         """At most ``MAX_ANSWERS`` answers, best first; empty when there is no answer."""
-        if _TIP_CODE.search(question) and any(
-            normalise_code(m.group()) for m in _TIP_CODE.finditer(question)
-        ):
+        if any(normalise_code(m.group()) for m in _TIP_CODE.finditer(question)):
             return [Answer("intent", "follow", 1.0)]
         ranked = self.scores(question)
         if not ranked or ranked[0].score < ANSWERED:
