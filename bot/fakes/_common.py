@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import random
-import signal
 import time
 from abc import ABC, abstractmethod
 from bisect import bisect_right
@@ -25,6 +24,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 
+from bot.core.tasks import wait_for_stop_signal
 from bot.fakes._telegram_markup import ApiError, bad_request
 from bot.fakes._telegram_params import read_request_params
 
@@ -651,13 +651,8 @@ def serve(
         url = await fake.start(host, port)
         for line in banner(fake, url):
             print(line, flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
         try:
-            await stop.wait()
+            await wait_for_stop_signal()
         finally:
             await fake.stop()
 
