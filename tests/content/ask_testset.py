@@ -1,6 +1,8 @@
 """The residents' questions of ``ask_questions.yaml`` and the figures content/answers.py
-reaches on them (top-1, top-3, declined), on the tuning part and on the held-out part (every
-third question of each list). Used by tests/content/test_answers.py and bench/ask.py."""
+reaches on them (top-1, top-3, declined), per part: the tuning part, the held-out part of the
+first set (every third question of each list) and the fresh part (every third question of the
+second set, written before the second round of tuning and never looked at during it). Used by
+tests/content/test_answers.py and bench/ask.py."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 import yaml
 
@@ -16,24 +18,46 @@ QUESTIONS_FILE: Final[Path] = Path(__file__).resolve().parent / "ask_questions.y
 #: Every HELD_OUT-th question (the 3rd, 6th…) of each list is held out from the tuning.
 HELD_OUT: Final[int] = 3
 
+Part = Literal["tuning", "held_out", "fresh"]
+#: The parts, in the order the figures are reported.
+PARTS: Final[tuple[Part, ...]] = ("tuning", "held_out", "fresh")
+#: The lists of the file: (answerable, out of scope, the part their held-out questions are).
+_SETS: Final[tuple[tuple[str, str, Part], ...]] = (
+    ("answerable", "out_of_scope", "held_out"),
+    ("second_answerable", "second_out_of_scope", "fresh"),
+)
+
 
 @dataclass(frozen=True)
 class Question:
     text: str
     expected: frozenset[str]  # "kind:id"; empty for an out-of-scope question
-    held_out: bool
+    part: Part
+
+    @property
+    def held_out(self) -> bool:
+        """Not used in the tuning (the held-out or the fresh part)."""
+        return self.part != "tuning"
 
 
 @functools.cache
 def questions() -> tuple[Question, ...]:
     data = yaml.safe_load(QUESTIONS_FILE.read_text(encoding="utf-8"))
     found = []
-    for index, (text, expected) in enumerate(data["answerable"], start=1):
-        wanted = [expected] if isinstance(expected, str) else expected
-        found.append(Question(str(text), frozenset(wanted), index % HELD_OUT == 0))
-    for index, text in enumerate(data["out_of_scope"], start=1):
-        found.append(Question(str(text), frozenset(), index % HELD_OUT == 0))
+    for answerable, out_of_scope, held_out in _SETS:
+        for index, (text, expected) in enumerate(data[answerable], start=1):
+            wanted = [expected] if isinstance(expected, str) else expected
+            part: Part = held_out if index % HELD_OUT == 0 else "tuning"
+            found.append(Question(str(text), frozenset(wanted), part))
+        for index, text in enumerate(data[out_of_scope], start=1):
+            part = held_out if index % HELD_OUT == 0 else "tuning"
+            found.append(Question(str(text), frozenset(), part))
     return tuple(found)
+
+
+def part(name: Part) -> list[Question]:
+    """The questions of one part."""
+    return [q for q in questions() if q.part == name]
 
 
 @dataclass(frozen=True)
