@@ -83,13 +83,20 @@ INTENTS: Final[tuple[str, ...]] = (
     "thanks",
 )
 INTENTS_FILE: Final[Path] = Path(__file__).resolve().parent / "intents.yaml"
+#: The subjects the bot has no answer for (weather, lottery…): searched like the library, and
+#: a question more about one of them than about anything the bot has is not answered.
+OUT_OF_SCOPE_FILE: Final[Path] = Path(__file__).resolve().parent / "out_of_scope.yaml"
 
 #: From this score on, the best answer is shown as it is.
 CONFIDENT: Final[float] = 0.6
 #: Below this score for the best answer, the bot has no answer (an empty list).
-ANSWERED: Final[float] = 0.35
+ANSWERED: Final[float] = 0.3
 #: The answers after the first are listed from this score on.
 LISTED: Final[float] = 0.2
+#: A question is not answered when its best out-of-scope subject scores at least this, and at
+#: least this share of the best answer's score.
+BEYOND_MIN: Final[float] = 0.1
+BEYOND_RATIO: Final[float] = 0.35
 #: At most this many answers.
 MAX_ANSWERS: Final[int] = 5
 #: Only the start of a long text is read: a question is a few words, and the cost of an
@@ -102,7 +109,7 @@ NAME_WEIGHT: Final[float] = 0.5
 NAMES_B: Final[float] = 0.3
 TEXTS_B: Final[float] = 0.75
 #: What a query word the index does not know weighs, against the known words' mean.
-UNKNOWN_WEIGHT: Final[float] = 3.0
+UNKNOWN_WEIGHT: Final[float] = 2.0
 #: A typo is corrected to a known word from this rapidfuzz ratio (0..100) on, for words of
 #: at least ``FUZZY_MIN_LENGTH`` letters (shorter ones have too many neighbours).
 FUZZY_CUTOFF: Final[float] = 85.0
@@ -128,7 +135,7 @@ class Answer:
 
 @dataclass(frozen=True)
 class _Target:
-    kind: Kind
+    kind: Kind | Literal["none"]  # "none": a subject of ``OUT_OF_SCOPE_FILE``, never an answer
     id: str
     #: one document each in the names' index (a target scores its best one)
     names: tuple[tuple[str, ...], ...]
@@ -149,7 +156,22 @@ def load_intents(path: Path = INTENTS_FILE) -> dict[str, list[str]]:
     return phrases
 
 
-def _targets(library: Library, intents: Mapping[str, Sequence[str]]) -> list[_Target]:
+def load_out_of_scope(path: Path = OUT_OF_SCOPE_FILE) -> dict[str, list[str]]:
+    """The out-of-scope subjects' phrases (both languages together)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not data:
+        raise ValueError(f"{path.name}: expected subjects, each with vi and en phrases")
+    return {
+        str(subject): [str(p) for language in ("vi", "en") for p in entry.get(language, [])]
+        for subject, entry in data.items()
+    }
+
+
+def _targets(
+    library: Library,
+    intents: Mapping[str, Sequence[str]],
+    out_of_scope: Mapping[str, Sequence[str]],
+) -> list[_Target]:
     targets: list[_Target] = []
     for item in library.items.values():
         title = (item.title.vi, item.title.en, *(tag.replace("-", " ") for tag in item.tags))
@@ -167,6 +189,8 @@ def _targets(library: Library, intents: Mapping[str, Sequence[str]]) -> list[_Ta
     for intent, phrases in intents.items():
         texts = (*phrases, *hotlines) if intent == "hotline" else tuple(phrases)
         targets.append(_Target("intent", intent, tuple((p,) for p in phrases), texts))
+    for subject, phrases in out_of_scope.items():
+        targets.append(_Target("none", subject, tuple((p,) for p in phrases), tuple(phrases)))
     return targets
 
 
@@ -179,14 +203,38 @@ def _index(documents: list[list[str]], b: float) -> bm25s.BM25:
 class Answerer:
     """The index of one library: :meth:`answer` answers questions from it."""
 
-    def __init__(self, library: Library, intents: Mapping[str, Sequence[str]] | None = None):
+    def __init__(
+        self,
+        library: Library,
+        intents: Mapping[str, Sequence[str]] | None = None,
+        out_of_scope: Mapping[str, Sequence[str]] | None = None,
+    ):
         self.library = library
-        self._targets = _targets(library, load_intents() if intents is None else intents)
-        self._names = _index([self._document(n) for t in self._targets for n in t.names], NAMES_B)
+        self._targets = _targets(
+            library,
+            load_intents() if intents is None else intents,
+            _out_of_scope() if out_of_scope is None else out_of_scope,
+        )
+        self._none = np.array([t.kind == "none" for t in self._targets])
+        names = [[self._document(n) for n in t.names] for t in self._targets]
+        texts = [self._document(t.texts) for t in self._targets]
+        # an out-of-scope subject holds only what nothing the bot has holds: a word the
+        # library uses ("tết", "tiếng anh", "nước") is evidence for the library, never against
+        ours = {
+            term
+            for t, text in zip(self._targets, texts, strict=True)
+            if t.kind != "none"
+            for term in text
+        }
+        for index, target in enumerate(self._targets):
+            if target.kind == "none":
+                names[index] = [[w for w in n if w not in ours] for n in names[index]]
+                texts[index] = [w for w in texts[index] if w not in ours]
+        self._names = _index([n for target_names in names for n in target_names], NAMES_B)
         # where each target's name documents start (they are contiguous)
         sizes = [len(t.names) for t in self._targets]
         self._name_starts = np.cumsum([0, *sizes[:-1]])
-        self._texts = _index([self._document(t.texts) for t in self._targets], TEXTS_B)
+        self._texts = _index(texts, TEXTS_B)
         known = set(self._names.vocab_dict) | set(self._texts.vocab_dict)
         self._typed = frozenset(w for w in known if w and PAIR not in w)
         self._words = sorted(w for w in self._typed if fold(w) == w)
@@ -211,6 +259,8 @@ class Answerer:
                     else:
                         unknown += HALF_KNOWN
                 continue
+            if any(c.isdigit() for c in folded):
+                continue  # an amount or a date ("20tr", "30%", "2026"), not a subject
             if len(folded) >= FUZZY_MIN_LENGTH:
                 match = process.extractOne(
                     folded, self._words, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
@@ -236,26 +286,35 @@ class Answerer:
             return np.zeros(count)
         return np.asarray(per_term.sum(axis=0) / reachable)
 
-    def scores(self, question: str) -> list[Answer]:
-        """Every target with its score, best first (what :meth:`answer` chooses from)."""
+    def _scored(self, question: str) -> tuple[list[Answer], float]:
+        """Every answer with its score, best first, and the best out-of-scope subject's."""
         query, unknown = self._corrected(terms(question[:MAX_CHARS]))
         if not query:
-            return []
+            return [], 0.0
         names = np.maximum.reduceat(self._share(self._names, query, unknown), self._name_starts)
         texts = self._share(self._texts, query, unknown)
         score = NAME_WEIGHT * names + (1 - NAME_WEIGHT) * texts
+        beyond = float(score[self._none].max()) if self._none.any() else 0.0
         order = np.argsort(-score, kind="stable")
-        return [
-            Answer(self._targets[i].kind, self._targets[i].id, round(float(score[i]), 4))
-            for i in order
-        ]
+        ranked = []
+        for i in order:
+            target = self._targets[i]
+            if target.kind != "none":
+                ranked.append(Answer(target.kind, target.id, round(float(score[i]), 4)))
+        return ranked, beyond
+
+    def scores(self, question: str) -> list[Answer]:
+        """Every target with its score, best first (what :meth:`answer` chooses from)."""
+        return self._scored(question)[0]
 
     def answer(self, question: str) -> list[Answer]:
         """At most ``MAX_ANSWERS`` answers, best first; empty when there is no answer."""
         if any(normalise_code(m.group()) for m in _TIP_CODE.finditer(question)):
             return [Answer("intent", "follow", 1.0)]
-        ranked = self.scores(question)
+        ranked, beyond = self._scored(question)
         if not ranked or ranked[0].score < ANSWERED:
+            return []
+        if beyond >= BEYOND_MIN and beyond >= BEYOND_RATIO * ranked[0].score:
             return []
         return [ranked[0], *(a for a in ranked[1:MAX_ANSWERS] if a.score >= LISTED)]
 
@@ -282,6 +341,11 @@ def prepare(library: Library | None = None) -> Answerer:
 @functools.cache
 def _intents() -> dict[str, list[str]]:
     return load_intents()
+
+
+@functools.cache
+def _out_of_scope() -> dict[str, list[str]]:
+    return load_out_of_scope()
 
 
 def answer(question: str) -> list[Answer]:
