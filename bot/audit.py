@@ -52,6 +52,9 @@ class AuditAction(StrEnum):
     CONTENT_PUBLISH = "content_publish"
     CONTENT_UNPUBLISH = "content_unpublish"
     CONTENT_RESTORE = "content_restore"
+    # residents' unanswered questions
+    QUESTION_ATTACH = "question_attach"
+    QUESTION_DISMISS = "question_dismiss"
     # accounts and the panel
     LOGIN = "login"
     LOGOUT = "logout"

@@ -1,6 +1,6 @@
 """Periodic clean-up, woken by APScheduler: old dedup records, unread web-chat messages, the
-sealed way back to tipsters of tips closed long enough ago, and the photos of tip drafts
-nobody sent.
+sealed way back to tipsters of tips closed long enough ago, the photos of tip drafts nobody
+sent, and residents' unanswered questions older than 30 days.
 
 Telegram redelivers an update for at most a day and may reuse update ids after a week of
 silence, so dedup records are kept for 3 days: long enough to catch every redelivery, short
@@ -19,6 +19,7 @@ from sqlmodel import col
 from bot.db import BUSY_TIMEOUT_MS, Database
 from bot.models import InboundUpdate, TipRelay, WebChatMessage, utcnow
 from bot.tips.draft_photos import prune_abandoned
+from content import unanswered
 
 __all__ = ["INBOUND_RETENTION", "WEBCHAT_RETENTION", "prune", "start_scheduler"]
 
@@ -50,6 +51,7 @@ async def prune(db: Database, now: datetime | None = None) -> dict[str, int]:
             )
         )
         draft_photos = await prune_abandoned(session, now)
+        questions = await unanswered.prune(session, now)
     if db.is_sqlite:
         # SQLite's -wal file keeps every page written since the last checkpoint, deleted rows
         # included, and a quiet instance may not reach the automatic one (1,000 pages) for
@@ -69,6 +71,7 @@ async def prune(db: Database, now: datetime | None = None) -> dict[str, int]:
         "webchat_message": webchat.rowcount,
         "tip_relay": relays.rowcount,
         "tip_photo_draft": draft_photos,
+        "unanswered_question": questions,
     }
     if any(removed.values()):
         log.info("housekeeping removed %s", removed)

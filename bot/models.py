@@ -55,8 +55,10 @@ __all__ = [
     "TipRelay",
     "TipShare",
     "UTCDateTime",
+    "UnansweredQuestion",
     "WebChatMessage",
     "day_start",
+    "local_day",
     "random_id",
     "set_day_zone",
     "utcnow",
@@ -91,6 +93,11 @@ def day_start(moment: datetime | None = None) -> datetime:
     local = (moment or utcnow()).astimezone(_day_zone)
     midnight = datetime(local.year, local.month, local.day, tzinfo=_day_zone)
     return midnight.astimezone(UTC)
+
+
+def local_day(moment: datetime | None = None) -> date:
+    """The local day of `moment` (default: now), for `date` columns of that precision."""
+    return (moment or utcnow()).astimezone(_day_zone).date()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -737,3 +744,23 @@ class ContentRevision(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     revision: int = 0
+
+
+class UnansweredQuestion(SQLModel, table=True):
+    """Questions residents typed that the bot could not answer, for propaganda staff
+    (`content.unanswered`): identifiers masked, one row per local day and question (its
+    words folded, `key`) with how often it was asked that day. No resident, chat, channel or
+    commune, and the day only: a question can say as much as a tip. Deleted after 30 days."""
+
+    __tablename__ = "unanswered_question"
+    # also the index of housekeeping's and the panel's reads by day
+    __table_args__ = (UniqueConstraint("day", "key", name="uq_unanswered_question_day_key"),)
+
+    #: Random, not a sequence: the order of the rows must not be the order of the askers.
+    id: int | None = _random_pk()
+    day: date
+    key: str = Field(sa_column=Column(String(200), nullable=False))
+    #: The question as the first asker of the day typed it, identifiers masked.
+    text: str = Field(sa_column=Column(String(500), nullable=False))
+    language: str = Field(default="vi", sa_column=Column(String(5), nullable=False))
+    asked: int = 1

@@ -30,6 +30,7 @@ async def test_prune_keeps_recent_dedup_records(db: Database) -> None:
         "webchat_message": 1,
         "tip_relay": 0,
         "tip_photo_draft": 0,
+        "unanswered_question": 0,
     }
     async with db.session() as session:
         left = (await session.execute(select(InboundUpdate.update_id))).scalars().all()
