@@ -5,8 +5,9 @@ answerer the bot uses (built from the content files); the CPU time of the proces
 (`time.process_time`) over all of them, divided by their number, is `cpu_ms_per_question`
 (the goal of issue 20: at most 5 ms). `build_ms` is the best of `--builds` index builds for
 the shipped library. Also the figures of the question set (top-1 and top-3 of the
-answerable questions, the share of out-of-scope questions declined), for the tuning part
-and for the held-out part (every third question).
+answerable questions, the share of out-of-scope questions declined, and how many first
+answers sure enough to be shown at once were right or wrong), for the tuning part, the
+held-out part of the first set and the fresh part (the held-out part of the second set).
 
     python bench/ask.py
     python bench/ask.py --rounds 20
@@ -35,9 +36,9 @@ def log(message: str) -> None:
 
 
 def measure(rounds: int, builds: int) -> dict[str, Any]:
-    from content.answers import Answerer, load_intents
+    from content.answers import CONFIDENT, Answerer, load_intents
     from content.library import load_files
-    from tests.content.ask_testset import figures, questions
+    from tests.content.ask_testset import PARTS, confident, figures, part, questions
 
     library, intents = load_files(), load_intents()
     build_times = []
@@ -61,10 +62,17 @@ def measure(rounds: int, builds: int) -> dict[str, Any]:
     def ask(text: str) -> list[str]:
         return [f"{a.kind}:{a.id}" for a in answerer.answer(text)]
 
-    parts = {
-        name: figures(ask, [q for q in questions() if q.held_out == held_out]).as_dict()
-        for name, held_out in (("tuning", False), ("held_out", True))
-    }
+    def ask_scored(text: str) -> list[tuple[str, float]]:
+        return [(f"{a.kind}:{a.id}", a.score) for a in answerer.answer(text)]
+
+    parts: dict[str, dict[str, object]] = {}
+    for name in PARTS:
+        right, wrong = confident(ask_scored, part(name), CONFIDENT)
+        parts[name] = {
+            **figures(ask, part(name)).as_dict(),
+            "confident_right": right,
+            "confident_wrong": wrong,
+        }
     return {
         "questions": len(texts),
         "rounds": rounds,

@@ -90,13 +90,19 @@ OUT_OF_SCOPE_FILE: Final[Path] = Path(__file__).resolve().parent / "out_of_scope
 #: From this score on, the best answer is shown as it is.
 CONFIDENT: Final[float] = 0.6
 #: Below this score for the best answer, the bot has no answer (an empty list).
-ANSWERED: Final[float] = 0.3
+ANSWERED: Final[float] = 0.35
 #: The answers after the first are listed from this score on.
 LISTED: Final[float] = 0.2
 #: A question is not answered when its best out-of-scope subject scores at least this, and at
 #: least this share of the best answer's score.
 BEYOND_MIN: Final[float] = 0.1
 BEYOND_RATIO: Final[float] = 0.35
+#: A question made of at least half of a topic's title's words and nothing else names the topic
+#: ("lừa đảo"): it comes first, with the best score (plus this, to rank it first).
+TOPIC_NAMED: Final[float] = 1e-3
+#: When the second answer scores at least this share of the first, neither is sure: both are
+#: offered as choices (their scores are kept below ``CONFIDENT``).
+CLOSE: Final[float] = 0.9
 #: At most this many answers.
 MAX_ANSWERS: Final[int] = 5
 #: Only the start of a long text is read: a question is a few words, and the cost of an
@@ -235,6 +241,12 @@ class Answerer:
         sizes = [len(t.names) for t in self._targets]
         self._name_starts = np.cumsum([0, *sizes[:-1]])
         self._texts = _index(texts, TEXTS_B)
+        # each title's words, per topic: a question made of half of them names the topic
+        self._topics = [
+            (index, [frozenset(f for f, _ in terms(title).words) for title in t.names[0]])
+            for index, t in enumerate(self._targets)
+            if t.kind == "topic"
+        ]
         known = set(self._names.vocab_dict) | set(self._texts.vocab_dict)
         self._typed = frozenset(w for w in known if w and PAIR not in w)
         self._words = sorted(w for w in self._typed if fold(w) == w)
@@ -288,14 +300,22 @@ class Answerer:
 
     def _scored(self, question: str) -> tuple[list[Answer], float]:
         """Every answer with its score, best first, and the best out-of-scope subject's."""
-        query, unknown = self._corrected(terms(question[:MAX_CHARS]))
+        asked = terms(question[:MAX_CHARS])
+        query, unknown = self._corrected(asked)
         if not query:
             return [], 0.0
         names = np.maximum.reduceat(self._share(self._names, query, unknown), self._name_starts)
         texts = self._share(self._texts, query, unknown)
         score = NAME_WEIGHT * names + (1 - NAME_WEIGHT) * texts
         beyond = float(score[self._none].max()) if self._none.any() else 0.0
+        words = {f for f, _ in asked.words}
+        for index, titles in self._topics:
+            if words and any(words <= t and 2 * len(words) >= len(t) for t in titles):
+                # "lừa đảo", "ma túy": the topic named, first (with the best score)
+                score[index] = max(score[index], float(score[~self._none].max()))
+                score[index] += TOPIC_NAMED
         order = np.argsort(-score, kind="stable")
+        score = np.minimum(score, 1.0)
         ranked = []
         for i in order:
             target = self._targets[i]
@@ -316,7 +336,12 @@ class Answerer:
             return []
         if beyond >= BEYOND_MIN and beyond >= BEYOND_RATIO * ranked[0].score:
             return []
-        return [ranked[0], *(a for a in ranked[1:MAX_ANSWERS] if a.score >= LISTED)]
+        answers = [ranked[0], *(a for a in ranked[1:MAX_ANSWERS] if a.score >= LISTED)]
+        if len(answers) > 1 and answers[1].score >= CLOSE * answers[0].score:
+            # two answers nearly as good: the resident chooses ("Có phải bạn muốn hỏi…?")
+            unsure = round(CONFIDENT - 0.01, 4)
+            answers = [Answer(a.kind, a.id, min(a.score, unsure)) for a in answers]
+        return answers
 
 
 class _Current:

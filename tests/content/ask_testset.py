@@ -104,3 +104,19 @@ def figures(ask: Callable[[str], Sequence[str]], chosen: Sequence[Question]) -> 
         declined / max(out, 1),
         tuple(misses),
     )
+
+
+def confident(
+    ask: Callable[[str], Sequence[tuple[str, float]]], chosen: Sequence[Question], sure: float
+) -> tuple[int, int]:
+    """How many of ``chosen`` get a first answer scored at least ``sure`` (shown at once), as
+    (right, wrong); ``ask`` gives a question's answers as ("kind:id", score), best first."""
+    right = wrong = 0
+    for question in chosen:
+        got = list(ask(question.text))
+        if got and got[0][1] >= sure:
+            if got[0][0] in question.expected:
+                right += 1
+            else:
+                wrong += 1
+    return right, wrong
