@@ -4,11 +4,16 @@ of their report and the officers' questions. Nothing of what they wrote is repea
 The code being followed up is kept sealed in the conversation state; wrong PINs are counted
 on the tip and lock it for a while, so PINs cannot be guessed. Codes that do not exist lock
 the same way (counted in memory), so the answers never tell which codes exist.
+
+A tip code typed anywhere outside a flow starts the follow-up (`follow_code_typed`, called by
+the menu's fallback). Answering officers' questions is `handlers.tip_answer` (re-exported
+here: `offer_answer`, `when_not_an_answer`, `answer`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from functools import partial
 
 from sqlalchemy import select
@@ -22,14 +27,33 @@ from bot.tips.pins import MAX_PIN_FAILURES, PIN_LOCK, pin_accepted, pin_failed, 
 from bot.tips.relay import RelayCipher, RelayKeyError
 from bot.tips.states import CLOSED, RESIDENT_STATUS_LABELS
 from bot.tips.unknown_codes import UnknownCodeLocks
-from bot.tips.workflow import ANSWER_PAYLOAD, ANSWER_STATE, awaiting_answer, record_answer
+from bot.tips.workflow import ANSWER_STATE
 from handlers._common import back_row
 from handlers._router import router
+from handlers.tip_answer import (
+    REPLY_STATE,
+    WHICH_STATE,
+    NotAnAnswer,
+    answer,
+    offer_answer,
+    waiting_tips,
+    when_not_an_answer,
+    words,
+)
 from handlers.tip_intake import cipher_of
 
-__all__ = ["answer", "follow_up"]
+__all__ = [
+    "REPLY_STATE",
+    "WHICH_STATE",
+    "NotAnAnswer",
+    "answer",
+    "code_in",
+    "follow_code_typed",
+    "follow_up",
+    "offer_answer",
+    "when_not_an_answer",
+]
 
-MAX_ANSWER = 4000
 _unknown_codes = UnknownCodeLocks(MAX_PIN_FAILURES, PIN_LOCK)
 
 
@@ -55,7 +79,7 @@ async def follow_up(ctx: Context) -> None:
 @router.state("tip:code")
 async def code_typed(ctx: Context) -> None:
     cipher = cipher_of(ctx)
-    code = normalise_code(ctx.text)
+    code = normalise_code(ctx.text) or code_in(ctx.text)  # asked for: any code, or in words
     if cipher is None or code is None:
         ctx.set_state("tip:code")
         _say(
@@ -154,44 +178,52 @@ async def _show_report(ctx: Context, tip: Tip, cipher: RelayCipher | None) -> No
     _say(ctx, "\n".join(lines), [back_row(ctx)])
 
 
-@router.payload(ANSWER_PAYLOAD)
-async def answer(ctx: Context) -> None:
-    """ "Answer" under an officer's question, or "trả lời" typed: the tip this chat sent with
-    the latest question, found through the sealed routes; else the code and PIN are asked."""
-    cipher = cipher_of(ctx)
-    route = (ctx.resident.channel, ctx.resident.chat_id)
-    tip = await awaiting_answer(ctx.session, route, cipher) if cipher is not None else None
-    if cipher is None or tip is None:
-        await follow_up(ctx)
-        return
-    ctx.set_state(ANSWER_STATE, tip=cipher.seal_text(str(tip.id)))
-    _say(
-        ctx,
-        ctx._("Type your answer to the officer in one message."),
-        [[Button(ctx._("Cancel"), "m")]],
-    )
+# --- a code typed outside any flow (called by handlers.menu's fallback) ------------------
+
+_CODE_AFTER_PREFIX = re.compile(r"(?<!\w)TG[\s\-_.:#]*((?:[A-Z0-9][\-_.]?){5}[A-Z0-9])(?!\w)")
+_BARE_CODE = re.compile(r"(?<!\w)(?:[A-Z0-9][\-_.]?){5}[A-Z0-9](?!\w)")
+_SEPARATORS = re.compile(r"[\s\-_.]+")
 
 
-@router.state(ANSWER_STATE)
-async def answer_typed(ctx: Context) -> None:
+def code_in(text: str) -> str | None:
+    """The tip code in what a resident typed ("TG-7K3M9Q", "mã tg7k3m9q nhé", "7K3M-9Q"),
+    canonical, or None. Without the "TG" prefix, inside a sentence, only a word of six code
+    characters with both a digit and a letter counts ("camera" or "NGUYEN" are no codes)."""
+    whole = normalise_code(text)
+    if whole is not None and (_mixed(whole) or len(_SEPARATORS.sub("", text)) > 6):
+        return whole  # "TG7K3M9Q", or six code characters mixing digits and letters
+    upper = text.upper()
+    for match in _CODE_AFTER_PREFIX.finditer(upper):
+        code = normalise_code(match.group(1))
+        if code is not None:
+            return code
+    for match in _BARE_CODE.finditer(upper):
+        code = normalise_code(match.group(0))
+        if code is not None and _mixed(code):
+            return code
+    return None
+
+
+def _mixed(code: str) -> bool:
+    body = code.split("-", 1)[1]
+    return any(c.isdigit() for c in body) and any(c.isalpha() for c in body)
+
+
+async def follow_code_typed(ctx: Context) -> bool:
+    """A tip code typed outside any flow ("TG-7K3M9Q", "theo dõi tg7k3m9q"): the follow-up
+    starts with it and asks for the PIN. False (nothing done) if the text holds no code, if
+    tips are not configured, or if the text is more than the code and answers an open
+    question of this chat on that very report (`offer_answer` takes it then)."""
+    code = code_in(ctx.text)
     cipher = cipher_of(ctx)
-    token = ctx.state_data.get("tip")
-    ctx.clear_state()
-    try:
-        tip_id = cipher.open_text(token) if cipher and isinstance(token, str) else ""
-    except RelayKeyError:
-        tip_id = ""
-    tip = await ctx.session.get(Tip, int(tip_id)) if tip_id.isdigit() else None
-    if tip is None or tip.status in CLOSED:
-        _say(ctx, ctx._("This report can no longer be answered here."), [back_row(ctx)])
-        return
-    if not ctx.text:
-        ctx.set_state(ANSWER_STATE, tip=token)
-        _say(ctx, ctx._("Please type your answer as text."), [[Button(ctx._("Cancel"), "m")]])
-        return
-    await record_answer(ctx.session, tip, ctx.text[:MAX_ANSWER], ctx.settings)
+    if code is None or cipher is None:
+        return False
+    if len(words(ctx.text)) > 3 and any(t.code == code for t in await waiting_tips(ctx, cipher)):
+        return False
+    ctx.set_state("tip:pin", code=cipher.seal_text(code))
     _say(
         ctx,
-        ctx._("Thank you. Your answer has been passed to the officers."),
+        ctx._("To follow report {code}, type the 6-digit PIN you received with it.", code=code),
         [back_row(ctx)],
     )
+    return True

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -45,6 +45,7 @@ __all__ = [
     "ANSWER_STATE",
     "CLOSED",
     "MAX_TEXT",
+    "QUESTION_WAITS",
     "STATUSES",
     "WorkflowError",
     "add_note",
@@ -55,6 +56,7 @@ __all__ = [
     "commune_label",
     "escalate_overdue",
     "mark_duplicate",
+    "open_questions",
     "record_answer",
     "record_photo_view",
     "record_view",
@@ -76,6 +78,9 @@ ANSWER_STATE = "tip:answer"
 ANSWER_PAYLOAD = "tipa"
 #: Officer questions fit one message on every platform (Zalo: 2,000 characters).
 MAX_QUESTION = 1500
+#: How long an officer's question unanswered makes the tipster's free text an answer to
+#: confirm (`open_questions`); later, "Answer" or typing "trả lời" still reaches it.
+QUESTION_WAITS = timedelta(days=30)
 
 _ = N_
 
@@ -304,23 +309,26 @@ async def ask_tipster(
             )
         )
     ).scalar_one_or_none() or "vi"
-    # Nothing is stored on the tipster's side (no state, no choice naming the tip): "Answer"
-    # or typing "trả lời" finds the tip again by opening the sealed routes (handlers).
+    # Nothing is stored on the tipster's side (no state, no choice naming the tip): the next
+    # free text, "Answer" or typing "trả lời" finds the tip again by opening the sealed
+    # routes (`open_questions`, `awaiting_answer`).
     caps = capabilities.get(channel)
     buttons = caps is not None and caps.buttons
 
     def tr(message: str) -> str:
         return gettext(language, message)
 
+    # Just replying answers (handlers.tip_followup.offer_answer); where there are buttons,
+    # "Answer" too. Never "tap" where nothing can be tapped.
     how = (
         tr(
             _(
-                "To answer, tap “✍️ Answer” (or type “trả lời”). "
+                "To answer, tap “✍️ Answer” or just type your answer here. "
                 "The officer does not see who you are."
             )
         )
         if buttons
-        else tr(_("To answer, type “trả lời”. The officer does not see who you are."))
+        else tr(_("To answer, just type your answer here. The officer does not see who you are."))
     )
     reply = Reply(
         text=tr(_("An officer has a question about report {code}:")).format(code=tip.code)
@@ -364,6 +372,63 @@ async def awaiting_answer(
         except RelayKeyError:
             continue
     return None
+
+
+async def open_questions(
+    session: AsyncSession,
+    route: tuple[str, str],
+    cipher: RelayCipher,
+    *,
+    unanswered: bool = True,
+    limit: int = 5000,
+) -> list[Tip]:
+    """The open tips sent from `route` (channel, chat id) with an officer's question, the
+    latest question first; with `unanswered`, only those whose latest question is newer than
+    the tipster's latest answer and at most `QUESTION_WAITS` old. Found like
+    `awaiting_answer`, by opening the sealed routes of the tips that qualify (one query; no
+    decryption at all when no question waits), so nothing stored says which chat waits."""
+    kind, message_id = col(TipMessage.kind), col(TipMessage.id)
+    asked = func.max(case((kind == "officer", message_id)))
+    open_tips = (
+        select(col(TipRelay.tip_id))
+        .join(Tip, col(Tip.id) == col(TipRelay.tip_id))
+        .where(col(Tip.status).not_in(CLOSED))
+    )
+    threads = (
+        select(col(TipMessage.tip_id), asked.label("asked"))
+        .where(kind.in_(("officer", "tipster")), col(TipMessage.tip_id).in_(open_tips))
+        .group_by(col(TipMessage.tip_id))
+        .having(asked.is_not(None))
+    )
+    if unanswered:
+        answered = func.max(case((kind == "tipster", message_id)))
+        asked_at = func.max(case((kind == "officer", col(TipMessage.created_at))))
+        threads = threads.having(
+            or_(answered.is_(None), answered < asked), asked_at >= utcnow() - QUESTION_WAITS
+        )
+    waiting = threads.subquery()
+    rows = (
+        await session.execute(
+            select(col(TipRelay.tip_id), col(TipRelay.sealed))
+            .join(waiting, waiting.c.tip_id == col(TipRelay.tip_id))
+            .order_by(waiting.c.asked.desc())
+            .limit(limit)
+        )
+    ).all()
+    mine: list[int] = []
+    for tip_id, sealed in rows:
+        try:
+            if cipher.open(sealed) == route:
+                mine.append(tip_id)
+        except RelayKeyError:
+            continue
+    if not mine:
+        return []
+    tips = {
+        tip.id: tip
+        for tip in (await session.execute(select(Tip).where(col(Tip.id).in_(mine)))).scalars()
+    }
+    return [tips[tip_id] for tip_id in mine if tip_id in tips]
 
 
 async def record_answer(
