@@ -8,6 +8,7 @@ import pytest
 
 from content.answers import (
     ANSWERED,
+    CONFIDENT,
     INTENTS,
     MAX_ANSWERS,
     MAX_CHARS,
@@ -18,7 +19,7 @@ from content.answers import (
     prepare,
 )
 from content.library import Questions, install_live, load_files
-from tests.content.ask_testset import Figures, Part, figures, part, questions
+from tests.content.ask_testset import Figures, Part, confident, figures, part, questions
 
 
 @pytest.fixture(scope="module")
@@ -142,9 +143,9 @@ def test_the_question_set_is_large_enough() -> None:
 #: What the answers reached when last measured (README "Measured figures"), a little below:
 #: a change that loses more than that is a regression.
 FLOORS: dict[Part, dict[str, float]] = {
-    "tuning": {"top1": 0.87, "top3": 0.91, "declined": 0.85},
-    "held_out": {"top1": 0.90, "top3": 0.93, "declined": 0.70},
-    "fresh": {"top1": 0.80, "top3": 0.85, "declined": 0.65},
+    "tuning": {"top1": 0.95, "top3": 0.97, "declined": 0.93},
+    "held_out": {"top1": 0.95, "top3": 0.96, "declined": 0.85},
+    "fresh": {"top1": 0.90, "top3": 0.93, "declined": 0.70},
 }
 
 
@@ -157,12 +158,30 @@ def test_the_figures_do_not_fall(answerer: Answerer, name: Part) -> None:
     assert reached.declined >= floors["declined"], reached.misses
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 20's bars are not reached on the held-out questions yet (README figures)",
+@pytest.mark.parametrize(
+    "name",
+    [
+        "held_out",
+        pytest.param(
+            "fresh",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="issue 20's top-3 and declined bars are not reached on the fresh part "
+                "(README figures)",
+            ),
+        ),
+    ],
 )
-def test_the_issue_bars_on_every_question(answerer: Answerer) -> None:
-    reached = figures(lambda text: _ids(answerer.answer(text)), questions())
+def test_the_issue_bars_on_questions_not_tuned_on(answerer: Answerer, name: Part) -> None:
+    reached = _figures(answerer, name)
     assert reached.top1 >= 0.90
     assert reached.top3 >= 0.97
     assert reached.declined >= 0.90
+
+
+def test_a_sure_answer_is_rarely_wrong(answerer: Answerer) -> None:
+    def ask(text: str) -> list[tuple[str, float]]:
+        return [(f"{a.kind}:{a.id}", a.score) for a in answerer.answer(text)]
+
+    right, wrong = confident(ask, [q for q in questions() if q.held_out], CONFIDENT)
+    assert wrong <= 0.05 * (right + wrong)
