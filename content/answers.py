@@ -3,7 +3,10 @@
 :func:`answer` takes what a resident typed and returns at most ``MAX_ANSWERS`` :class:`Answer`
 s, best first, or none when the bot should say it has no answer. What is searched, one target
 each: the published items (title, summary, body, tags, example ``questions``), the topics
-(title and their items' titles) and the intents of ``intents.yaml`` (``INTENTS``).
+(title and their items' titles) and the intents of ``intents.yaml`` (``INTENTS``); also the
+subjects the bot has no answer for (``out_of_scope.yaml``: weather, lottery, prices…), which
+hold only terms nothing else uses and are never answers: a question that is as much about one
+of them (``BEYOND_RATIO`` of the best answer's score) gets no answer.
 
 Ranking is bm25s's (BM25, Lucene's variant), over two indexes: the *names* (titles, example
 questions, tags, intent phrases) and the *texts* (everything). Terms come from
@@ -17,14 +20,15 @@ those bests, weighted ``UNKNOWN_WEIGHT``); the two indexes are averaged (``NAME_
 How the bot uses the scores:
 
 * ``answers[0].score >= CONFIDENT``: show that answer (the article, the topic, the feature);
+  never when a second answer is nearly as good (``CLOSE``): both are then kept below it;
 * otherwise (``ANSWERED <= score < CONFIDENT``): "Có phải bạn muốn hỏi…?" with up to three
   of the answers as choices;
 * no answers (best below ``ANSWERED``): "mình chưa có câu trả lời", the menu and 113.
 
 A tip code ("TG-7K3M9Q") anywhere in the text answers the ``follow`` intent, sure.
 
-The index is built from a :class:`~content.library.Library` (about 0.1 s of CPU for the
-shipped library, see bench/ask.py; an answer then costs about 0.2 ms): :func:`answer` builds
+The index is built from a :class:`~content.library.Library` (about 0.17 s of CPU for the
+shipped library, see bench/ask.py; an answer then costs about 0.4 ms): :func:`answer` builds
 it for the library ``load_library()`` serves and builds it again when that library is replaced
 (the live copy refreshed after staff changed content); :func:`prepare` builds it ahead, at
 start or right after a refresh, so that no resident's update waits for it.
