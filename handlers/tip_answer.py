@@ -188,8 +188,10 @@ def when_not_an_answer(handler: NotAnAnswer) -> NotAnAnswer:
     """Register (as a decorator, at import time) what is done with a text `offer_answer`
     offered and the resident said is not an answer: called as `handler(ctx, text)` with the
     state cleared and `ctx.text` set to that text, in the later update of the "no" (possibly
-    in another process, hence registered, not passed along). That update is confidential
-    (not counted in the statistics). Without one, the main menu is shown."""
+    in another process, hence registered, not passed along). That update is part of a
+    follow-up: `ctx.confidential` is already True (it is not counted in the statistics, and
+    the text was typed while an officer's question waited). Without one, the main menu is
+    shown."""
     global _not_an_answer
     _not_an_answer = handler
     return handler
@@ -283,6 +285,7 @@ async def _declined(ctx: Context, text: str) -> None:
     ctx.clear_state()
     _say(ctx, ctx._("OK, it was not sent to the officer."))
     ctx.text = text
+    ctx.confidential = True
     if _not_an_answer is not None:
         await _not_an_answer(ctx, text)
     else:

@@ -16,6 +16,7 @@ from bot.tips.codes import CODE_ALPHABET, CODE_PREFIX
 from bot.tips.pins import MAX_PIN_FAILURES
 from bot.tips.relay import RelayCipher
 from bot.tips.workflow import ask_tipster
+from handlers.tip_answer import _yes_or_no
 from handlers.tip_followup import code_in
 from tests.handlers.test_tip_intake import DESCRIPTION
 from tests.harness import (
@@ -259,3 +260,18 @@ def test_codes_are_found_in_what_residents_type() -> None:
     # words that happen to be made of code characters are not codes
     for text in ("camera", "NGUYEN", "abcdef", "tg nào", "0912345678", "77A-123.45", "Tgian 5h"):
         assert code_in(text) is None, text
+
+
+@pytest.mark.parametrize(
+    ("typed", "means"),
+    [
+        *(
+            (yes, True)
+            for yes in ("có", "co", "Có!", "ừ", "ok", "yes", "gửi", "gui di", "đúng", "👍")
+        ),
+        *((no, False) for no in ("không", "ko", "k", "no", "Không phải", "thôi", "đừng gửi")),
+        *((other, None) for other in ("Màu đỏ", "có lẽ không", "2", "", "có hai người đi xe máy")),
+    ],
+)
+def test_yes_and_no_as_residents_type_them(typed: str, means: bool | None) -> None:
+    assert _yes_or_no(typed) is means
