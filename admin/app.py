@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
-from admin import accounts, campaigns, content, report, stats, tips, views
+from admin import accounts, campaigns, content, questions, report, stats, tips, views
 from admin._web import DEPS, LOGIN_CSRF_COOKIE, STAFF, STATIC, Panel, redirect, render
 from bot.i18n import N_
 from bot.staff import Staff, load_session
@@ -160,6 +160,7 @@ def create_app(panel: Panel) -> web.Application:
     accounts.setup(app)
     campaigns.setup(app)
     content.setup(app)
+    questions.setup(app)
     report.setup(app)  # before stats: /stats/report is not a statistics page
     stats.setup(app)
     app.router.add_static("/static/", STATIC)

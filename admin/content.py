@@ -29,7 +29,7 @@ from admin.content_form import (
 from bot.i18n import N_
 from bot.models import ContentHotline, ContentItem
 from bot.staff import Staff
-from content import actions, store
+from content import actions, store, unanswered
 from content.actions import ContentError, Row
 from content.library import (
     BODY_MAX_CHARS,
@@ -190,12 +190,22 @@ def _key(row: Row | None) -> str:
 
 
 async def new_page(request: web.Request, kind: str) -> web.StreamResponse:
+    """The empty form; an item's pre-filled from unanswered questions (`?unanswered=ids`):
+    the question as the title to rewrite and as the first example question."""
     _editor(request)
     panel = request.app[DEPS]
     async with panel.db.session() as session:
-        return await _page(
-            request, session, kind, None, ItemForm() if kind == ITEM else HotlineForm()
-        )
+        data: ItemForm | HotlineForm = HotlineForm()
+        if kind == ITEM:
+            data = ItemForm(questions_shown="1")
+            ids = unanswered.ids_of([request.query.get("unanswered", "")])
+            group = await unanswered.group_of(session, ids) if ids else None
+            if group is not None:
+                language = "en" if group.language == "en" else "vi"
+                setattr(data, f"title_{language}", group.text[:TITLE_MAX_CHARS])
+                setattr(data, f"questions_{language}", group.text)
+                data.unanswered = ",".join(str(i) for i in group.ids)
+        return await _page(request, session, kind, None, data)
 
 
 async def entry_page(request: web.Request, kind: str) -> web.StreamResponse:
@@ -289,6 +299,9 @@ async def _save(
     if isinstance(entry, Item):
         if creating:
             await actions.create_item(session, staff.user, entry, note)
+            if isinstance(data, ItemForm) and data.unanswered:  # written from those questions
+                ids = unanswered.ids_of([data.unanswered])
+                await unanswered.resolve(session, staff.user, ids, entry.id)
         else:
             await actions.edit_item(session, staff.user, entry, note, data.version)
         return _entry_key(entry)

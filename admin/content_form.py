@@ -32,6 +32,7 @@ from content.library import (
     load_files,
     validate,
 )
+from content.unanswered import QUESTION_MAX_CHARS
 from handlers.hotlines import hotline_line
 from handlers.library import item_text
 
@@ -111,12 +112,13 @@ def message_of(problem: Problem, kind: str = "item") -> Message:
 
 def _form_field(path: str) -> str:
     """The form field a problem belongs next to: "title.vi" → "title_vi"; the title and body
-    together ("text.vi") → the body."""
+    together ("text.vi") → the body; an example question ("questions.en.2") → its list."""
     name, _, rest = path.partition(".")
     if name == "text":
         name = "body"
-    if rest in LANGUAGES:
-        return f"{name}_{rest}"
+    language = rest.partition(".")[0]
+    if language in LANGUAGES:
+        return f"{name}_{language}"
     return name
 
 
@@ -133,6 +135,11 @@ def clean(text: str) -> str:
 
 def _bilingual(form: Any, name: str) -> dict[str, str]:
     return {language: clean(getattr(form, f"{name}_{language}")) for language in LANGUAGES}
+
+
+def _lines(text: str) -> list[str]:
+    """One example question a line, as typed (NFC), empty lines left out."""
+    return [" ".join(line.split()) for line in clean(text).split("\n") if line.strip()]
 
 
 def _whole_number(errors: Errors, name: str, value: str) -> int:
@@ -168,6 +175,13 @@ class ItemForm:
     summary_en: str = ""
     body_en: str = ""
     source_en: str = ""
+    #: Example questions, one a line: how residents ask what the item answers.
+    questions_vi: str = ""
+    questions_en: str = ""
+    #: Set when the form shows the example questions (a form without them keeps the saved).
+    questions_shown: str = ""
+    #: The unanswered questions (row ids) a new item is written from: they end when it is made.
+    unanswered: str = ""
     #: What changed and why (kept with the version).
     change_note: str = ""
     #: The version the editor started from ("" for a new item).
@@ -193,6 +207,9 @@ class ItemForm:
             body_en=item.body.en,
             source_en=source.en if source else "",
             tags=", ".join(item.tags),
+            questions_vi="\n".join(item.questions.vi) if item.questions else "",
+            questions_en="\n".join(item.questions.en) if item.questions else "",
+            questions_shown="1",
             base_version=str(version),
         )
 
@@ -217,6 +234,18 @@ class ItemForm:
             data["id"] = "x"  # so the other fields are still checked
         elif data["id"] == "new":  # the address of the new-item form
             errors["id"] = [Message(_MESSAGES["exists_item"])]
+        if self.questions_shown:
+            questions = {lang: _lines(getattr(self, f"questions_{lang}")) for lang in LANGUAGES}
+            for lang, lines in questions.items():
+                longest = max((len(line) for line in lines), default=0)
+                if longest > QUESTION_MAX_CHARS:
+                    errors[f"questions_{lang}"] = [
+                        Message(
+                            _MESSAGES["too_long"], {"length": longest, "limit": QUESTION_MAX_CHARS}
+                        )
+                    ]
+            if any(questions.values()) or self.base_version:  # an edit may remove them all
+                data["questions"] = questions
         source = _bilingual(self, "source")
         if all(source.values()):
             data["source"] = source

@@ -41,7 +41,6 @@ from sqlmodel import col
 
 from bot.audit import ActionError, AuditAction, audit
 from bot.db import dialect_of
-from bot.i18n import N_
 from bot.models import ContentItem, StaffUser, UnansweredQuestion, local_day
 from content import actions
 from content.library import Item, Questions
@@ -59,7 +58,9 @@ __all__ = [
     "attach",
     "clean_question",
     "dismiss",
+    "group_of",
     "groups",
+    "ids_of",
     "prune",
     "question_key",
     "record_unanswered",
@@ -84,7 +85,14 @@ _PLACEHOLDER: Final = re.compile(r"\[[^\[\]\s]{1,12}\]")
 
 
 class UnansweredError(ActionError):
-    """A staff action on unanswered questions refused; ``str()`` is an English message id."""
+    """A staff action on unanswered questions refused; ``code`` says why (the panel words
+    it): ``question_required``, ``question_too_long``, ``question_invisible``, ``gone`` (the
+    questions were dealt with already), ``unknown_item``, ``item_invalid`` (the item no longer
+    passes today's checks)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def question_key(text: str) -> str:
@@ -133,6 +141,14 @@ async def prune(session: AsyncSession, now: datetime | None = None) -> int:
     )
     assert isinstance(result, CursorResult)
     return result.rowcount
+
+
+def ids_of(values: Iterable[str]) -> list[int]:
+    """Row ids as a form or a link carries them (one per value, or comma-separated); what is
+    not a row id (not digits, past 64 bits) is left out."""
+    parts = [part.strip() for value in values for part in value.split(",")]
+    ids = {int(p) for p in parts if p.isascii() and p.isdigit() and len(p) <= 19}
+    return sorted(i for i in ids if 0 < i < 2**63)
 
 
 # --- the page's groups ----------------------------------------------------------------------
@@ -277,13 +293,13 @@ def clean_question(text: str) -> str:
     texts; raises :class:`UnansweredError`."""
     question = " ".join(unicodedata.normalize("NFC", text).split())
     if not question:
-        raise UnansweredError(N_("Give the question."))
+        raise UnansweredError("question_required")
     if len(question) > QUESTION_MAX_CHARS:
-        raise UnansweredError(N_("The question is too long."))
+        raise UnansweredError("question_too_long")
     try:
         Questions(vi=[question])
     except ValidationError:
-        raise UnansweredError(N_("The question holds an invisible or control character.")) from None
+        raise UnansweredError("question_invisible") from None
     return question
 
 
@@ -312,17 +328,20 @@ async def attach(
     language, ignoring case) is not added twice."""
     question = clean_question(question)
     if await group_of(session, ids) is None:
-        raise UnansweredError(N_("These questions were dealt with already."))
+        raise UnansweredError("gone")
     row = await actions.get_row(session, ITEM, item_id, lock=True)
     if not isinstance(row, ContentItem):
-        raise UnansweredError(N_("Choose an item from the list."))
+        raise UnansweredError("unknown_item")
     item = Item.model_validate(row.data)
     saved = item.questions or Questions()
     if question.casefold() not in {q.casefold() for q in saved.all()}:
         lists = {"vi": list(saved.vi), "en": list(saved.en)}
         lists["en" if language == "en" else "vi"].append(question)
         updated = item.model_copy(update={"questions": Questions(**lists)})
-        await actions.edit_item(session, actor, updated, note, row.version)
+        try:
+            await actions.edit_item(session, actor, updated, note, row.version)
+        except actions.ContentError:  # the item no longer passes today's checks
+            raise UnansweredError("item_invalid") from None
     rows, asked = await _delete(session, ids)
     detail = f"item {item_id}: {question} ({rows} rows, asked {asked} times)"
     audit(session, actor, AuditAction.QUESTION_ATTACH, detail=detail)
@@ -343,6 +362,6 @@ async def dismiss(session: AsyncSession, actor: StaffUser, ids: Sequence[int]) -
     audit entry says how many, not what: the text is not kept past its 30 days."""
     rows, asked = await _delete(session, ids)
     if not rows:
-        raise UnansweredError(N_("These questions were dealt with already."))
+        raise UnansweredError("gone")
     audit(session, actor, AuditAction.QUESTION_DISMISS, detail=f"{rows} rows, asked {asked} times")
     return rows
