@@ -51,7 +51,7 @@ from rapidfuzz import fuzz, process
 
 from bot.tips.codes import normalise_code
 from content.library import Library, load_library
-from content.question_terms import PAIR, Terms, fold, terms
+from content.question_terms import PAIR, Terms, fold, terms, words
 
 __all__ = [
     "ANSWERED",
@@ -101,9 +101,16 @@ LISTED: Final[float] = 0.2
 #: least this share of the best answer's score.
 BEYOND_MIN: Final[float] = 0.1
 BEYOND_RATIO: Final[float] = 0.35
-#: A question made of at least half of a topic's title's words and nothing else names the topic
+#: A text made of at least half of a topic's title's words and nothing else (no "thì làm sao":
+#: a keyword, not a question) names the topic
 #: ("lừa đảo"): it comes first, with the best score (plus this, to rank it first).
 TOPIC_NAMED: Final[float] = 1e-3
+#: A question ("thì làm sao", "là gì", "how…") is answered by an article rather than a topic's
+#: list: a topic's score is multiplied by this.
+TOPIC_ASKED: Final[float] = 0.8
+_ASKING: Final[frozenset[str]] = frozenset(
+    ("sao", "gi", "nao", "the", "dau", "how", "what", "why", "where", "which")
+)
 #: When the second answer scores at least this share of the first, neither is sure: both are
 #: offered as choices (their scores are kept below ``CONFIDENT``).
 CLOSE: Final[float] = 0.9
@@ -247,7 +254,7 @@ class Answerer:
         self._texts = _index(texts, TEXTS_B)
         # each title's words, per topic: a question made of half of them names the topic
         self._topics = [
-            (index, [frozenset(f for f, _ in terms(title).words) for title in t.names[0]])
+            (index, [frozenset(fold(w) for w in words(title)) for title in t.names[0]])
             for index, t in enumerate(self._targets)
             if t.kind == "topic"
         ]
@@ -312,9 +319,12 @@ class Answerer:
         texts = self._share(self._texts, query, unknown)
         score = NAME_WEIGHT * names + (1 - NAME_WEIGHT) * texts
         beyond = float(score[self._none].max()) if self._none.any() else 0.0
-        words = {f for f, _ in asked.words}
+        typed = {fold(w) for w in words(question[:MAX_CHARS])}
+        if typed & _ASKING:  # "… thì làm sao": a question, which an article answers
+            for index, _ in self._topics:
+                score[index] *= TOPIC_ASKED
         for index, titles in self._topics:
-            if words and any(words <= t and 2 * len(words) >= len(t) for t in titles):
+            if typed and any(typed <= t and 2 * len(typed) >= len(t) for t in titles):
                 # "lừa đảo", "ma túy": the topic named, first (with the best score)
                 score[index] = max(score[index], float(score[~self._none].max()))
                 score[index] += TOPIC_NAMED
