@@ -50,7 +50,7 @@ _DIGITS = re.compile(r"(?<!\d)(\d{10}|\d{13})(?!\d)")
 class Secret:
     """Something a resident confided: what it says and when (the attacker sees both)."""
 
-    kind: str  # tip | answer | feedback
+    kind: str  # tip | answer | feedback | question | draft | unanswered
     sender: Key
     at: datetime
     texts: tuple[str, ...]
@@ -367,6 +367,11 @@ async def _main(url: str, log_path: str | None) -> int:
         ):
             for words, at in await connection.execute(text(query)):
                 secrets.append(Secret(kind, nobody, _times(at, ALWAYS)[0], (words,)))
+        # unanswered questions keep only their (local) day: placed at its start
+        questions = await connection.execute(text("SELECT text, day FROM unanswered_question"))
+        for words, day in questions:
+            at = datetime.fromisoformat(str(day)).replace(tzinfo=UTC)
+            secrets.append(Secret("unanswered", nobody, at, (words,)))
     logs: list[tuple[datetime, str]] = []
     if log_path:
         raw = await asyncio.to_thread(Path(log_path).read_text, "utf-8", "replace")
@@ -380,7 +385,8 @@ async def _main(url: str, log_path: str | None) -> int:
     findings = attack(snap, secrets)
     named = sum(1 for r in snap.records if r.names)
     counts = ", ".join(
-        f"{k}: {sum(s.kind == k for s in secrets)}" for k in ("tip", "answer", "feedback")
+        f"{k}: {sum(s.kind == k for s in secrets)}"
+        for k in ("tip", "answer", "feedback", "unanswered")
     )
     print(
         f"{len(snap.tables)} tables, {len(snap.records)} rows and log lines, {named} naming one "

@@ -1,9 +1,10 @@
 """Issue 18's attack: residents on every channel browse, file tips (with photos), answer the
-officers' questions and send feedback; one blocks the bot and one is past Zalo's 7-day
-window. Then an attacker with the whole database and every log line, but not the relay keys,
-tries to tell who filed, answered or sent what (`tests.attack`). Nothing may be linked: in a
-busy run, where residents act at the same time, and in a quiet one, where they act one after
-another and each secret stands alone in time (the hardest case)."""
+officers' questions, send feedback and ask questions the bot cannot answer (kept for staff);
+one blocks the bot and one is past Zalo's 7-day window. Then an attacker with the whole
+database and every log line, but not the relay keys, tries to tell who filed, answered, sent
+or asked what (`tests.attack`). Nothing may be linked: in a busy run, where residents act at
+the same time, and in a quiet one, where they act one after another and each secret stands
+alone in time (the hardest case)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bot.channels.webchat import chat_id_for
 from bot.housekeeping import prune
 from bot.logging_setup import quiet_libraries
-from bot.models import CommuneChat, utcnow
+from bot.models import CommuneChat, UnansweredQuestion, utcnow
 from bot.stats.rollup import refresh
 from content.library import load_library
 from tests.admin.panel import QN_DONG, PanelClient, add_staff, receive
@@ -60,6 +61,12 @@ BROWSE = [
     ("[☎️ Đường dây nóng]", "113"),
     ("[🏠 Menu chính]", "Menu chính"),
 ]
+
+
+#: Questions the bot has no answer to (one names a resident and their phone: both masked).
+GOLD = "Giá vàng hôm nay bao nhiêu vậy?"
+LOTTERY = "Kết quả xổ số miền Nam hôm qua"
+NAMED = "Tôi là Trần Thị Bình, số 0905123456, hỏi giá vé xem bóng đá"
 
 
 def _tip_flow(n: int) -> list[tuple[str, str | list[str]]]:
@@ -156,6 +163,12 @@ class Run:
         await actor.play([("[💬 Góp ý]", "Hãy viết góp ý"), (words, "Cảm ơn bạn")])
         self.secrets.append(Secret("feedback", actor.key, utcnow(), (words,)))
 
+    async def unanswered(self, actor: Actor, question: str) -> None:
+        """A question the bot has no answer to: kept for staff, masked, with no sender."""
+        reply = await actor.talk.step(question)
+        assert "113" in reply, reply  # "no answer yet", the menu and 113
+        self.secrets.append(Secret("unanswered", actor.key, utcnow(), (question,)))
+
     async def ask(self, actor: Actor, question: str) -> None:
         """An officer's question to a tipster: its time, in the tip's thread, is one more the
         attacker can line up (with a failed send, an unsubscribing, a reply)."""
@@ -242,7 +255,15 @@ async def busy(run: Run) -> None:
         *(run.tip(a, n, photo) for n, (a, photo) in enumerate(tippers, start=1)),
         *(a.play(BROWSE) for a in others),
     )
-    await asyncio.gather(run.feedback(tg3, 1), run.feedback(web2, 2), run.draft(zb2, 9))
+    await asyncio.gather(
+        run.feedback(tg3, 1),
+        run.feedback(web2, 2),
+        run.draft(zb2, 9),
+        run.unanswered(tg4, GOLD),
+        run.unanswered(oa3, GOLD.lower()),
+        run.unanswered(web3, LOTTERY),
+        run.unanswered(zb1, NAMED),  # a tipster asks too
+    )
     assert await run.officer.login("canbo_dong") == 303
     # tg2 blocked the bot; oa2 has not written for 8 days (Zalo refuses, -230)
     stack.fake.block(int(tg2.key[1]))
@@ -278,6 +299,8 @@ async def quiet(run: Run) -> None:
             await run.tip(actor, n, with_photo=n == 7)
         elif n == 5:
             await run.feedback(actor, n)
+        if n in (4, 6):  # alone in time, like every secret here
+            await run.unanswered(actor, NAMED if n == 4 else LOTTERY)
         await actor.play(BROWSE)
         if n == 8:  # an officer asks the first tipster, who answers, alone
             await run.ask(actors[2], "Có thêm chi tiết gì không?")
@@ -306,7 +329,10 @@ async def test_nothing_links_a_secret_to_its_sender(
         finally:
             await run.close()
         kinds = {s.kind for s in run.secrets}
-        assert kinds == {"tip", "answer", "feedback", "question", "draft"}, kinds
+        assert kinds == {"tip", "answer", "feedback", "question", "draft", "unanswered"}, kinds
+        async with db.session() as session:  # they reached staff, masked
+            kept = list((await session.execute(select(UnansweredQuestion))).scalars())
+        assert {q.text for q in kept} >= {LOTTERY, "Tôi là [TÊN], số [SĐT], hỏi giá vé xem bóng đá"}
         assert not findings, "\n".join(map(str, findings))
         if db.is_sqlite:  # deleted rows are zeroed, not left in the file's free pages
             async with db.engine.connect() as connection:
