@@ -35,6 +35,7 @@ from admin import Panel as PanelDeps
 from admin import create_app
 from bot.models import StaffUser
 from bot.staff import hash_password
+from content.unanswered import record_unanswered
 from tests.admin.conftest import Panel
 from tests.admin.panel import PASSWORD, add_staff, file_tip
 from tests.admin.test_campaigns import create as create_campaign
@@ -321,6 +322,9 @@ async def test_every_page_and_form_survives_hostile_input(
     stack = panel.stack
     await file_tip(stack.runtime.db, stack.settings)
     await create_campaign(panel)
+    async with stack.runtime.db.session() as session:  # for the unanswered questions' forms
+        for question in ("giá vàng hôm nay", "xổ số miền Nam"):
+            await record_unanswered(session, question, "vi")
     base = stack.runtime.url
     loop = asyncio.get_running_loop()
     routes = panel_routes(panel)
