@@ -68,3 +68,18 @@ class Context:
 
     def clear_state(self) -> None:
         self.set_state("")
+
+    # --- what outlives the state: "_" keys, kept by `set_state` and `clear_state` ---------
+    def kept(self, key: str) -> Any:
+        """What `keep` put under `key` (None if nothing)."""
+        return self.resident.state_data.get(key)
+
+    def keep(self, key: str, value: Any) -> None:
+        """Keep `value` in the conversation beyond its state: a flow left half-way finds it
+        again (a tip being written). `key` starts with "_"."""
+        if not key.startswith("_"):
+            raise ValueError(f"kept data needs a '_' key, not {key!r}")
+        self.resident.state_data = {**self.resident.state_data, key: value}
+
+    def forget(self, key: str) -> None:
+        self.resident.state_data = {k: v for k, v in self.resident.state_data.items() if k != key}

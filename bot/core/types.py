@@ -72,6 +72,13 @@ class Inbound:
 class Button:
     label: str
     payload: str
+    #: Other words that pick this button when typed, folded ("co", "gui"): a resident on a
+    #: channel without buttons answers in words (bot/core/render.py `resolve_choice`).
+    #: Only matched, never shown or sent.
+    words: tuple[str, ...] = ()
+    #: Picked only by its number, its whole label or its `words`: for names, where a part of
+    #: one ("Quy Nhơn") or a near miss ("Quy Nhơn Đông") names another place.
+    exact: bool = False
 
 
 @dataclass(slots=True)

@@ -1,3 +1,5 @@
+import pytest
+
 from bot.core.limits import ZaloBotLimit
 from bot.core.render import choices_of, render, resolve_choice, split_text, utf16_len
 from bot.core.types import Button, Capabilities, Reply
@@ -44,7 +46,93 @@ def test_labels_match_without_their_emoji() -> None:
     choices = [["🇻🇳 Tiếng Việt", "lang:vi"], ["☎️ Đường dây nóng", "hot"]]
     assert resolve_choice("tieng viet", choices) == "lang:vi"
     assert resolve_choice("Đường dây nóng!", choices) == "hot"
-    assert resolve_choice("duong day", choices) is None
+    assert resolve_choice("duong day", choices) == "hot"  # a part of one label
+
+
+_STEP = choices_of(
+    [
+        Reply(
+            "Step",
+            [
+                [Button("Lừa đảo qua mạng, điện thoại", "tip:cat:fraud")],
+                [Button("Ma túy", "tip:cat:drugs")],
+                [Button("Trộm cắp, cướp giật", "tip:cat:theft")],
+                [Button("✅ Gửi tin báo", "tip:send", ("gui", "send", "co", "ok"))],
+                [Button("Không", "tip:urg:0", ("khong", "ko", "no"))],
+                [Button("Hủy", "cancel")],
+            ],
+        )
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "picked"),
+    [
+        ("lừa đảo", "tip:cat:fraud"),  # a part of a label
+        ("lua dao", "tip:cat:fraud"),
+        ("ma tuy", "tip:cat:drugs"),
+        ("MA TÚY!!", "tip:cat:drugs"),
+        ("ma tuys", "tip:cat:drugs"),  # a typo
+        ("trom cap cuop giat", "tip:cat:theft"),
+        ("gửi", "tip:send"),  # a button's own word
+        ("Send", "tip:send"),
+        ("ok", "tip:send"),
+        ("ko", "tip:urg:0"),
+        ("huy", "cancel"),  # a leaving button by its whole label
+        ("6", "cancel"),
+        ("hu", None),  # a part of a leaving button's label does not leave
+        ("huyy", None),  # nor does a near miss
+        ("tài sản của tôi bị lấy mất hôm qua", None),  # a sentence is not a choice
+        ("cuop", "tip:cat:theft"),
+        ("7", None),
+        ("xin chào", None),
+    ],
+)
+def test_a_typed_answer_picks_one_choice_or_none(typed: str, picked: str | None) -> None:
+    assert resolve_choice(typed, _STEP) == picked
+
+
+def _choices(*buttons: Button) -> list[list[object]]:
+    return choices_of([Reply("?", [[b] for b in buttons])])
+
+
+def test_a_word_two_buttons_share_picks_neither() -> None:
+    choices = _choices(Button("Có", "a", ("co",)), Button("Có, đang xảy ra", "b", ("co",)))
+    assert resolve_choice("co", choices) == "a"  # the whole label first
+    assert (
+        resolve_choice("ok", _choices(Button("A", "a", ("ok",)), Button("B", "b", ("ok",)))) is None
+    )
+
+
+def test_a_part_of_two_labels_picks_neither() -> None:
+    choices = _choices(Button("Xã Tây Sơn", "1"), Button("Phường Tây Sơn", "2"))
+    assert resolve_choice("tay son", choices) is None
+    assert resolve_choice("phuong tay son", choices) == "2"
+
+
+def test_names_are_picked_only_whole() -> None:
+    """ "Quy Nhơn" and "Quy Nhơn Đông" are other places than "Phường Quy Nhơn Nam"."""
+    choices = _choices(
+        Button("Phường Quy Nhơn Nam", "pl:1", exact=True), Button("Không rõ", "pl:0")
+    )
+    assert resolve_choice("quy nhon", choices) is None
+    assert resolve_choice("phuong quy nhon dong", choices) is None
+    assert resolve_choice("phuong quy nhon nam", choices) == "pl:1"
+    assert resolve_choice("khong ro", choices) == "pl:0"
+
+
+def test_a_typo_is_one_or_two_edits_in_a_word() -> None:
+    choices = _choices(Button("☎️ Đường dây nóng", "hot"), Button("Góp ý", "fb"))
+    assert resolve_choice("duong day nogn", choices) == "hot"  # two letters swapped
+    assert resolve_choice("duong dai nong", choices) == "hot"
+    assert resolve_choice("duong xa nong", choices) is None  # a short word must be right
+    assert resolve_choice("gop y kien", choices) is None
+
+
+def test_choices_stored_before_words_were_kept_still_resolve() -> None:
+    assert resolve_choice("gop y", [["Góp ý", "fb"], ["Cài đặt", "set"]]) == "fb"
+    assert resolve_choice("2", [["Góp ý", "fb"], ["Cài đặt", "set"]]) == "set"
 
 
 def test_long_text_is_split_at_the_limit_on_word_boundaries() -> None:
