@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from types import MappingProxyType
@@ -28,6 +29,7 @@ from sqlmodel import col
 
 from bot.db import Database, dialect_of
 from bot.models import ContentHotline, ContentItem, ContentRevision, ContentVersion, utcnow
+from content import answers
 from content.library import (
     Hotline,
     Item,
@@ -226,6 +228,7 @@ class LiveLibrary:
         await self.refresh()
         _registry.active = self
         install_live(self.library)
+        await asyncio.to_thread(answers.prepare, self.library)
 
     async def refresh(self) -> bool:
         """Reload if the revision moved since the copy being served; True if it did."""
@@ -239,6 +242,9 @@ class LiveLibrary:
         self.revision, self.library = revision, library
         if _registry.active is self:
             install_live(library)
+            # the residents' questions are answered from the new copy: its index is built
+            # here, off the event loop, rather than by the first question that needs it
+            await asyncio.to_thread(answers.prepare, library)
         log.info("content library loaded (revision %d)", revision)
         return True
 

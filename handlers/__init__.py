@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot import actions
 from bot.core.context import Context
 from bot.core.dispatch import apology
+from bot.core.render import stored_buttons, typed_number
 from handlers import (  # noqa: F401  (importing a flow registers its routes)
     feedback,
     festival,
@@ -26,6 +29,7 @@ __all__ = [
     "TIP_PAYLOADS",
     "TIP_PHOTO_STATE",
     "apologise",
+    "ask_again",
     "confidential_state",
     "handle",
 ]
@@ -44,6 +48,44 @@ def confidential_state(state: str) -> bool:
     """A conversation state of a tip-off, a follow-up or feedback: updates in it are not
     counted in the statistics (`Context.confidential`)."""
     return state.startswith("tip:") or state == "await_feedback"
+
+
+#: A typed number up to this that picks no choice is taken as a choice mistyped.
+MAX_CHOICE_NUMBER = 20
+
+
+def _shown_choices(ctx: Context) -> list[list[Any]]:
+    return list(ctx.kept("_choices") or [])
+
+
+def ask_again(ctx: Context, *, private: bool = False) -> None:
+    """What was typed is none of the choices shown last: the same choices again, in the same
+    state (nothing the resident gave is lost), with a word on how to choose."""
+    choices = _shown_choices(ctx)
+    rows = [[button] for button in stored_buttons(choices)]
+    if ctx.caps.buttons:
+        text = ctx._(
+            "Sorry, that is not one of the choices. Press one of the buttons below, or type "
+            "its number (1 to {n}) or its name.",
+            n=len(choices),
+        )
+    else:
+        text = ctx._(
+            "Sorry, that is not one of the choices. Type the number (1 to {n}) or the name "
+            "of one of these:",
+            n=len(choices),
+        )
+    ctx.reply(text, rows, private=private)
+
+
+async def _number_answers_an_officer(ctx: Context) -> bool:
+    """A bare number typed outside any flow picks from the last list shown, unless an
+    officer's question came after that list ("How many were there?" - "2"): nothing stored
+    on the resident's side says when the question came, so while one waits a typed number is
+    offered as its answer first (one query, and only for typed numbers)."""
+    if ctx.inbound.payload or ctx.state or typed_number(ctx.text) is None:
+        return False
+    return await tip_followup.offer_answer(ctx)
 
 
 def apologise(ctx: Context) -> None:
@@ -78,12 +120,17 @@ async def _route(ctx: Context) -> None:
         ctx.clear_state()
         return
     if inbound.kind == "location":
-        await onboarding.location_shared(ctx)
+        if ctx.state in router.location_states:  # the place of a tip, say
+            await router.states[ctx.state](ctx)
+        else:
+            await onboarding.location_shared(ctx)
         return
     if inbound.kind == "text" and ctx.text.startswith("/"):
         name = ctx.text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if ctx.text[1:] else ""
         command = router.commands.get(name)
         await (command or menu.help_command)(ctx)
+        return
+    if ctx.payload and await _number_answers_an_officer(ctx):
         return
     if ctx.payload:
         prefix = ctx.payload.split(":", 1)[0]
@@ -98,9 +145,19 @@ async def _route(ctx: Context) -> None:
         # photos (outside the tip's photo step), files, stickers, protected users
         await menu.unsupported(ctx)
         return
+    number = typed_number(ctx.text) if inbound.kind == "text" else None
+    if number is not None and number <= MAX_CHOICE_NUMBER and _shown_choices(ctx):
+        # a number the list does not have (larger ones, "113" say, are not meant as choices)
+        ask_again(ctx, private=confidential_state(ctx.state))
+        return
     state_handler = router.states.get(ctx.state)
     if state_handler is not None:
         await state_handler(ctx)
+        return
+    if ctx.state and _shown_choices(ctx):
+        # a step answered only by a choice, and what was typed is none of them: ask again,
+        # keeping everything given so far
+        ask_again(ctx, private=confidential_state(ctx.state))
         return
     if not ctx.resident.onboarded and ctx.state != "onboarding":
         await onboarding.start(ctx)

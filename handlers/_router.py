@@ -22,6 +22,8 @@ class Router:
         self.states: dict[str, StateHandler] = {}
         #: States whose handler also takes photos and files (others answer "unsupported").
         self.media_states: set[str] = set()
+        #: States whose handler takes a shared location (elsewhere it sets the home commune).
+        self.location_states: set[str] = set()
 
     def command(self, *names: str) -> Callable[[StateHandler], StateHandler]:
         def register(fn: StateHandler) -> StateHandler:
@@ -41,11 +43,15 @@ class Router:
 
         return register
 
-    def state(self, name: str, *, media: bool = False) -> Callable[[StateHandler], StateHandler]:
+    def state(
+        self, name: str, *, media: bool = False, location: bool = False
+    ) -> Callable[[StateHandler], StateHandler]:
         def register(fn: StateHandler) -> StateHandler:
             self.states[name] = fn
             if media:
                 self.media_states.add(name)
+            if location:
+                self.location_states.add(name)
             return fn
 
         return register

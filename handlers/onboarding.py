@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot import actions
 from bot.core.context import Context
+from bot.core.render import NO_WORDS, YES_WORDS
 from bot.core.types import Button
 from bot.i18n import N_, gettext
 from content.locality import lookup, nearest
@@ -16,7 +17,12 @@ from handlers._router import router
 
 __all__ = ["LANGUAGE_BUTTONS", "ask_commune", "location_shared", "start"]
 
-LANGUAGE_BUTTONS = [[Button("🇻🇳 Tiếng Việt", "lang:vi"), Button("🇬🇧 English", "lang:en")]]
+LANGUAGE_BUTTONS = [
+    [
+        Button("🇻🇳 Tiếng Việt", "lang:vi", ("viet", "vn", "vi", "tv")),
+        Button("🇬🇧 English", "lang:en", ("anh", "en", "eng", "tieng anh")),
+    ]
+]
 #: A best candidate at least this good, and this far ahead of the next, is asked as yes/no.
 CONFIDENT_SCORE = 0.85
 CLEAR_LEAD = 0.08
@@ -63,8 +69,8 @@ async def language_chosen(ctx: Context, lang: str = "vi") -> None:
 
 def _escape_row(ctx: Context) -> list[Button]:
     if ctx.state_data.get("next") == "onboard":
-        return [Button(ctx._("Skip"), "com:skip")]
-    return [Button(ctx._("Cancel"), "cancel")]
+        return [Button(ctx._("Skip"), "com:skip", ("bo qua", "skip", "de sau", "later"))]
+    return [Button(ctx._("Cancel"), "cancel", ("huy", "huy bo", "cancel"))]
 
 
 def ask_commune(ctx: Context, next_step: str) -> None:
@@ -95,9 +101,9 @@ async def location_shared(ctx: Context) -> None:
         )
         return
     best, *others = found
-    rows = [[Button(ctx._("✅ Yes"), f"com:{best.code}")]]
-    rows += [[Button(c.name, f"com:{c.code}")] for c in others]
-    rows.append([Button(ctx._("✏️ No, type again"), "com:retry")])
+    rows = [[Button(ctx._("✅ Yes"), f"com:{best.code}", YES_WORDS)]]
+    rows += [[Button(c.name, f"com:{c.code}", exact=True)] for c in others]
+    rows.append([Button(ctx._("✏️ No, type again"), "com:retry", NO_WORDS)])
     ctx.reply(
         ctx._("From your location you are near {name}. Is that your commune?", name=best.name),
         rows,
@@ -125,13 +131,13 @@ async def commune_typed(ctx: Context) -> None:
         ctx.reply(
             ctx._("Do you live in {name}?", name=best.name),
             [
-                [Button(ctx._("✅ Yes"), f"com:{best.code}")],
-                [Button(ctx._("✏️ No, type again"), "com:retry")],
+                [Button(ctx._("✅ Yes"), f"com:{best.code}", YES_WORDS)],
+                [Button(ctx._("✏️ No, type again"), "com:retry", NO_WORDS)],
             ],
         )
         return
-    rows = [[Button(c.name, f"com:{c.code}")] for c in candidates]
-    rows.append([Button(ctx._("None of these — type again"), "com:retry")])
+    rows = [[Button(c.name, f"com:{c.code}", exact=True)] for c in candidates]
+    rows.append([Button(ctx._("None of these — type again"), "com:retry", NO_WORDS)])
     ctx.reply(ctx._("Which one is yours?"), rows)
 
 

@@ -142,6 +142,10 @@ def button_data(messages: Sequence[dict[str, Any]], label: str) -> str:
     raise AssertionError(f"no button {label!r} in the last messages: {messages!r}")
 
 
+#: A dialogue line "📍<latitude>,<longitude>" shares a location (where the channel can).
+LOCATION = "📍"
+
+
 class Resident(Protocol):
     async def step(self, utterance: str) -> str: ...
 
@@ -188,6 +192,9 @@ class TelegramResident:
                 await self.inject({"text": self._number(label)})
             else:
                 await self.inject({"callback_data": self._button(label)})
+        elif utterance.startswith(LOCATION):  # "📍13.77,109.22": a shared location
+            latitude, longitude = utterance.removeprefix(LOCATION).split(",")
+            await self.inject({"location": {"latitude": latitude, "longitude": longitude}})
         else:
             await self.inject({"text": utterance})
         return "\n---\n".join(_telegram_text(m) for m in self._new_messages())

@@ -275,3 +275,21 @@ def test_codes_are_found_in_what_residents_type() -> None:
 )
 def test_yes_and_no_as_residents_type_them(typed: str, means: bool | None) -> None:
     assert _yes_or_no(typed) is means
+
+
+@pytest.mark.parametrize("channel", ["telegram", "zalo_bot"])
+async def test_a_number_typed_after_a_question_is_offered_as_its_answer(
+    database_url: str, channel: str
+) -> None:
+    """The list shown before the question still numbers its choices, but "2" typed after an
+    officer asked "how many?" is first offered as the answer; "không" then leaves it."""
+    async with running_stack(database_url, zalo=True) as stack:
+        tipster = await _resident(stack, channel, 7105)
+        code, _pin = await _file(stack, tipster)
+        await _ask(stack, code, "Có mấy người?")
+        assert REPLY.format(code=code) in await tipster.step("2")
+        await run_dialogue(tipster, [("có", SENT.format(code=code))])
+        assert await _thread(stack, code) == [("officer", "Có mấy người?"), ("tipster", "2")]
+        # answered: a number picks from the list again
+        assert "Đường dây nóng" in await tipster.step("/menu")
+        assert "113" in await tipster.step("2")

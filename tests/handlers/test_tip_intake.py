@@ -32,7 +32,7 @@ from tests.harness import (
     Resident as Chatting,
 )
 
-ASK_PHOTOS = vi("Do you have photos? Send up to {max} photos, or tap Skip.")
+ASK_PHOTOS = vi("Do you have photos? Send up to {max} photos, or {press}.")
 DESCRIPTION = "Có nhóm người mua bán ma túy tối nay, đi xe máy biển 77A-123.45 ở hẻm sau chợ."
 TIP_FLOW: Dialogue = [
     ("/start", "Chọn ngôn ngữ"),
@@ -42,8 +42,8 @@ TIP_FLOW: Dialogue = [
     ("[Tiếp tục]", "Vụ việc thuộc loại nào?"),
     ("[Ma túy]", "đang xảy ra"),
     ("[Không]", "xã/phường nào"),
-    ("phuong quy nhon dong", ["Nơi nào dưới đây?", "Phường Quy Nhơn Đông"]),
-    ("[Phường Quy Nhơn Đông]", "Cụ thể ở đâu"),
+    ("qui nhon", ["Nơi nào dưới đây?", "Phường Quy Nhơn Nam", "Phường Quy Nhơn Bắc"]),
+    ("phuong quy nhon dong", ["Nơi xảy ra: Phường Quy Nhơn Đông", "Cụ thể ở đâu"]),
     ("gần chợ, tổ 5", "khi nào"),
     ("[Hôm nay]", "Chuyện gì đã xảy ra"),
     ("ngắn", "vài câu"),

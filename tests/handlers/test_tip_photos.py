@@ -45,9 +45,9 @@ def vi(msgid: str) -> str:
     return gettext("vi", full).split("{")[0]
 
 
-ASK = vi("Do you have photos? Send up to {max} photos, or tap Skip.")
-GOT = vi("You have attached {count} of {max} photos. Send another, or tap Done.")
-FULL = vi("You have attached {max} photos, the most a report can carry. Tap Done to continue.")
+ASK = vi("Do you have photos? Send up to {max} photos, or {press}.")
+GOT = vi("You have attached {count} of {max} photos. Send another, or {press}.")
+FULL = vi("You have attached {max} photos, the most a report can carry. To continue, {press}.")
 KEPT = vi("What you wrote so far is kept.")
 DONE = f"[{vi('Done')}]"
 
@@ -167,7 +167,7 @@ async def test_refusals_are_kind_and_lose_nothing(database_url: str) -> None:
         assert vi("This picture is too large to open safely.") in answer and KEPT in answer
         answer = await send(resident, photo(b"\x00garbage, not a picture at all" * 10))
         assert vi("Only photos (JPEG, PNG or WebP)") in answer
-        assert vi("Please send a photo, or tap the button below.") in await send(
+        assert vi("Please send a photo, or {press}.") in await send(
             resident, {"text": "ảnh đây"}
         )
         assert await count(stack, TipPhotoDraft) == 0
