@@ -15,10 +15,13 @@ from typing import Final, Literal
 import yaml
 
 QUESTIONS_FILE: Final[Path] = Path(__file__).resolve().parent / "ask_questions.yaml"
+#: The independent set: written by an examiner who never saw the answerer, its word lists or
+#: the questions above; measured by bench/ask_independent.py, never tuned against.
+INDEPENDENT_FILE: Final[Path] = Path(__file__).resolve().parent / "ask_independent.yaml"
 #: Every HELD_OUT-th question (the 3rd, 6th…) of each list is held out from the tuning.
 HELD_OUT: Final[int] = 3
 
-Part = Literal["tuning", "held_out", "fresh"]
+Part = Literal["tuning", "held_out", "fresh", "independent"]
 #: The parts, in the order the figures are reported.
 PARTS: Final[tuple[Part, ...]] = ("tuning", "held_out", "fresh")
 #: The lists of the file: (answerable, out of scope, the part their held-out questions are).
@@ -52,6 +55,20 @@ def questions() -> tuple[Question, ...]:
         for index, text in enumerate(data[out_of_scope], start=1):
             part = held_out if index % HELD_OUT == 0 else "tuning"
             found.append(Question(str(text), frozenset(), part))
+    return tuple(found)
+
+
+@functools.cache
+def independent_questions() -> tuple[Question, ...]:
+    """The questions of ``ask_independent.yaml`` (same shape: ``answerable`` as [text,
+    expected or a list of acceptable answers], ``out_of_scope`` as texts), all in the part
+    "independent"."""
+    data = yaml.safe_load(INDEPENDENT_FILE.read_text(encoding="utf-8"))
+    found = []
+    for text, expected in data["answerable"]:
+        wanted = [expected] if isinstance(expected, str) else expected
+        found.append(Question(str(text), frozenset(wanted), "independent"))
+    found.extend(Question(str(text), frozenset(), "independent") for text in data["out_of_scope"])
     return tuple(found)
 
 
