@@ -6,8 +6,9 @@ import re
 from typing import Final
 
 from bot.core.context import Context
+from bot.core.render import NO_WORDS, choices_of, resolve_choice
 from bot.core.text import fold
-from bot.core.types import Button
+from bot.core.types import Button, Reply
 from bot.tips.workflow import ANSWER_PAYLOAD
 from content import answers
 from content.library import load_library
@@ -99,6 +100,10 @@ async def fallback(ctx: Context) -> None:
         return
     if await tip_followup.offer_answer(ctx):
         return
+    # the main menu's items answer to their names wherever the resident is ("to giac")
+    chosen = resolve_choice(ctx.text, choices_of([Reply("", menu_buttons(ctx))]))
+    if chosen is not None and await router.run_payload(ctx, chosen):
+        return
     await answer_question(ctx, ctx.text)
 
 
@@ -131,7 +136,7 @@ async def answer_question(ctx: Context, text: str) -> None:
         await _open(ctx, best)
         return
     rows = [[choice] for a in found[:MAX_GUESSES] if (choice := _choice(ctx, a)) is not None]
-    rows.append([Button(ctx._("🏠 Main menu"), "m")])
+    rows.append([Button(ctx._("🏠 Main menu"), "m", NO_WORDS)])  # "không": none of these
     ctx.reply(ctx._("Did you mean…?"), rows)
 
 

@@ -139,7 +139,8 @@ def resolve_choice(text: str, choices: list[list[Any]]) -> str | None:
     """The payload a typed answer picks from the last choices shown, or None.
 
     In order: its number ("2", "số 2"); its whole label, without diacritics, case, emoji or
-    punctuation ("duong day nong"); one of the button's own `words` ("ừ" for yes); a part of
+    punctuation ("duong day nong"); one of the button's own `words` ("ừ" for yes), alone or
+    followed by a word or two ("ko có ảnh"); a part of
     one label only ("lừa đảo" for "Lừa đảo qua mạng, điện thoại"); one label only within a
     typo or two per word ("ma tuys"). Buttons that leave a flow, and `Button.exact` ones (names),
     take only the first three.
@@ -157,6 +158,8 @@ def resolve_choice(text: str, choices: list[list[Any]]) -> str | None:
         if _label_key(button.label) == key:
             return button.payload
     by_word = {b.payload for b in buttons if key in b.words}
+    if not by_word:  # a button's word and a word or two more ("ok gửi đi", "ko có ảnh")
+        by_word = {b.payload for b in buttons if _starts_with_word(key, b.words)}
     if len(by_word) == 1:
         return by_word.pop()
     if by_word:
@@ -176,6 +179,17 @@ def resolve_choice(text: str, choices: list[list[Any]]) -> str | None:
     return near.pop() if len(near) == 1 else None
 
 
+#: Most words after a button's word for the answer still to pick it ("ko có ảnh").
+_WORDS_AFTER = 2
+
+
+def _starts_with_word(key: str, words: tuple[str, ...]) -> bool:
+    return any(
+        key.startswith(f"{word} ") and len(key[len(word) :].split()) <= _WORDS_AFTER
+        for word in words
+    )
+
+
 def _contains(label: list[str], typed: list[str]) -> bool:
     """Whether the typed words appear in the label's words, in order and side by side."""
     n = len(typed)
@@ -183,11 +197,11 @@ def _contains(label: list[str], typed: list[str]) -> bool:
 
 
 def _near(label: list[str], typed: list[str]) -> bool:
-    """Whether the typed words are the label's (or its first ones) with a small typo in
-    some: one edit (a swap counts one) in a word of 3 to 6 letters, two in a longer one;
-    shorter words must be right."""
-    if not typed or len(typed) > len(label):
-        return False
+    """Whether the typed words (two or more) are the label's (or its first ones) with a small
+    typo in some, or one word a one-word label with one: one edit (a swap counts one) in a
+    word of 3 to 6 letters, two in a longer one; shorter words must be right."""
+    if not typed or len(typed) > len(label) or (len(typed) == 1 and len(label) > 1):
+        return False  # one word is a near miss of a one-word label only ("khong" ≠ "Phong…")
     for word, right in zip(typed, label, strict=False):
         allowed = 0 if len(right) < 3 else 1 if len(right) <= 6 else 2
         if OSA.distance(word, right, score_cutoff=allowed + 1) > allowed:

@@ -79,6 +79,9 @@ _STEP = choices_of(
         ("Send", "tip:send"),
         ("ok", "tip:send"),
         ("ko", "tip:urg:0"),
+        ("ok gửi đi", "tip:send"),  # a button's word and a word or two more
+        ("không, có ai", "tip:urg:0"),
+        ("không biết nữa, chắc là không", None),  # more is an answer of its own
         ("huy", "cancel"),  # a leaving button by its whole label
         ("6", "cancel"),
         ("hu", None),  # a part of a leaving button's label does not leave
@@ -128,6 +131,8 @@ def test_a_typo_is_one_or_two_edits_in_a_word() -> None:
     assert resolve_choice("duong dai nong", choices) == "hot"
     assert resolve_choice("duong xa nong", choices) is None  # a short word must be right
     assert resolve_choice("gop y kien", choices) is None
+    phong_trao = _choices(Button("Phong trào toàn dân", "pt"), Button("Góp ý", "fb"))
+    assert resolve_choice("khong", phong_trao) is None  # one word is not a label's first
 
 
 def test_choices_stored_before_words_were_kept_still_resolve() -> None:
