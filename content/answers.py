@@ -23,7 +23,17 @@ How the bot uses the scores:
   never when a second answer is nearly as good (``CLOSE``): both are then kept below it;
 * otherwise (``ANSWERED <= score < CONFIDENT``): "Có phải bạn muốn hỏi…?" with up to three
   of the answers as choices;
-* no answers (best below ``ANSWERED``): "mình chưa có câu trả lời", the menu and 113.
+* no answers (best below ``ANSWERED``, or holding less than ``COVERED`` of the question):
+  "mình chưa có câu trả lời", the menu and 113.
+
+How much of the question the best answer holds (``_covered``) is what tells a question out of
+scope from one the library answers, whatever its subject: such a question shares a word or
+two with the library ("hôm nay", "tiền", "điện thoại", "đăng ký") and has others no answer
+holds. The question's words are weighted by their IDF among the answers (a word most answers
+hold weighs little, one none holds the most; the generic words of ``question_words.yaml``,
+"vừa", "người", "might", count half); a word the answer holds next to one of the question's
+neighbours ("người yêu", not "yêu cầu") counts whole, as a syllable only, half; an English
+word is whole on its own. The out-of-scope subjects only add to this.
 
 A tip code ("TG-7K3M9Q") anywhere in the text answers the ``follow`` intent, sure.
 
@@ -37,8 +47,10 @@ start or right after a refresh, so that no resident's update waits for it.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,11 +63,12 @@ from rapidfuzz import fuzz, process
 
 from bot.tips.codes import normalise_code
 from content.library import Library, load_library
-from content.question_terms import PAIR, Terms, fold, terms, words
+from content.question_terms import PAIR, Terms, fold, generic, terms, words
 
 __all__ = [
     "ANSWERED",
     "CONFIDENT",
+    "COVERED",
     "INTENTS",
     "INTENTS_FILE",
     "LISTED",
@@ -114,6 +127,16 @@ _ASKING: Final[frozenset[str]] = frozenset(
 #: When the second answer scores at least this share of the first, neither is sure: both are
 #: offered as choices (their scores are kept below ``CONFIDENT``).
 CLOSE: Final[float] = 0.9
+#: Below this share of the question (its words weighted by IDF) held by the best answer, the
+#: bot has no answer: a question out of scope shares a word or two with the library ("hôm
+#: nay", "tiền", "điện thoại") and has others no answer holds.
+COVERED: Final[float] = 0.4
+#: What a word an answer holds only as a syllable, never next to the question's neighbour,
+#: counts for (a whole word held counts 1).
+SYLLABLE_ONLY: Final[float] = 0.5
+#: What a generic word ("hôm nay", "vừa", "người": ``question_words.yaml``) weighs in
+#: ``_covered``, against its IDF.
+GENERIC_WEIGHT: Final[float] = 0.5
 #: At most this many answers.
 MAX_ANSWERS: Final[int] = 5
 #: Only the start of a long text is read: a question is a few words, and the cost of an
@@ -131,6 +154,8 @@ UNKNOWN_WEIGHT: Final[float] = 2.0
 #: at least ``FUZZY_MIN_LENGTH`` letters (shorter ones have too many neighbours).
 FUZZY_CUTOFF: Final[float] = 85.0
 FUZZY_MIN_LENGTH: Final[int] = 5
+#: Against one answer's own words (``_covered``), a typo is corrected from this length on.
+FUZZY_NEAR_LENGTH: Final[int] = 4
 #: How unknown a word typed with diacritics is that the index knows only without them
 #: ("bóng" where the library has only "bông"/"bong"...): a hint, not proof (a misplaced
 #: diacritic is a common typo).
@@ -138,6 +163,12 @@ HALF_KNOWN: Final[float] = 0.5
 #: How unknown a pair of two non-stopwords is that the index has never seen ("giá vàng").
 PAIR_UNKNOWN: Final[float] = 0.5
 
+#: A Vietnamese syllable without its diacritics (an onset, one to three vowels, a final): a
+#: word held is whole only with a neighbour of the question's, unless it cannot be a syllable
+#: and is whole on its own ("scam", "online", "english").
+_SYLLABLE: Final[re.Pattern[str]] = re.compile(
+    r"(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?[aeiouy]{1,3}(ch|ng|nh|[cmnpt])?$"
+)
 _TIP_CODE: Final[re.Pattern[str]] = re.compile(r"\bTG[\s\-_.]?[0-9A-Z]{6}\b", re.IGNORECASE)
 
 
@@ -211,6 +242,11 @@ def _targets(
     return targets
 
 
+def _idf(documents: int, holding: int) -> float:
+    """BM25's inverse document frequency (as bm25s's Lucene variant weighs a term)."""
+    return math.log(1 + (documents - holding + 0.5) / (holding + 0.5))
+
+
 def _index(documents: list[list[str]], b: float) -> bm25s.BM25:
     index = bm25s.BM25(b=b)
     index.index(documents, show_progress=False)
@@ -243,6 +279,17 @@ class Answerer:
             if t.kind != "none"
             for term in text
         }
+        # each answer's terms, and each term's IDF among the answers (how much of a question
+        # an answer holds, ``_covered``)
+        self._terms = [frozenset(text) for text in texts]
+        self._generic = generic()
+        self._words_of = [sorted({w for w in text if PAIR not in w}) for text in texts]
+        answers = [
+            held for t, held in zip(self._targets, self._terms, strict=True) if t.kind != "none"
+        ]
+        counts = Counter(term for held in answers for term in held)
+        self._idf = {term: _idf(len(answers), count) for term, count in counts.items()}
+        self._rarest = _idf(len(answers), 0)
         for index, target in enumerate(self._targets):
             if target.kind == "none":
                 names[index] = [[w for w in n if w not in ours] for n in names[index]]
@@ -268,21 +315,26 @@ class Answerer:
     def _document(texts: Sequence[str]) -> list[str]:
         return [term for text in texts for term in terms(text).all()]
 
-    def _corrected(self, query: Terms) -> tuple[list[str], float]:
-        """The query's terms with typos corrected, and how many words stay unknown (a word
-        typed with diacritics known only without them counts ``HALF_KNOWN``)."""
+    def _corrected(self, query: Terms) -> tuple[list[str], float, list[tuple[str | None, int]]]:
+        """The query's terms with typos corrected, how many words stay unknown (a word typed
+        with diacritics known only without them counts ``HALF_KNOWN``), and each word's
+        known form (``None``: unknown) with its place in ``query.words``."""
         found: list[str] = []
         unknown = 0.0
-        for folded, typed in query.words:
+        known: list[tuple[str | None, int]] = []
+        for place, (folded, typed) in enumerate(query.words):
+            numeral = any(c.isdigit() for c in folded)
             if folded in self._known:
                 found.append(folded)
+                if not numeral:
+                    known.append((folded, place))
                 if typed != folded:
                     if typed in self._typed:
                         found.append(typed)
                     else:
                         unknown += HALF_KNOWN
                 continue
-            if any(c.isdigit() for c in folded):
+            if numeral:
                 continue  # an amount or a date ("20tr", "30%", "2026"), not a subject
             if len(folded) >= FUZZY_MIN_LENGTH:
                 match = process.extractOne(
@@ -290,10 +342,38 @@ class Answerer:
                 )
                 if match is not None:
                     found.append(match[0])
+                    known.append((match[0], place))
                     continue
             unknown += 1
+            known.append((None, place))
         unknown += PAIR_UNKNOWN * sum(p not in self._pairs for p in query.content_pairs)
-        return [*found, *query.pairs], unknown
+        return [*found, *query.pairs], unknown, known
+
+    def _covered(self, target: int, query: Terms, known: list[tuple[str | None, int]]) -> float:
+        """How much of the question ``target`` holds (0..1): its words weighted by their IDF
+        among the answers (a word most answers hold, "công", "báo", weighs little; one none
+        holds, the most), a word held as the question uses it (with a neighbour, "người
+        yêu") counting whole, held only as a syllable ("yêu" of "yêu cầu") half."""
+        held = self._terms[target]
+        total = covered = 0.0
+        for word, place in known:
+            weight = self._idf.get(word, self._rarest) if word is not None else self._rarest
+            if query.words[place][0] in self._generic:
+                weight *= GENERIC_WEIGHT
+            total += weight
+            if word is None:
+                # a typo too short to be corrected against every answer ("denn"), corrected
+                # against this one's words
+                typed = query.words[place][0]
+                if len(typed) >= FUZZY_NEAR_LENGTH and process.extractOne(
+                    typed, self._words_of[target], scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+                ):
+                    covered += weight * SYLLABLE_ONLY
+            elif word in held:
+                around = query.neighbours[place]
+                whole = not around or not _SYLLABLE.match(word) or any(p in held for p in around)
+                covered += weight * (1.0 if whole else SYLLABLE_ONLY)
+        return covered / total if total else 1.0
 
     @staticmethod
     def _share(index: bm25s.BM25, query: list[str], unknown: float) -> np.ndarray:
@@ -309,12 +389,13 @@ class Answerer:
             return np.zeros(count)
         return np.asarray(per_term.sum(axis=0) / reachable)
 
-    def _scored(self, question: str) -> tuple[list[Answer], float]:
-        """Every answer with its score, best first, and the best out-of-scope subject's."""
+    def _scored(self, question: str) -> tuple[list[Answer], float, float]:
+        """Every answer with its score, best first, the best out-of-scope subject's score and
+        how much of the question the best answer holds (``_covered``)."""
         asked = terms(question[:MAX_CHARS])
-        query, unknown = self._corrected(asked)
+        query, unknown, known = self._corrected(asked)
         if not query:
-            return [], 0.0
+            return [], 0.0, 0.0
         names = np.maximum.reduceat(self._share(self._names, query, unknown), self._name_starts)
         texts = self._share(self._texts, query, unknown)
         score = NAME_WEIGHT * names + (1 - NAME_WEIGHT) * texts
@@ -330,12 +411,15 @@ class Answerer:
                 score[index] += TOPIC_NAMED
         order = np.argsort(-score, kind="stable")
         score = np.minimum(score, 1.0)
-        ranked = []
+        ranked: list[Answer] = []
+        covered = 0.0
         for i in order:
             target = self._targets[i]
             if target.kind != "none":
+                if not ranked:
+                    covered = self._covered(int(i), asked, known)
                 ranked.append(Answer(target.kind, target.id, round(float(score[i]), 4)))
-        return ranked, beyond
+        return ranked, beyond, covered
 
     def scores(self, question: str) -> list[Answer]:
         """Every target with its score, best first (what :meth:`answer` chooses from)."""
@@ -345,8 +429,8 @@ class Answerer:
         """At most ``MAX_ANSWERS`` answers, best first; empty when there is no answer."""
         if any(normalise_code(m.group()) for m in _TIP_CODE.finditer(question)):
             return [Answer("intent", "follow", 1.0)]
-        ranked, beyond = self._scored(question)
-        if not ranked or ranked[0].score < ANSWERED:
+        ranked, beyond, covered = self._scored(question)
+        if not ranked or ranked[0].score < ANSWERED or covered < COVERED:
             return []
         if beyond >= BEYOND_MIN and beyond >= BEYOND_RATIO * ranked[0].score:
             return []

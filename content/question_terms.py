@@ -26,7 +26,7 @@ from typing import Final
 
 import yaml
 
-__all__ = ["WORDS_FILE", "Terms", "fold", "terms", "words"]
+__all__ = ["WORDS_FILE", "Terms", "fold", "generic", "terms", "words"]
 
 #: Abbreviations and stopwords.
 WORDS_FILE: Final[Path] = Path(__file__).resolve().parent / "question_words.yaml"
@@ -49,6 +49,10 @@ class Terms:
     #: the folded pairs of two words that are not stopwords ("gia_vang" of "giá vàng"): what
     #: a question is about, when the index has never seen it
     content_pairs: tuple[str, ...] = ()
+    #: per single word (in the order of ``words``), the folded pairs it forms with the words
+    #: next to it, stopwords included ("nguoi_yeu", "yeu_chua" for "yêu" of "người yêu chưa"):
+    #: whether a text holds the word as the question uses it, or only the syllable
+    neighbours: tuple[tuple[str, ...], ...] = ()
 
     def all(self) -> list[str]:
         """Every term, as the index takes them."""
@@ -73,6 +77,14 @@ def _word_lists() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
     }
     stopwords = frozenset(unicodedata.normalize("NFC", str(w)).lower() for w in data["stopwords"])
     return abbreviations, stopwords
+
+
+@functools.cache
+def generic() -> frozenset[str]:
+    """The generic words of ``question_words.yaml``, as :func:`terms` gives single words
+    (folded, English endings taken off): searched, but telling little of what is asked."""
+    data = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+    return frozenset(_plain(unicodedata.normalize("NFC", str(w)).lower()) for w in data["generic"])
 
 
 def words(text: str) -> list[str]:
@@ -116,18 +128,32 @@ def terms(text: str) -> Terms:
     if all(stop):  # "giúp tôi với", "what can you do": then every word counts
         stop = [False] * len(found)
     single: list[tuple[str, str]] = []
+    neighbours: list[tuple[str, ...]] = []
     pairs: list[str] = []
     content_pairs: list[str] = []
-    for word, is_stop in zip(found, stop, strict=True):
+    plain = [_plain(word) for word in found]
+    numeral = [any(c.isdigit() for c in word) for word in plain]
+    for index, (word, is_stop) in enumerate(zip(found, stop, strict=True)):
         if not is_stop:
-            single.append((_plain(word), word if fold(word) != word else _plain(word)))
+            single.append((plain[index], word if fold(word) != word else plain[index]))
+            # a number ("ngày 19 tháng 8") pairs with nothing
+            around = [i for i in (index - 1, index + 1) if 0 <= i < len(found)]
+            neighbours.append(
+                ()
+                if numeral[index]
+                else tuple(
+                    PAIR.join((plain[min(i, index)], plain[max(i, index)]))
+                    for i in around
+                    if not numeral[i]
+                )
+            )
     for index in range(len(found) - 1):
         if stop[index] and stop[index + 1]:
             continue
         first, second = found[index], found[index + 1]
-        pairs.append(f"{_plain(first)}{PAIR}{_plain(second)}")
+        pairs.append(f"{plain[index]}{PAIR}{plain[index + 1]}")
         if not stop[index] and not stop[index + 1]:
             content_pairs.append(pairs[-1])
         if fold(first) != first or fold(second) != second:
             pairs.append(f"{first}{PAIR}{second}")
-    return Terms(tuple(single), tuple(pairs), tuple(content_pairs))
+    return Terms(tuple(single), tuple(pairs), tuple(content_pairs), tuple(neighbours))

@@ -9,6 +9,7 @@ import pytest
 from content.answers import (
     ANSWERED,
     CONFIDENT,
+    COVERED,
     INTENTS,
     MAX_ANSWERS,
     MAX_CHARS,
@@ -72,6 +73,38 @@ def test_what_residents_type_is_answered(answerer: Answerer, question: str, expe
 )
 def test_what_the_library_does_not_cover_gets_no_answer(answerer: Answerer, question: str) -> None:
     assert answerer.answer(question) == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "giá vàng hôm nay bao nhiêu",
+        "what is this?",
+        "kết quả bóng đá",
+        "wifi nhà tôi bị chậm",
+        "đăng ký xe máy mới mua",
+    ],
+)
+def test_a_question_sharing_a_word_or_two_with_the_library_gets_no_answer(
+    question: str,
+) -> None:
+    # not even without the out-of-scope subjects: the best answer holds too little of it
+    bare = Answerer(load_files(), load_intents(), out_of_scope={})
+    assert bare.answer(question) == []
+
+
+def test_how_much_of_the_question_an_answer_holds(answerer: Answerer) -> None:
+    def held(question: str) -> float:
+        return answerer._scored(question)[2]
+
+    assert held("bị lừa đảo qua mạng thì làm sao") >= 0.9
+    # generic words ("vừa", "đứa", "kịp") count little; a syllable of another word, half
+    assert held("vừa ck nhầm cho đứa lừa đảo, báo ngân hàng kịp ko") >= COVERED
+    assert held("bạn có người yêu chưa") <= 0.5
+    # a typo too short to be corrected everywhere is corrected against the answer
+    assert held("tin dung denn") >= COVERED
+    # English words are whole on their own
+    assert held("bike theft") >= 0.9
 
 
 def test_answers_are_best_first_at_most_five_and_scored_in_0_1(answerer: Answerer) -> None:

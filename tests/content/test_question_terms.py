@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from content.question_terms import fold, terms, words
+from content.question_terms import fold, generic, terms, words
 
 
 def _folded(text: str) -> list[str]:
@@ -51,3 +51,18 @@ def test_english_endings_and_emoji() -> None:
     assert _folded("scammed calls claiming policies") == ["scam", "call", "claim", "policy"]
     assert _folded("👍") == ["👍"]
     assert _folded("tiếng Việt, thông tin") == ["tieng", "viet", "thong", "tin"]
+
+
+def test_each_word_knows_its_neighbours_but_a_number_has_none() -> None:
+    found = terms("bạn có người yêu chưa")
+    assert found.words == (("yeu", "yêu"),)
+    assert found.neighbours == (("nguoi_yeu", "yeu_chua"),)
+    dated = terms("ngày 19 tháng 8")
+    assert [f for f, _ in dated.words] == ["ngay", "19", "thang", "8"]
+    assert dated.neighbours == ((), (), (), ())
+
+
+def test_generic_words_are_folded_like_the_terms() -> None:
+    assert {"hom", "nay", "vua", "nguoi", "might", "go"} <= generic()
+    assert not {"tien", "lua", "dao", "trom", "bao", "no", "false"} & (generic() - {"no"})
+    assert "no" in generic()  # the English word, not YAML's false
