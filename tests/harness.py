@@ -340,6 +340,9 @@ class ZaloOAResident:
             else:  # more buttons than Zalo allows came as numbered choices
                 texts = [m.get("text") or "" for m in self.last]
                 await self.send({"text": _numbered_choice(texts, label)})
+        elif utterance.startswith(LOCATION):
+            latitude, longitude = utterance.removeprefix(LOCATION).split(",")
+            await self.send({"location": {"latitude": latitude, "longitude": longitude}})
         else:
             await self.send({"text": utterance})
         return self._new()

@@ -21,6 +21,7 @@ from tests.harness import (
     WebResident,
     WebStepper,
     ZaloBotResident,
+    ZaloOAResident,
     running_stack,
 )
 
@@ -100,9 +101,14 @@ async def test_typing_every_step_on_telegram(database_url: str, numbered: bool) 
         await run_typed(resident, [*ONBOARDING_TYPED, *TIP_TYPED, *TIP_LEFT_AND_RESUMED])
 
 
-async def test_typing_every_step_on_the_zalo_bot(database_url: str) -> None:
+@pytest.mark.parametrize("channel", ["zalo_bot", "zalo_oa"])
+async def test_typing_every_step_on_zalo(database_url: str, channel: str) -> None:
     async with running_stack(database_url, zalo=True) as stack:
-        resident = ZaloBotResident(stack, "7aa1b2c3d4e5f6a7b8c9")
+        resident: Resident = (
+            ZaloBotResident(stack, "7aa1b2c3d4e5f6a7b8c9")
+            if channel == "zalo_bot"
+            else ZaloOAResident(stack, "6142494823000000778")
+        )
         await run_typed(resident, [*ONBOARDING_TYPED, *TIP_TYPED, *TIP_LEFT_AND_RESUMED])
 
 
@@ -119,10 +125,17 @@ async def test_typing_every_step_in_the_web_chat(database_url: str) -> None:
         )
 
 
-async def test_a_location_at_the_place_step_is_the_tips_place(database_url: str) -> None:
+@pytest.mark.parametrize("channel", ["telegram", "zalo_oa"])
+async def test_a_location_at_the_place_step_is_the_tips_place(
+    database_url: str, channel: str
+) -> None:
     """Not the resident's home commune: that stays as it was."""
-    async with running_stack(database_url) as stack:
-        resident = TelegramResident(stack, chat_id=9102)
+    async with running_stack(database_url, zalo=channel == "zalo_oa") as stack:
+        resident: Resident = (
+            TelegramResident(stack, chat_id=9102)
+            if channel == "telegram"
+            else ZaloOAResident(stack, "6142494823000000779")
+        )
         await run_typed(resident, ONBOARDING_TYPED)
         await run_typed(
             resident,
@@ -143,6 +156,33 @@ async def test_a_location_at_the_place_step_is_the_tips_place(database_url: str)
 
 
 SCAMMED = load_library().item("khi-bi-lua-dao").title.vi
+
+#: Every menu, typed: the library, hotlines, 19/8, feedback and settings.
+EVERY_MENU_TYPED: Dialogue = [
+    ("tuyen truyen", ["chọn chủ đề", "Lừa đảo qua mạng"]),
+    ("lua dao qua mang", "Lừa đảo qua mạng (trang 1/2)"),
+    ("trang sau", "Lừa đảo qua mạng (trang 2/2)"),
+    ("trang truoc", "Lừa đảo qua mạng (trang 1/2)"),
+    ("gia danh ngan hang", "GIẢ DANH NGÂN HÀNG, ĐIỆN LỰC, NHÀ MẠNG, BẢO HIỂM"),
+    ("ve danh sach", "Lừa đảo qua mạng (trang 1/2)"),
+    ("cac chu de", "chọn chủ đề"),
+    ("menu chinh", "Menu chính"),
+    ("duong day nong", ["113", "Công an tỉnh"]),
+    ("menu", "Menu chính"),
+    ("ngay hoi", "19/8"),
+    ("gop y", "Hãy viết góp ý"),
+    ("Đèn đường ở thôn 3 bị hỏng đã lâu, đề nghị sửa giúp", "Cảm ơn bạn! Góp ý đã được gửi"),
+    ("cai dat", ["Xã/phường: Phường Quy Nhơn Nam", "Nhận tin tức, thông báo: bật"]),
+    ("doi xa", "Bạn đang sống ở xã/phường nào?"),
+    ("phường Lê Lợi, TP Quy Nhơn", "Có phải bạn ở Phường Quy Nhơn?"),
+    ("dung roi", ["Đã lưu: Phường Quy Nhơn.", "Xã/phường: Phường Quy Nhơn"]),
+    ("ngung nhan tin", "Nhận tin tức, thông báo: tắt"),
+    ("nhan tin", "Nhận tin tức, thông báo: bật"),
+    ("ngon ngu", "Chọn ngôn ngữ"),
+    ("english", ["Language saved.", "News and campaign messages: on"]),
+    ("main menu", "Main menu"),
+    ("hotlines", ["113", "Provincial police"]),
+]
 
 #: Free text outside any flow: a question, small talk, a number, something out of scope.
 QUESTIONS: Dialogue = [
@@ -172,3 +212,25 @@ async def test_questions_typed_outside_any_flow(database_url: str, channel: str)
         async with stack.runtime.db.session() as session:
             kept, _ = await unanswered.groups(session)
         assert [group.text for group in kept] == ["giá vàng hôm nay bao nhiêu"]
+
+
+@pytest.mark.parametrize("channel", ["telegram", "numbered", "zalo_bot", "zalo_oa", "web"])
+async def test_every_menu_typed(database_url: str, channel: str) -> None:
+    async with (
+        running_stack(database_url, zalo=channel.startswith("zalo")) as stack,
+        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session,
+    ):
+        resident: Resident
+        if channel == "web":
+            visitor = WebResident(session, stack.runtime.url)
+            await visitor.open()
+            resident = WebStepper(visitor, stack.runtime)
+        elif channel == "zalo_bot":
+            resident = ZaloBotResident(stack, "9cc1b2c3d4e5f6a7b8c9")
+        elif channel == "zalo_oa":
+            resident = ZaloOAResident(stack, "6142494823000000777")
+        else:
+            if channel == "numbered":
+                stack.without_buttons("telegram")
+            resident = TelegramResident(stack, chat_id=9104, numbered=channel == "numbered")
+        await run_typed(resident, [*ONBOARDING_TYPED, *EVERY_MENU_TYPED])
