@@ -39,6 +39,9 @@ _ASK_FIRST: Final = frozenset({"unsubscribe"})
 _ANSWER_WORDS: Final = frozenset({"tra loi", "traloi", "answer", "reply"})
 #: A phone number alone ("0905 123 456", "+84 905123456").
 _PHONE_NUMBER: Final = re.compile(r"\+?[\d .\-()]{8,18}")
+#: From this many words, a text the bot cannot answer may be an account of something that
+#: happened: the way to report it is pointed out.
+_TELLING_WORDS: Final = 10
 #: Most choices under "Did you mean…?".
 MAX_GUESSES: Final = 3
 
@@ -123,13 +126,16 @@ async def answer_question(ctx: Context, text: str) -> None:
     if not found:
         if not ctx.confidential:  # not a text first offered as an answer to an officer
             await record_unanswered(ctx.session, text, ctx.lang)
-        main_menu(
-            ctx,
-            ctx._(
-                "Sorry, I do not have an answer to that yet; our staff will see the question. "
-                "Ask in other words, or choose below. In an emergency call 113."
-            ),
+        reply = ctx._(
+            "Sorry, I do not have an answer to that yet; our staff will see the question. "
+            "Ask in other words, or choose below. In an emergency call 113."
         )
+        if len(text.split()) >= _TELLING_WORDS:  # more an account than a question
+            reply += "\n\n" + ctx._(
+                "If you want to tell the police about something that happened, choose "
+                "“🚨 Report a crime”: it reaches them without your name."
+            )
+        main_menu(ctx, reply)
         return
     best = found[0]
     if best.score >= answers.CONFIDENT and best.id not in _ASK_FIRST:
