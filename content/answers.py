@@ -38,7 +38,7 @@ word is whole on its own. The out-of-scope subjects only add to this.
 A tip code ("TG-7K3M9Q") anywhere in the text answers the ``follow`` intent, sure.
 
 The index is built from a :class:`~content.library.Library` (about 0.17 s of CPU for the
-shipped library, see bench/ask.py; an answer then costs about 0.4 ms): :func:`answer` builds
+shipped library, see bench/ask.py; an answer then costs about 0.5 ms): :func:`answer` builds
 it for the library ``load_library()`` serves and builds it again when that library is replaced
 (the live copy refreshed after staff changed content); :func:`prepare` builds it ahead, at
 start or right after a refresh, so that no resident's update waits for it.

@@ -176,7 +176,7 @@ def test_the_question_set_is_large_enough() -> None:
 #: What the answers reached when last measured (README "Measured figures"), a little below:
 #: a change that loses more than that is a regression.
 FLOORS: dict[Part, dict[str, float]] = {
-    "tuning": {"top1": 0.95, "top3": 0.97, "declined": 0.93},
+    "tuning": {"top1": 0.95, "top3": 0.97, "declined": 0.95},
     "held_out": {"top1": 0.95, "top3": 0.96, "declined": 0.85},
     "fresh": {"top1": 0.90, "top3": 0.93, "declined": 0.70},
 }
