@@ -55,6 +55,13 @@ def questions() -> tuple[Question, ...]:
         for index, text in enumerate(data[out_of_scope], start=1):
             part = held_out if index % HELD_OUT == 0 else "tuning"
             found.append(Question(str(text), frozenset(), part))
+    # the third round's own questions (issue 20): all of them tuning questions
+    for text, expected in data.get("tuning_answerable", []):
+        wanted = [expected] if isinstance(expected, str) else expected
+        found.append(Question(str(text), frozenset(wanted), "tuning"))
+    found.extend(
+        Question(str(text), frozenset(), "tuning") for text in data.get("tuning_out_of_scope", [])
+    )
     return tuple(found)
 
 
