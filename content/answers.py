@@ -392,7 +392,7 @@ class Answerer:
     def _scored(self, question: str) -> tuple[list[Answer], float, float]:
         """Every answer with its score, best first, the best out-of-scope subject's score and
         how much of the question the best answer holds (``_covered``)."""
-        asked = terms(question[:MAX_CHARS])
+        asked = terms(question[:MAX_CHARS], paraphrase=True)
         query, unknown, known = self._corrected(asked)
         if not query:
             return [], 0.0, 0.0
@@ -400,7 +400,7 @@ class Answerer:
         texts = self._share(self._texts, query, unknown)
         score = NAME_WEIGHT * names + (1 - NAME_WEIGHT) * texts
         beyond = float(score[self._none].max()) if self._none.any() else 0.0
-        typed = {fold(w) for w in words(question[:MAX_CHARS])}
+        typed = {fold(w) for w in words(question[:MAX_CHARS], paraphrase=True)}
         if typed & _ASKING:  # "… thì làm sao": a question, which an article answers
             for index, _ in self._topics:
                 score[index] *= TOPIC_ASKED

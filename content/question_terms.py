@@ -5,6 +5,10 @@ tone placement, in full sentences or a keyword. A text becomes a list of terms:
 
 * words are lower-cased, NFC, split on anything that is not a letter or digit (an emoji is a
   word of its own); abbreviations and teen code are expanded (``question_words.yaml``);
+* a question's everyday paraphrases ("xưng là công an", "phạt nguội", "mất nick") are
+  rewritten in the library's words ("giả danh công an", "chiếm tài khoản": the
+  ``paraphrases`` of ``question_words.yaml``), for the question only (``paraphrase=True``):
+  the library keeps its own words;
 * each word that is not a stopword gives its folded form (diacritics removed, đ → d) and,
   when it has diacritics, also its own form, so ``lua dao`` and ``lừa đảo`` both match;
 * each pair of neighbouring words gives a two-syllable term ("lua_dao"): most Vietnamese
@@ -69,6 +73,46 @@ def fold(text: str) -> str:
 
 
 @functools.cache
+def _paraphrases() -> dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]:
+    """The paraphrases by their first word (folded): (their words, the library's words), the
+    longest first."""
+    data = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+    found: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+    for key, value in (data.get("paraphrases") or {}).items():
+        said = tuple(_WORD.findall(unicodedata.normalize("NFC", str(key)).lower()))
+        meant = tuple(_WORD.findall(unicodedata.normalize("NFC", str(value)).lower()))
+        if said:
+            found.setdefault(fold(said[0]), []).append((said, meant))
+    for options in found.values():
+        options.sort(key=lambda option: -len(option[0]))
+    return found
+
+
+def _says(typed: str, word: str) -> bool:
+    """Whether ``typed`` is ``word`` (typed without diacritics, it is their folded form)."""
+    return typed == word or (fold(typed) == typed and fold(word) == typed)
+
+
+def _paraphrased(found: list[str]) -> list[str]:
+    paraphrases = _paraphrases()
+    rewritten: list[str] = []
+    index = 0
+    while index < len(found):
+        for said, meant in paraphrases.get(fold(found[index]), ()):
+            end = index + len(said)
+            if end <= len(found) and all(
+                _says(t, w) for t, w in zip(found[index:end], said, strict=True)
+            ):
+                rewritten.extend(meant)
+                index = end
+                break
+        else:
+            rewritten.append(found[index])
+            index += 1
+    return rewritten
+
+
+@functools.cache
 def _word_lists() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
     data = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
     abbreviations = {
@@ -87,13 +131,14 @@ def generic() -> frozenset[str]:
     return frozenset(_plain(unicodedata.normalize("NFC", str(w)).lower()) for w in data["generic"])
 
 
-def words(text: str) -> list[str]:
-    """The words of ``text``: lower case, NFC, abbreviations expanded."""
+def words(text: str, *, paraphrase: bool = False) -> list[str]:
+    """The words of ``text``: lower case, NFC, abbreviations expanded (and with
+    ``paraphrase``, a question's everyday paraphrases in the library's words)."""
     abbreviations, _ = _word_lists()
     found: list[str] = []
     for word in _WORD.findall(unicodedata.normalize("NFC", text).lower()):
         found.extend(abbreviations.get(word, (word,)))
-    return found
+    return _paraphrased(found) if paraphrase else found
 
 
 _ENGLISH_ENDINGS: Final[tuple[tuple[str, str, int], ...]] = (
@@ -120,10 +165,11 @@ def _plain(word: str) -> str:
     return folded
 
 
-def terms(text: str) -> Terms:
-    """The search terms of ``text`` (see the module's docstring)."""
+def terms(text: str, *, paraphrase: bool = False) -> Terms:
+    """The search terms of ``text`` (see the module's docstring); ``paraphrase`` for a
+    question."""
     _, stopwords = _word_lists()
-    found = words(text)
+    found = words(text, paraphrase=paraphrase)
     stop = [w in stopwords for w in found]
     if all(stop):  # "giúp tôi với", "what can you do": then every word counts
         stop = [False] * len(found)
