@@ -37,6 +37,11 @@ word is whole on its own. The out-of-scope subjects only add to this.
 
 A tip code ("TG-7K3M9Q") anywhere in the text answers the ``follow`` intent, sure.
 
+A text that tells of an emergency ("đang đánh nhau", "có người bị đâm", "cháy nhà", "I was
+robbed": the ``emergencies`` of ``question_words.yaml``) is never left without an answer: unless
+the ``hotline`` or the ``tip`` intent is its first answer, both come first, as choices (below
+``CONFIDENT``).
+
 The index is built from a :class:`~content.library.Library` (about 0.17 s of CPU for the
 shipped library, see bench/ask.py; an answer then costs about 0.5 ms): :func:`answer` builds
 it for the library ``load_library()`` serves and builds it again when that library is replaced
@@ -63,7 +68,7 @@ from rapidfuzz import fuzz, process
 
 from bot.tips.codes import normalise_code
 from content.library import Library, load_library
-from content.question_terms import PAIR, Terms, fold, generic, terms, words
+from content.question_terms import PAIR, Terms, emergency, fold, generic, terms, words
 
 __all__ = [
     "ANSWERED",
@@ -169,6 +174,8 @@ PAIR_UNKNOWN: Final[float] = 0.5
 _SYLLABLE: Final[re.Pattern[str]] = re.compile(
     r"(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?[aeiouy]{1,3}(ch|ng|nh|[cmnpt])?$"
 )
+#: What an emergency is answered with, in this order (call 113, or send a tip).
+_EMERGENCY: Final[tuple[str, ...]] = ("hotline", "tip")
 _TIP_CODE: Final[re.Pattern[str]] = re.compile(r"\bTG[\s\-_.]?[0-9A-Z]{6}\b", re.IGNORECASE)
 
 
@@ -429,6 +436,17 @@ class Answerer:
         """At most ``MAX_ANSWERS`` answers, best first; empty when there is no answer."""
         if any(normalise_code(m.group()) for m in _TIP_CODE.finditer(question)):
             return [Answer("intent", "follow", 1.0)]
+        found = self._found(question)
+        if emergency(question[:MAX_CHARS]) and not (
+            found and found[0].kind == "intent" and found[0].id in _EMERGENCY
+        ):
+            unsure = round(CONFIDENT - 0.01, 4)
+            first = [Answer("intent", intent, unsure) for intent in _EMERGENCY]
+            rest = [a for a in found if (a.kind, a.id) not in {("intent", i) for i in _EMERGENCY}]
+            return [*first, *rest[: MAX_ANSWERS - len(first)]]
+        return found
+
+    def _found(self, question: str) -> list[Answer]:
         ranked, beyond, covered = self._scored(question)
         if not ranked or ranked[0].score < ANSWERED or covered < COVERED:
             return []

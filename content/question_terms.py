@@ -30,7 +30,7 @@ from typing import Final
 
 import yaml
 
-__all__ = ["WORDS_FILE", "Terms", "fold", "generic", "terms", "words"]
+__all__ = ["WORDS_FILE", "Terms", "emergency", "fold", "generic", "terms", "words"]
 
 #: Abbreviations and stopwords.
 WORDS_FILE: Final[Path] = Path(__file__).resolve().parent / "question_words.yaml"
@@ -88,20 +88,26 @@ def _paraphrases() -> dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]:
     return found
 
 
-def _says(typed: str, word: str) -> bool:
-    """Whether ``typed`` is ``word`` (typed without diacritics, it is their folded form)."""
-    return typed == word or (fold(typed) == typed and fold(word) == typed)
+def _says(typed: str, word: str, bare: bool) -> bool:
+    """Whether ``typed`` is ``word``; in a text typed without any diacritics (``bare``), their
+    folded form is enough ("danh" is "đánh" only there: "mạo danh" is not "đánh")."""
+    return typed == word or (bare and fold(word) == typed)
+
+
+def _bare(found: list[str]) -> bool:
+    return all(fold(word) == word for word in found)
 
 
 def _paraphrased(found: list[str]) -> list[str]:
     paraphrases = _paraphrases()
+    bare = _bare(found)
     rewritten: list[str] = []
     index = 0
     while index < len(found):
         for said, meant in paraphrases.get(fold(found[index]), ()):
             end = index + len(said)
             if end <= len(found) and all(
-                _says(t, w) for t, w in zip(found[index:end], said, strict=True)
+                _says(t, w, bare) for t, w in zip(found[index:end], said, strict=True)
             ):
                 rewritten.extend(meant)
                 index = end
@@ -129,6 +135,33 @@ def generic() -> frozenset[str]:
     (folded, English endings taken off): searched, but telling little of what is asked."""
     data = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
     return frozenset(_plain(unicodedata.normalize("NFC", str(w)).lower()) for w in data["generic"])
+
+
+@functools.cache
+def _emergencies() -> dict[str, list[tuple[str, ...]]]:
+    data = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+    found: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in data.get("emergencies") or ():
+        said = tuple(_WORD.findall(unicodedata.normalize("NFC", str(phrase)).lower()))
+        if said:
+            found.setdefault(fold(said[0]), []).append(said)
+    return found
+
+
+def emergency(text: str) -> bool:
+    """Whether ``text`` tells of something happening that needs help now (a fight, a stabbing,
+    a robbery, a fire: the ``emergencies`` of ``question_words.yaml``)."""
+    found = words(text, paraphrase=True)
+    emergencies = _emergencies()
+    bare = _bare(found)
+    for index, word in enumerate(found):
+        for said in emergencies.get(fold(word), ()):
+            end = index + len(said)
+            if end <= len(found) and all(
+                _says(t, w, bare) for t, w in zip(found[index:end], said, strict=True)
+            ):
+                return True
+    return False
 
 
 def words(text: str, *, paraphrase: bool = False) -> list[str]:
