@@ -113,6 +113,10 @@ OUT_OF_SCOPE_FILE: Final[Path] = Path(__file__).resolve().parent / "out_of_scope
 CONFIDENT: Final[float] = 0.6
 #: Below this score for the best answer, the bot has no answer (an empty list).
 ANSWERED: Final[float] = 0.35
+#: A best answer holding at least ``WELL_COVERED`` of the question is answered from this lower
+#: score on: the question is the library's, in words it spreads over several answers.
+ANSWERED_COVERED: Final[float] = 0.3
+WELL_COVERED: Final[float] = 0.6
 #: The answers after the first are listed from this score on.
 LISTED: Final[float] = 0.2
 #: A question is not answered when its best out-of-scope subject scores at least this, and at
@@ -448,7 +452,9 @@ class Answerer:
 
     def _found(self, question: str) -> list[Answer]:
         ranked, beyond, covered = self._scored(question)
-        if not ranked or ranked[0].score < ANSWERED or covered < COVERED:
+        if not ranked or covered < COVERED:
+            return []
+        if ranked[0].score < (ANSWERED_COVERED if covered >= WELL_COVERED else ANSWERED):
             return []
         if beyond >= BEYOND_MIN and beyond >= BEYOND_RATIO * ranked[0].score:
             return []

@@ -151,7 +151,7 @@ def _emergencies() -> dict[str, list[tuple[str, ...]]]:
 def emergency(text: str) -> bool:
     """Whether ``text`` tells of something happening that needs help now (a fight, a stabbing,
     a robbery, a fire: the ``emergencies`` of ``question_words.yaml``)."""
-    found = words(text, paraphrase=True)
+    found = words(text)
     emergencies = _emergencies()
     bare = _bare(found)
     for index, word in enumerate(found):
