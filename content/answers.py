@@ -23,7 +23,8 @@ How the bot uses the scores:
   never when a second answer is nearly as good (``CLOSE``): both are then kept below it;
 * otherwise (``ANSWERED <= score < CONFIDENT``): "Có phải bạn muốn hỏi…?" with up to three
   of the answers as choices;
-* no answers (best below ``ANSWERED``, or holding less than ``COVERED`` of the question):
+* no answers (best below ``ANSWERED``, or below ``ANSWERED_COVERED`` when it holds at least
+  ``WELL_COVERED`` of the question, or holding less than ``COVERED`` of it):
   "mình chưa có câu trả lời", the menu and 113.
 
 How much of the question the best answer holds (``_covered``) is what tells a question out of
