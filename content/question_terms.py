@@ -94,13 +94,13 @@ def _says(typed: str, word: str, bare: bool) -> bool:
     return typed == word or (bare and fold(word) == typed)
 
 
-def _bare(found: list[str]) -> bool:
-    return all(fold(word) == word for word in found)
+def _bare(text: str) -> bool:
+    """Whether ``text`` was typed without any diacritics (its abbreviations aside)."""
+    return fold(text) == text
 
 
-def _paraphrased(found: list[str]) -> list[str]:
+def _paraphrased(found: list[str], bare: bool) -> list[str]:
     paraphrases = _paraphrases()
-    bare = _bare(found)
     rewritten: list[str] = []
     index = 0
     while index < len(found):
@@ -153,7 +153,7 @@ def emergency(text: str) -> bool:
     a robbery, a fire: the ``emergencies`` of ``question_words.yaml``)."""
     found = words(text)
     emergencies = _emergencies()
-    bare = _bare(found)
+    bare = _bare(unicodedata.normalize("NFC", text))
     for index, word in enumerate(found):
         for said in emergencies.get(fold(word), ()):
             end = index + len(said)
@@ -171,7 +171,7 @@ def words(text: str, *, paraphrase: bool = False) -> list[str]:
     found: list[str] = []
     for word in _WORD.findall(unicodedata.normalize("NFC", text).lower()):
         found.extend(abbreviations.get(word, (word,)))
-    return _paraphrased(found) if paraphrase else found
+    return _paraphrased(found, _bare(unicodedata.normalize("NFC", text))) if paraphrase else found
 
 
 _ENGLISH_ENDINGS: Final[tuple[tuple[str, str, int], ...]] = (

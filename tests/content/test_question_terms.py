@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from content.question_terms import fold, generic, terms, words
+from content.question_terms import emergency, fold, generic, terms, words
 
 
 def _folded(text: str) -> list[str]:
@@ -66,3 +66,25 @@ def test_generic_words_are_folded_like_the_terms() -> None:
     assert {"hom", "nay", "vua", "nguoi", "might", "go"} <= generic()
     assert not {"tien", "lua", "dao", "trom", "bao", "no", "false"} & (generic() - {"no"})
     assert "no" in generic()  # the English word, not YAML's false
+
+
+def test_a_questions_paraphrases_are_the_librarys_words() -> None:
+    assert words("có người xưng là công an", paraphrase=True) == [
+        "có",
+        "người",
+        "giả",
+        "danh",
+        "công",
+        "an",
+    ]
+    assert words("có người xưng là công an") == ["có", "người", "xưng", "là", "công", "an"]
+    # without diacritics only in a text typed without any: "mạo danh" is not "đánh"
+    assert "danh" in words("mạo danh người thân", paraphrase=True)
+
+
+def test_an_emergency_is_told_by_its_words_as_typed() -> None:
+    assert emergency("có đứa đang đánh nhau trước cửa")
+    assert emergency("co nguoi bi dam ngoai duong")
+    assert emergency("someone got stabbed near me")
+    assert not emergency("mạo danh người thân")
+    assert not emergency("bị giật điện thoại ngoài đường")
