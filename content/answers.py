@@ -69,7 +69,16 @@ from rapidfuzz import fuzz, process
 
 from bot.tips.codes import normalise_code
 from content.library import Library, load_library
-from content.question_terms import PAIR, Terms, emergency, fold, generic, terms, words
+from content.question_terms import (
+    PAIR,
+    Terms,
+    emergency,
+    everyday,
+    fold,
+    generic,
+    terms,
+    words,
+)
 
 __all__ = [
     "ANSWERED",
@@ -452,6 +461,8 @@ class Answerer:
         return found
 
     def _found(self, question: str) -> list[Answer]:
+        if everyday(question[:MAX_CHARS]):
+            return []  # "mở tài khoản ngân hàng", "giá xe máy": no crime, no law in it
         ranked, beyond, covered = self._scored(question)
         if not ranked or covered < COVERED:
             return []

@@ -30,7 +30,17 @@ from typing import Final
 
 import yaml
 
-__all__ = ["WORDS_FILE", "Terms", "emergency", "fold", "generic", "terms", "words"]
+__all__ = [
+    "GAP",
+    "WORDS_FILE",
+    "Terms",
+    "emergency",
+    "everyday",
+    "fold",
+    "generic",
+    "terms",
+    "words",
+]
 
 #: Abbreviations and stopwords.
 WORDS_FILE: Final[Path] = Path(__file__).resolve().parent / "question_words.yaml"
@@ -162,6 +172,53 @@ def emergency(text: str) -> bool:
             ):
                 return True
     return False
+
+
+#: In a pattern of ``everyday`` or ``trouble``, a word standing for up to ``GAP`` words
+#: ("mua * ở đâu": "mua xe máy ở đâu").
+GAP: Final[int] = 3
+
+
+@functools.cache
+def _patterns(key: str) -> tuple[tuple[str, ...], ...]:
+    data = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+    found = []
+    for phrase in data.get(key) or ():
+        said = tuple(
+            "*" if part == "*" else w
+            for part in unicodedata.normalize("NFC", str(phrase)).lower().split()
+            for w in ((part,) if part == "*" else _WORD.findall(part))
+        )
+        if said:
+            found.append(said)
+    return tuple(found)
+
+
+def _holds(found: list[str], said: tuple[str, ...], bare: bool) -> bool:
+    """Whether the words ``found`` hold the pattern ``said`` somewhere (``*``: a gap)."""
+
+    def at(index: int, part: int) -> bool:
+        if part == len(said):
+            return True
+        if said[part] == "*":
+            return any(at(index + gap, part + 1) for gap in range(GAP + 1))
+        return (
+            index < len(found) and _says(found[index], said[part], bare) and at(index + 1, part + 1)
+        )
+
+    return any(at(start, 0) for start in range(len(found)))
+
+
+def everyday(text: str) -> bool:
+    """Whether ``text`` asks about an everyday service or purchase the bot has no answer for
+    ("mở tài khoản ngân hàng", "quên mật khẩu", "giá xe máy", "bạn mấy tuổi": the
+    ``everyday`` patterns of ``question_words.yaml``) and tells of no trouble (no crime, no
+    danger, no law: its ``trouble`` words), although it uses the library's words."""
+    found = words(text)
+    bare = _bare(unicodedata.normalize("NFC", text))
+    if not any(_holds(found, said, bare) for said in _patterns("everyday")):
+        return False
+    return not any(_holds(found, said, bare) for said in _patterns("trouble"))
 
 
 def words(text: str, *, paraphrase: bool = False) -> list[str]:
