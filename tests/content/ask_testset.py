@@ -18,10 +18,13 @@ QUESTIONS_FILE: Final[Path] = Path(__file__).resolve().parent / "ask_questions.y
 #: The independent set: written by an examiner who never saw the answerer, its word lists or
 #: the questions above; measured by bench/ask_independent.py, never tuned against.
 INDEPENDENT_FILE: Final[Path] = Path(__file__).resolve().parent / "ask_independent.yaml"
+#: The second blind set: written by a second examiner under the same rules, with phrasings kept
+#: away from the articles' own titles; measured once by bench/ask_blind.py, never tuned against.
+BLIND_FILE: Final[Path] = Path(__file__).resolve().parent / "ask_blind.yaml"
 #: Every HELD_OUT-th question (the 3rd, 6th…) of each list is held out from the tuning.
 HELD_OUT: Final[int] = 3
 
-Part = Literal["tuning", "held_out", "fresh", "independent"]
+Part = Literal["tuning", "held_out", "fresh", "independent", "blind"]
 #: The parts, in the order the figures are reported.
 PARTS: Final[tuple[Part, ...]] = ("tuning", "held_out", "fresh")
 #: The lists of the file: (answerable, out of scope, the part their held-out questions are).
@@ -76,6 +79,19 @@ def independent_questions() -> tuple[Question, ...]:
         wanted = [expected] if isinstance(expected, str) else expected
         found.append(Question(str(text), frozenset(wanted), "independent"))
     found.extend(Question(str(text), frozenset(), "independent") for text in data["out_of_scope"])
+    return tuple(found)
+
+
+@functools.cache
+def blind_questions() -> tuple[Question, ...]:
+    """The questions of ``ask_blind.yaml`` (the shape of ``ask_independent.yaml``), all in the
+    part "blind"."""
+    data = yaml.safe_load(BLIND_FILE.read_text(encoding="utf-8"))
+    found = []
+    for text, expected in data["answerable"]:
+        wanted = [expected] if isinstance(expected, str) else expected
+        found.append(Question(str(text), frozenset(wanted), "blind"))
+    found.extend(Question(str(text), frozenset(), "blind") for text in data["out_of_scope"])
     return tuple(found)
 
 
