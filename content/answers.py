@@ -72,6 +72,7 @@ from content.library import Library, load_library
 from content.question_terms import (
     PAIR,
     Terms,
+    crime,
     emergency,
     everyday,
     fold,
@@ -127,6 +128,13 @@ ANSWERED: Final[float] = 0.35
 #: score on: the question is the library's, in words it spreads over several answers.
 ANSWERED_COVERED: Final[float] = 0.3
 WELL_COVERED: Final[float] = 0.6
+#: A question that names a crime (``crimes`` of ``question_words.yaml``: "trộm", "lừa",
+#: "scam") is answered, as choices, from this score and this share of it held, lower than
+#: ``ANSWERED`` and ``COVERED``: better a list of near articles than nothing to a victim.
+TROUBLE_ANSWERED: Final[float] = 0.2
+TROUBLE_COVERED: Final[float] = 0.2
+#: ...with the answers after the first from this score on.
+TROUBLE_LISTED: Final[float] = 0.1
 #: The answers after the first are listed from this score on.
 LISTED: Final[float] = 0.2
 #: A question is not answered when its best out-of-scope subject scores at least this, and at
@@ -464,12 +472,24 @@ class Answerer:
         if everyday(question[:MAX_CHARS]):
             return []  # "mở tài khoản ngân hàng", "giá xe máy": no crime, no law in it
         ranked, beyond, covered = self._scored(question)
-        if not ranked or covered < COVERED:
-            return []
-        if ranked[0].score < (ANSWERED_COVERED if covered >= WELL_COVERED else ANSWERED):
+        if not ranked:
             return []
         if beyond >= BEYOND_MIN and beyond >= BEYOND_RATIO * ranked[0].score:
             return []
+        if covered < COVERED or ranked[0].score < (
+            ANSWERED_COVERED if covered >= WELL_COVERED else ANSWERED
+        ):
+            if not (
+                covered >= TROUBLE_COVERED
+                and ranked[0].score >= TROUBLE_ANSWERED
+                and crime(question[:MAX_CHARS])
+            ):
+                return []
+            # a crime, a danger told in words the library spreads thin ("móc túi ở chợ",
+            # "deepfake scam"): the closest answers as choices, never shown at once
+            unsure = round(CONFIDENT - 0.01, 4)
+            listed = [a for a in ranked[1:MAX_ANSWERS] if a.score >= TROUBLE_LISTED]
+            return [Answer(a.kind, a.id, min(a.score, unsure)) for a in (ranked[0], *listed)]
         answers = [ranked[0], *(a for a in ranked[1:MAX_ANSWERS] if a.score >= LISTED)]
         if len(answers) > 1 and answers[1].score >= CLOSE * answers[0].score:
             # two answers nearly as good: the resident chooses ("Có phải bạn muốn hỏi…?")

@@ -32,6 +32,7 @@ import yaml
 
 __all__ = [
     "GAP",
+    "crime",
     "WORDS_FILE",
     "Terms",
     "emergency",
@@ -218,7 +219,17 @@ def everyday(text: str) -> bool:
     bare = _bare(unicodedata.normalize("NFC", text))
     if not any(_holds(found, said, bare) for said in _patterns("everyday")):
         return False
-    return not any(_holds(found, said, bare) for said in _patterns("trouble"))
+    return not any(
+        _holds(found, said, bare) for key in ("trouble", "crimes") for said in _patterns(key)
+    )
+
+
+def crime(text: str) -> bool:
+    """Whether ``text`` names a crime (the ``crimes`` of ``question_words.yaml``: "lừa
+    đảo", "trộm", "móc túi", "tố giác", "scam")."""
+    found = words(text)
+    bare = _bare(unicodedata.normalize("NFC", text))
+    return any(_holds(found, said, bare) for said in _patterns("crimes"))
 
 
 def words(text: str, *, paraphrase: bool = False) -> list[str]:
