@@ -32,9 +32,9 @@ import yaml
 
 __all__ = [
     "GAP",
-    "crime",
     "WORDS_FILE",
     "Terms",
+    "crime",
     "emergency",
     "everyday",
     "fold",
