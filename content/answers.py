@@ -474,16 +474,13 @@ class Answerer:
         ranked, beyond, covered = self._scored(question)
         if not ranked:
             return []
+        named = crime(question[:MAX_CHARS])
         if beyond >= BEYOND_MIN and beyond >= BEYOND_RATIO * ranked[0].score:
             return []
         if covered < COVERED or ranked[0].score < (
             ANSWERED_COVERED if covered >= WELL_COVERED else ANSWERED
         ):
-            if not (
-                covered >= TROUBLE_COVERED
-                and ranked[0].score >= TROUBLE_ANSWERED
-                and crime(question[:MAX_CHARS])
-            ):
+            if not (covered >= TROUBLE_COVERED and ranked[0].score >= TROUBLE_ANSWERED and named):
                 return []
             # a crime, a danger told in words the library spreads thin ("móc túi ở chợ",
             # "deepfake scam"): the closest answers as choices, never shown at once
