@@ -101,8 +101,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
         "[Tiếp tục]",
         "[Ma túy]",
         "[Không]",
-        "phuong quy nhon dong",
-        "[Phường Quy Nhơn Đông]",
+        "phuong quy nhon dong",  # clear enough to be taken at once
         "gần chợ, tổ 5",
         "[Hôm nay]",
         DESCRIPTION,
