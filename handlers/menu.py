@@ -141,7 +141,8 @@ async def answer_question(ctx: Context, text: str) -> None:
     if best.score >= answers.CONFIDENT and best.id not in _ASK_FIRST:
         await _open(ctx, best)
         return
-    rows = [[choice] for a in found[:MAX_GUESSES] if (choice := _choice(ctx, a)) is not None]
+    choices = [c for a in found[:MAX_GUESSES] if (c := _choice(ctx, a)) and c.payload != "m"]
+    rows = [[choice] for choice in choices]
     rows.append([Button(ctx._("🏠 Main menu"), "m", NO_WORDS)])  # "không": none of these
     ctx.reply(ctx._("Did you mean…?"), rows)
 

@@ -146,13 +146,19 @@ def _drop(ctx: Context) -> None:
 
 
 async def _open_draft(ctx: Context) -> tuple[RelayCipher, Draft] | None:
-    """The cipher and the tip being written; None (and phone guidance shown) when tips are
-    not configured."""
+    """The cipher and the tip being written; None when tips are not configured (phone
+    guidance shown) or the draft is gone (the notice shown: start again)."""
     cipher = cipher_of(ctx)
     if cipher is None:
         await report(ctx)
         return None
-    return cipher, _load(ctx, cipher)
+    draft = _load(ctx, cipher)
+    if not draft.category:  # left for more than a day (or lost with a removed key)
+        _drop(ctx)
+        _say(ctx, ctx._("The report you were writing was kept for a day and has been deleted."))
+        _notice(ctx)
+        return None
+    return cipher, draft
 
 
 def _save(ctx: Context, cipher: RelayCipher, state: str, draft: Draft) -> None:

@@ -8,12 +8,14 @@ or "no answer" unless the table says so."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 import aiohttp
 import pytest
 
 from content import unanswered
 from content.library import load_library
+from handlers import tip_intake
 from tests.harness import (
     Dialogue,
     Resident,
@@ -234,3 +236,28 @@ async def test_every_menu_typed(database_url: str, channel: str) -> None:
                 stack.without_buttons("telegram")
             resident = TelegramResident(stack, chat_id=9104, numbered=channel == "numbered")
         await run_typed(resident, [*ONBOARDING_TYPED, *EVERY_MENU_TYPED])
+
+
+async def test_a_tip_left_for_more_than_a_day_is_gone(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept a day (as its photos): after that the resident is told, and starts again."""
+    async with running_stack(database_url) as stack:
+        resident = TelegramResident(stack, chat_id=9105)
+        started = [
+            ("to giac", "ẩn danh"),
+            ("tiep tuc", "loại nào"),
+            ("ma tuy", "đang xảy ra"),
+            ("ko", "xã/phường nào"),
+            ("khong biet", "Cụ thể ở đâu"),
+        ]
+        await run_typed(resident, [*ONBOARDING_TYPED, *started])
+        later = date.today() + timedelta(days=2)
+        monkeypatch.setattr(tip_intake, "_today", lambda ctx: later)
+        # typed at the step it was left at
+        await run_typed(resident, [("gần chợ", ["giữ một ngày", "Tố giác tội phạm ẩn danh"])])
+        # or coming back to it from the menu: no offer to go on with it
+        await run_typed(resident, [*started, ("/menu", "Menu chính")])
+        monkeypatch.setattr(tip_intake, "_today", lambda ctx: later + timedelta(days=2))
+        answer = await resident.step("to giac")
+        assert "Tố giác tội phạm ẩn danh" in answer and "viết dở" not in answer
