@@ -78,6 +78,7 @@ from content.question_terms import (
     fold,
     generic,
     terms,
+    trouble,
     words,
 )
 
@@ -131,10 +132,19 @@ WELL_COVERED: Final[float] = 0.6
 #: A question that names a crime (``crimes`` of ``question_words.yaml``: "trộm", "lừa",
 #: "scam") is answered, as choices, from this score and this share of it held, lower than
 #: ``ANSWERED`` and ``COVERED``: better a list of near articles than nothing to a victim.
+#: One that tells of trouble (``trouble`` words: "số lạ", "công an", "chuyển tiền") is
+#: answered, as choices too, from ``ANSWERED_COVERED`` with ``COVERED`` held.
 TROUBLE_ANSWERED: Final[float] = 0.2
 TROUBLE_COVERED: Final[float] = 0.2
 #: ...with the answers after the first from this score on.
 TROUBLE_LISTED: Final[float] = 0.1
+#: A feature (an intent) scoring this, with the next answer at most ``INTENT_AHEAD`` of it,
+#: is answered however little of the question its few phrases hold ("xã mình năm nay có tổ
+#: chức ngày hội ko": the festival).
+INTENT_CLEAR: Final[float] = 0.55
+INTENT_AHEAD: Final[float] = 0.6
+#: ...but the hotline, whose phrases ("số điện thoại") every business's number shares.
+_NUMBERED: Final[frozenset[str]] = frozenset(("hotline",))
 #: The answers after the first are listed from this score on.
 LISTED: Final[float] = 0.2
 #: A question is not answered when its best out-of-scope subject scores at least this, and at
@@ -477,13 +487,26 @@ class Answerer:
         named = crime(question[:MAX_CHARS])
         if beyond >= BEYOND_MIN and beyond >= BEYOND_RATIO * ranked[0].score:
             return []
-        if covered < COVERED or ranked[0].score < (
-            ANSWERED_COVERED if covered >= WELL_COVERED else ANSWERED
+        clear_intent = (
+            ranked[0].kind == "intent"
+            and ranked[0].id not in _NUMBERED
+            and ranked[0].score >= INTENT_CLEAR
+            and (len(ranked) < 2 or ranked[1].score <= INTENT_AHEAD * ranked[0].score)
+        )
+        if not clear_intent and (
+            covered < COVERED
+            or ranked[0].score < (ANSWERED_COVERED if covered >= WELL_COVERED else ANSWERED)
         ):
-            if not (covered >= TROUBLE_COVERED and ranked[0].score >= TROUBLE_ANSWERED and named):
+            near = covered >= TROUBLE_COVERED and ranked[0].score >= TROUBLE_ANSWERED and named
+            if not near and not (
+                covered >= COVERED
+                and ranked[0].score >= ANSWERED_COVERED
+                and trouble(question[:MAX_CHARS])
+            ):
                 return []
             # a crime, a danger told in words the library spreads thin ("móc túi ở chợ",
-            # "deepfake scam"): the closest answers as choices, never shown at once
+            # "deepfake scam", "số lạ nói là công an"): the closest answers as choices, never
+            # shown at once
             unsure = round(CONFIDENT - 0.01, 4)
             listed = [a for a in ranked[1:MAX_ANSWERS] if a.score >= TROUBLE_LISTED]
             return [Answer(a.kind, a.id, min(a.score, unsure)) for a in (ranked[0], *listed)]

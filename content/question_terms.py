@@ -40,6 +40,7 @@ __all__ = [
     "fold",
     "generic",
     "terms",
+    "trouble",
     "words",
 ]
 
@@ -219,7 +220,15 @@ def everyday(text: str) -> bool:
     bare = _bare(unicodedata.normalize("NFC", text))
     if not any(_holds(found, said, bare) for said in _patterns("everyday")):
         return False
-    return not any(
+    return not trouble(text)
+
+
+def trouble(text: str) -> bool:
+    """Whether ``text`` tells of a crime, a danger, the law or the police (the ``trouble``
+    words and the ``crimes`` of ``question_words.yaml``)."""
+    found = words(text)
+    bare = _bare(unicodedata.normalize("NFC", text))
+    return any(
         _holds(found, said, bare) for key in ("trouble", "crimes") for said in _patterns(key)
     )
 
