@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from content.question_terms import emergency, fold, generic, terms, words
+from content.question_terms import crime, emergency, everyday, fold, generic, terms, trouble, words
 
 
 def _folded(text: str) -> list[str]:
@@ -88,3 +88,22 @@ def test_an_emergency_is_told_by_its_words_as_typed() -> None:
     assert emergency("someone got stabbed near me")
     assert not emergency("mạo danh người thân")
     assert not emergency("bị giật điện thoại ngoài đường")
+
+
+def test_an_everyday_question_is_told_by_its_patterns_unless_it_tells_of_trouble() -> None:
+    assert everyday("mở tài khoản ngân hàng online")
+    assert everyday("quen mat khau facebook")  # without diacritics
+    assert everyday("giá xe máy honda vision bao nhiêu")  # "giá * bao nhiêu": a gap
+    assert everyday("bạn mấy tuổi")
+    assert everyday("where can I buy a sim card")
+    assert not everyday("bị lừa mở tài khoản ngân hàng")  # a trouble word
+    assert not everyday("mua pháo ở đâu")  # a crime
+    assert not everyday("cách phòng trộm xe máy")  # no everyday pattern
+    assert not everyday("giá bao giờ mới xong")  # the gap is at most three words, in order
+
+
+def test_crimes_and_trouble_words() -> None:
+    assert crime("bị móc túi ở chợ") and crime("deepfake scam") and crime("cac kieu lua dao")
+    assert not crime("có người gọi nói là công an")
+    assert trouble("có người gọi nói là công an") and trouble("bị móc túi")
+    assert not trouble("quên mật khẩu facebook")
