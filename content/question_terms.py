@@ -225,11 +225,12 @@ def everyday(text: str) -> bool:
 
 def trouble(text: str) -> bool:
     """Whether ``text`` tells of a crime, a danger, the law or the police (the ``trouble``
-    words and the ``crimes`` of ``question_words.yaml``)."""
-    found = words(text)
+    words and the ``crimes`` of ``question_words.yaml``), in its own words or in the
+    library's ("xưng là công an": "giả danh công an")."""
     bare = _bare(unicodedata.normalize("NFC", text))
     return any(
         _holds(found, said, bare)
+        for found in (words(text), words(text, paraphrase=True))
         for key in ("trouble", "crimes")
         for said in _patterns(key)
         # typed without diacritics, one syllable is too many words ("toi": "tôi" or "tội",
@@ -240,10 +241,13 @@ def trouble(text: str) -> bool:
 
 def crime(text: str) -> bool:
     """Whether ``text`` names a crime (the ``crimes`` of ``question_words.yaml``: "lừa
-    đảo", "trộm", "móc túi", "tố giác", "scam")."""
-    found = words(text)
+    đảo", "trộm", "móc túi", "tố giác", "scam"), in its own words or in the library's."""
     bare = _bare(unicodedata.normalize("NFC", text))
-    return any(_holds(found, said, bare) for said in _patterns("crimes"))
+    return any(
+        _holds(found, said, bare)
+        for found in (words(text), words(text, paraphrase=True))
+        for said in _patterns("crimes")
+    )
 
 
 def words(text: str, *, paraphrase: bool = False) -> list[str]:
