@@ -176,8 +176,8 @@ def emergency(text: str) -> bool:
     return False
 
 
-#: In a pattern of ``everyday`` or ``trouble``, a word standing for up to ``GAP`` words
-#: ("mua * ở đâu": "mua xe máy ở đâu").
+#: In a pattern of ``everyday``, ``trouble`` or ``crimes``, a word standing for up to ``GAP``
+#: words ("mua * ở đâu": "mua xe máy ở đâu"); never a pattern's first word.
 GAP: Final[int] = 3
 
 
@@ -196,19 +196,43 @@ def _patterns(key: str) -> tuple[tuple[str, ...], ...]:
     return tuple(found)
 
 
-def _holds(found: list[str], said: tuple[str, ...], bare: bool) -> bool:
-    """Whether the words ``found`` hold the pattern ``said`` somewhere (``*``: a gap)."""
+@functools.cache
+def _by_first(key: str) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The patterns of ``key`` by their first word, folded (none starts with a gap)."""
+    found: dict[str, list[tuple[str, ...]]] = {}
+    for said in _patterns(key):
+        if said[0] != "*":
+            found.setdefault(fold(said[0]), []).append(said)
+    return {first: tuple(options) for first, options in found.items()}
 
-    def at(index: int, part: int) -> bool:
-        if part == len(said):
-            return True
-        if said[part] == "*":
-            return any(at(index + gap, part + 1) for gap in range(GAP + 1))
-        return (
-            index < len(found) and _says(found[index], said[part], bare) and at(index + 1, part + 1)
-        )
 
-    return any(at(start, 0) for start in range(len(found)))
+def _at(found: list[str], said: tuple[str, ...], index: int, part: int, bare: bool) -> bool:
+    """Whether the words ``found`` hold the pattern ``said`` from its ``part`` on at ``index``
+    (``*``: a gap)."""
+    if part == len(said):
+        return True
+    if said[part] == "*":
+        return any(_at(found, said, index + gap, part + 1, bare) for gap in range(GAP + 1))
+    return (
+        index < len(found)
+        and _says(found[index], said[part], bare)
+        and _at(found, said, index + 1, part + 1, bare)
+    )
+
+
+def _holds(found: list[str], key: str, bare: bool, *, typed_lone: bool = False) -> bool:
+    """Whether the words ``found`` hold one of the patterns of ``key``; with ``typed_lone``,
+    in a text typed without diacritics (``bare``), a pattern of one word with diacritics
+    does not count (typed so, one syllable is too many words: "toi" is "tôi" or "tội",
+    "mat" is "mất" or "mật")."""
+    patterns = _by_first(key)
+    for index, word in enumerate(found):
+        for said in patterns.get(fold(word), ()):
+            if typed_lone and bare and len(said) == 1 and fold(said[0]) != said[0]:
+                continue
+            if _at(found, said, index, 0, bare):
+                return True
+    return False
 
 
 def everyday(text: str) -> bool:
@@ -216,11 +240,8 @@ def everyday(text: str) -> bool:
     ("mở tài khoản ngân hàng", "quên mật khẩu", "giá xe máy", "bạn mấy tuổi": the
     ``everyday`` patterns of ``question_words.yaml``) and tells of no trouble (no crime, no
     danger, no law: its ``trouble`` words), although it uses the library's words."""
-    found = words(text)
     bare = _bare(unicodedata.normalize("NFC", text))
-    if not any(_holds(found, said, bare) for said in _patterns("everyday")):
-        return False
-    return not trouble(text)
+    return _holds(words(text), "everyday", bare) and not trouble(text)
 
 
 def trouble(text: str) -> bool:
@@ -229,13 +250,8 @@ def trouble(text: str) -> bool:
     library's ("xưng là công an": "giả danh công an")."""
     bare = _bare(unicodedata.normalize("NFC", text))
     return any(
-        _holds(found, said, bare)
+        _holds(found, "trouble", bare, typed_lone=True) or _holds(found, "crimes", bare)
         for found in (words(text), words(text, paraphrase=True))
-        for key in ("trouble", "crimes")
-        for said in _patterns(key)
-        # typed without diacritics, one syllable is too many words ("toi": "tôi" or "tội",
-        # "mat": "mất" or "mật"): a trouble word of one syllable must be typed as it is
-        if not (bare and key == "trouble" and len(said) == 1 and fold(said[0]) != said[0])
     )
 
 
@@ -244,9 +260,7 @@ def crime(text: str) -> bool:
     đảo", "trộm", "móc túi", "tố giác", "scam"), in its own words or in the library's."""
     bare = _bare(unicodedata.normalize("NFC", text))
     return any(
-        _holds(found, said, bare)
-        for found in (words(text), words(text, paraphrase=True))
-        for said in _patterns("crimes")
+        _holds(found, "crimes", bare) for found in (words(text), words(text, paraphrase=True))
     )
 
 
