@@ -36,6 +36,19 @@ hold weighs little, one none holds the most; the generic words of ``question_wor
 neighbours ("người yêu", not "yêu cầu") counts whole, as a syllable only, half; an English
 word is whole on its own. The out-of-scope subjects only add to this.
 
+Some questions are told by their words rather than their scores (``question_words.yaml``):
+
+* an *everyday* question ("mở tài khoản ngân hàng", "quên mật khẩu", "giá * bao nhiêu", "bạn
+  mấy tuổi": its ``everyday`` patterns) gets no answer, however well it scores on the
+  library's words, unless it tells of *trouble* (its ``trouble`` words and ``crimes``: "bị
+  lừa", "công an gọi", "trộm", "vi phạm");
+* a question that names a crime ("móc túi", "deepfake scam": the ``crimes``) is answered, as
+  choices, from ``TROUBLE_ANSWERED`` with ``TROUBLE_COVERED`` held; one that tells of trouble,
+  from ``ANSWERED_COVERED`` with ``COVERED`` held;
+* a feature clearly first (an intent from ``INTENT_CLEAR``, the next answer at most
+  ``INTENT_AHEAD`` of it; not the hotline) is answered however little of the question its few
+  phrases hold.
+
 A tip code ("TG-7K3M9Q") anywhere in the text answers the ``follow`` intent, sure.
 
 A text that tells of an emergency ("đang đánh nhau", "có người bị đâm", "cháy nhà", "I was
