@@ -174,6 +174,12 @@ TOPIC_ASKED: Final[float] = 0.8
 _ASKING: Final[frozenset[str]] = frozenset(
     ("sao", "gi", "nao", "the", "dau", "how", "what", "why", "where", "which")
 )
+#: A question asking for kinds ("các hình thức", "những chiêu", "types of") is answered by a
+#: topic's list rather than one article: a topic's score is multiplied by this.
+TOPIC_LISTED: Final[float] = 1.3
+_LISTING: Final[re.Pattern[str]] = re.compile(
+    r"\b(hinh thuc|(cac|nhung) (kieu|loai|chieu|dang|thu doan)|thu doan|(types|kinds) of)\b"
+)
 #: When the second answer scores at least this share of the first, neither is sure: both are
 #: offered as choices (their scores are kept below ``CONFIDENT``).
 CLOSE: Final[float] = 0.9
@@ -453,7 +459,11 @@ class Answerer:
         score = NAME_WEIGHT * names + (1 - NAME_WEIGHT) * texts
         beyond = float(score[self._none].max()) if self._none.any() else 0.0
         typed = {fold(w) for w in words(question[:MAX_CHARS], paraphrase=True)}
-        if typed & _ASKING:  # "… thì làm sao": a question, which an article answers
+        said = " ".join(fold(w) for w in words(question[:MAX_CHARS]))
+        if _LISTING.search(said):  # "các hình thức lừa đảo", "kinds of scams": a topic's list
+            for index, _ in self._topics:
+                score[index] *= TOPIC_LISTED
+        elif typed & _ASKING:  # "… thì làm sao": a question, which an article answers
             for index, _ in self._topics:
                 score[index] *= TOPIC_ASKED
         for index, titles in self._topics:
