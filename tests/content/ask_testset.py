@@ -68,31 +68,29 @@ def questions() -> tuple[Question, ...]:
     return tuple(found)
 
 
-@functools.cache
-def independent_questions() -> tuple[Question, ...]:
-    """The questions of ``ask_independent.yaml`` (same shape: ``answerable`` as [text,
-    expected or a list of acceptable answers], ``out_of_scope`` as texts), all in the part
-    "independent"."""
-    data = yaml.safe_load(INDEPENDENT_FILE.read_text(encoding="utf-8"))
+def _examiner_set(path: Path, name: Part) -> tuple[Question, ...]:
+    """An examiner's set (``answerable`` as [text, expected or a list of acceptable answers],
+    ``out_of_scope`` as texts), all in the part `name`."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     found = []
     for text, expected in data["answerable"]:
         wanted = [expected] if isinstance(expected, str) else expected
-        found.append(Question(str(text), frozenset(wanted), "independent"))
-    found.extend(Question(str(text), frozenset(), "independent") for text in data["out_of_scope"])
+        found.append(Question(str(text), frozenset(wanted), name))
+    found.extend(Question(str(text), frozenset(), name) for text in data["out_of_scope"])
     return tuple(found)
+
+
+@functools.cache
+def independent_questions() -> tuple[Question, ...]:
+    """The questions of ``ask_independent.yaml``, all in the part "independent"."""
+    return _examiner_set(INDEPENDENT_FILE, "independent")
 
 
 @functools.cache
 def blind_questions() -> tuple[Question, ...]:
     """The questions of ``ask_blind.yaml`` (the shape of ``ask_independent.yaml``), all in the
     part "blind"."""
-    data = yaml.safe_load(BLIND_FILE.read_text(encoding="utf-8"))
-    found = []
-    for text, expected in data["answerable"]:
-        wanted = [expected] if isinstance(expected, str) else expected
-        found.append(Question(str(text), frozenset(wanted), "blind"))
-    found.extend(Question(str(text), frozenset(), "blind") for text in data["out_of_scope"])
-    return tuple(found)
+    return _examiner_set(BLIND_FILE, "blind")
 
 
 def part(name: Part) -> list[Question]:
